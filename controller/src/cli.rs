@@ -1,0 +1,66 @@
+//! Command-line interface of the `wsgate` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// wsgate: WebSocket ingress controller and sidecar proxy.
+#[derive(Debug, Parser)]
+#[command(name = "wsgate", version, about)]
+pub struct Cli {
+    /// Log format.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "WSGATE_LOG_FORMAT")]
+    pub log_format: LogFormat,
+    /// Runtime worker threads (default: one per available CPU).
+    #[arg(long, global = true, env = "WSGATE_WORKERS")]
+    pub workers: Option<usize>,
+    /// What to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Log output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the data plane from a routes file (local use and sidecar mode).
+    Proxy(ProxyArgs),
+    /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
+    Controller,
+    /// Print the WebSocketRoute CustomResourceDefinition as YAML.
+    Crd,
+}
+
+/// Options of `wsgate proxy`.
+#[derive(Debug, Args)]
+pub struct ProxyArgs {
+    /// Routes file (multi-document YAML of WebSocketRoute and an optional ProxyConfig).
+    #[arg(long, short = 'c', env = "WSGATE_CONFIG")]
+    pub config: PathBuf,
+    /// Plaintext listener; overrides ProxyConfig spec.listen.http.
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Admin listener (/healthz, /readyz, /metrics); overrides spec.listen.admin.
+    #[arg(long)]
+    pub admin_listen: Option<SocketAddr>,
+    /// How often the routes file is checked for changes (SIGHUP reloads at once).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub watch_interval: std::time::Duration,
+    /// After binding, write the bound addresses as JSON to this file (for scripts and tests
+    /// that listen on port 0).
+    #[arg(long)]
+    pub addresses_file: Option<PathBuf>,
+}
+
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    wsgate_proxy::spec::parse_duration(text)
+}

@@ -1,0 +1,53 @@
+//! `wsgate`: thin entry point; everything lives in the library crates.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use wsgate::cli::{Cli, Command, LogFormat};
+use wsgate::proxy_cmd::{self, EXIT_BAD_CONFIG, StartError};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = cli.workers {
+        builder.worker_threads(n.max(1));
+    }
+    let runtime = match builder.build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("wsgate: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Command::Proxy(args) => match runtime.block_on(proxy_cmd::run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(StartError::Config(e)) => {
+                eprintln!("wsgate: invalid routes file: {e}");
+                ExitCode::from(EXIT_BAD_CONFIG as u8)
+            }
+            Err(StartError::Other(e)) => {
+                eprintln!("wsgate: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Controller | Command::Crd => {
+            eprintln!("wsgate: not implemented yet");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WSGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}

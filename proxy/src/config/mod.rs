@@ -1,0 +1,225 @@
+//! The routes file: multi-document YAML of `WebSocketRoute` (and one optional `ProxyConfig`)
+//! documents, validated and compiled into a [`RouteTable`].
+//!
+//! ```text
+//!   routes.yaml ──read──> yaml::documents ──decode──> RouteSpec ──compile──> RouteTable
+//!                                                    ProxyConfigSpec ──────> ProxySettings
+//! ```
+
+mod reload;
+mod yaml;
+
+pub use reload::{FileSource, ReloadOutcome};
+
+use std::collections::BTreeMap;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::compile::{FieldError, compile_route, resolve_static_backend};
+use crate::spec::{API_VERSION, PROXY_CONFIG_KIND, ProxyConfigSpec, ROUTE_KIND, RouteSpec};
+use crate::table::{RouteId, RouteTable};
+
+/// Why a routes file was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// File path.
+        path: PathBuf,
+        /// Underlying error.
+        source: std::io::Error,
+    },
+    /// The YAML itself is malformed.
+    #[error("{0}")]
+    Syntax(String),
+    /// A field is invalid.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+/// Process-level settings from the `ProxyConfig` document (CLI flags may override them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxySettings {
+    /// Plaintext listener.
+    pub http_listen: SocketAddr,
+    /// Admin listener.
+    pub admin_listen: SocketAddr,
+    /// Longest time a shutdown waits for connections to close.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        Self {
+            http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A successfully loaded routes file.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedConfig {
+    /// Process settings.
+    pub settings: ProxySettings,
+    /// The routes, version 0 (the publisher sets the version).
+    pub table: RouteTable,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Document<S> {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    metadata: Metadata,
+    spec: S,
+    #[serde(default)]
+    #[allow(dead_code)]
+    status: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Metadata {
+    name: String,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    labels: BTreeMap<String, String>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    annotations: BTreeMap<String, String>,
+}
+
+/// Reads and compiles a routes file.
+pub fn load_file(path: &Path) -> Result<LoadedConfig, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_str(&text)
+}
+
+/// Compiles the text of a routes file.
+pub fn load_str(text: &str) -> Result<LoadedConfig, LoadError> {
+    let docs = yaml::documents(text).map_err(LoadError::Syntax)?;
+    let mut routes = Vec::new();
+    let mut seen = HashSet::new();
+    let mut settings: Option<ProxySettings> = None;
+    for (index, doc) in docs.into_iter().enumerate() {
+        let label = yaml::metadata_name(&doc)
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("document {}", index + 1));
+        let fail = |field: &str, message: String| FieldError::new(&label, field, message);
+        match yaml::str_field(&doc, "apiVersion") {
+            Some(API_VERSION) => {}
+            Some(other) => {
+                return Err(fail(
+                    "apiVersion",
+                    format!("{other:?} is not supported (use {API_VERSION})"),
+                )
+                .into());
+            }
+            None => return Err(fail("apiVersion", format!("is required ({API_VERSION})")).into()),
+        }
+        let kind = yaml::str_field(&doc, "kind").map(str::to_string);
+        match kind.as_deref() {
+            Some(ROUTE_KIND) => {
+                let parsed: Document<RouteSpec> =
+                    yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
+                let id = RouteId {
+                    namespace: parsed
+                        .metadata
+                        .namespace
+                        .unwrap_or_else(|| "default".into()),
+                    name: parsed.metadata.name,
+                };
+                validate_name(&id.name).map_err(|m| fail("metadata.name", m))?;
+                if !seen.insert(id.clone()) {
+                    return Err(
+                        fail("metadata.name", format!("route {id} is defined twice")).into(),
+                    );
+                }
+                routes.push(compile_route(id, &parsed.spec, &resolve_static_backend)?);
+            }
+            Some(PROXY_CONFIG_KIND) => {
+                if settings.is_some() {
+                    return Err(
+                        fail("kind", "only one ProxyConfig document is allowed".into()).into(),
+                    );
+                }
+                let parsed: Document<ProxyConfigSpec> =
+                    yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
+                settings = Some(compile_settings(&parsed.spec).map_err(|(f, m)| fail(&f, m))?);
+            }
+            Some(other) => {
+                return Err(fail(
+                    "kind",
+                    format!("{other:?} is not supported (use {ROUTE_KIND} or {PROXY_CONFIG_KIND})"),
+                )
+                .into());
+            }
+            None => return Err(fail("kind", format!("is required ({ROUTE_KIND})")).into()),
+        }
+    }
+    Ok(LoadedConfig {
+        settings: settings.unwrap_or_default(),
+        table: RouteTable {
+            version: 0,
+            routes: Arc::from(routes),
+        },
+    })
+}
+
+fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, String)> {
+    let mut settings = ProxySettings::default();
+    let parse = |text: &str, field: &str| -> Result<SocketAddr, (String, String)> {
+        text.parse().map_err(|_| {
+            (
+                field.to_string(),
+                format!("{text:?} is not an ip:port address"),
+            )
+        })
+    };
+    if let Some(http) = &spec.listen.http {
+        settings.http_listen = parse(http, "spec.listen.http")?;
+    }
+    if let Some(admin) = &spec.listen.admin {
+        settings.admin_listen = parse(admin, "spec.listen.admin")?;
+    }
+    if let Some(t) = spec.shutdown_timeout {
+        settings.shutdown_timeout = t.0;
+    }
+    Ok(settings)
+}
+
+/// Route names follow Kubernetes object names (DNS-1123 subdomain).
+fn validate_name(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 253
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} must be lower-case letters, digits, '-' or '.', starting and ending with a letter or digit"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,89 @@
+//! Per-request entry: match the route, then hand the request to the HTTP forwarder or the
+//! WebSocket upgrade path. Every refusal is answered here with its status and metric.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use http::{Request, Response, header};
+use hyper::body::Incoming;
+
+use crate::balance::{Candidate, pick_least_connections};
+use crate::endpoint::EndpointGuard;
+use crate::error::{Body, ProxyError};
+use crate::headers::is_websocket_upgrade;
+use crate::router::{BackendRuntime, RouteRuntime};
+use crate::server::Shared;
+use crate::{forward, upgrade};
+
+/// Facts about the client connection a request arrived on.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// Client address.
+    pub peer: SocketAddr,
+    /// `http` or `https`.
+    pub proto: &'static str,
+}
+
+/// A matched request: route, chosen endpoint (counted while the guard lives).
+pub struct Target {
+    /// Route the request was accepted with.
+    pub route: Arc<RouteRuntime>,
+    /// Endpoint lease.
+    pub guard: EndpointGuard,
+}
+
+/// Serves one request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<Incoming>,
+    conn: ConnInfo,
+) -> Result<Response<Body>, Infallible> {
+    let upgrade = is_websocket_upgrade(req.headers());
+    let result = route(&shared, &req).and_then(|target| Ok((target, upgrade)));
+    let response = match result {
+        Ok((target, true)) => upgrade::proxy(&shared, target, req, conn).await,
+        Ok((target, false)) => forward::proxy(&shared, target, req, conn).await,
+        Err(e) => Err(e),
+    };
+    Ok(response.unwrap_or_else(|e| {
+        shared.metrics.errors.with_label_values(&[e.reason()]).inc();
+        tracing::info!(client = %conn.peer, method = %req_method_hint(upgrade), status = e.status().as_u16(), error = %e, "request refused");
+        e.response()
+    }))
+}
+
+fn req_method_hint(upgrade: bool) -> &'static str {
+    if upgrade { "websocket" } else { "http" }
+}
+
+/// Finds the route and picks an endpoint for `req`.
+fn route(shared: &Shared, req: &Request<Incoming>) -> Result<Target, ProxyError> {
+    if shared.shutdown.is_cancelled() {
+        return Err(ProxyError::ShuttingDown);
+    }
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("");
+    let path = req.uri().path();
+    let router = shared.router.load();
+    let Some((route, rule)) = router.find(host, path) else {
+        return Err(ProxyError::NoRoute {
+            host: host.to_string(),
+            path: path.to_string(),
+        });
+    };
+    let candidates: &[Candidate] = match &route.rules[rule].backend {
+        BackendRuntime::Invalid(reason) => return Err(ProxyError::BackendInvalid(reason.clone())),
+        BackendRuntime::Endpoints(c) => c,
+    };
+    let chosen = pick_least_connections(candidates, None)
+        .ok_or_else(|| ProxyError::BackendInvalid("the backend has no endpoints".into()))?;
+    Ok(Target {
+        route: route.clone(),
+        guard: chosen.state.acquire(),
+    })
+}

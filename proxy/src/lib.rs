@@ -1,0 +1,87 @@
+//! wsgate's data plane: the route-table model, the routes-file loader and the
+//! WebSocket/HTTP reverse proxy.
+//!
+//! ```text
+//!  routes file ─> config ─┐                      ┌─> forward (HTTP, pooled upstreams)
+//!  controller ────────────┴─> watch<RouteTable> ─> router ─> handler ─┤
+//!                                                                     └─> upgrade ─> tunnel
+//! ```
+//!
+//! The [`table::RouteTable`] is the contract: plain data, built by [`config`] or by the
+//! controller, published on a `tokio::sync::watch` channel and applied atomically.
+
+pub mod admin;
+pub mod balance;
+pub mod compile;
+pub mod config;
+pub mod endpoint;
+pub mod error;
+pub mod forward;
+pub mod handler;
+pub mod headers;
+pub mod metrics;
+pub mod route_match;
+pub mod router;
+pub mod server;
+pub mod spec;
+pub mod table;
+pub mod tunnel;
+pub mod upgrade;
+pub mod upstream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+pub use metrics::Metrics;
+pub use table::RouteTable;
+
+/// Sockets the proxy serves on, bound by the caller (tests bind port 0).
+pub struct Listeners {
+    /// Plaintext HTTP/WebSocket listener.
+    pub http: TcpListener,
+    /// Admin listener.
+    pub admin: TcpListener,
+}
+
+/// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
+/// every WebSocket a close frame (spread over the drain period) and waits up to
+/// `shutdown_timeout` for connections to end.
+pub async fn run(
+    listeners: Listeners,
+    tables: watch::Receiver<Arc<RouteTable>>,
+    metrics: Metrics,
+    shutdown: CancellationToken,
+    shutdown_timeout: Duration,
+) {
+    // Leave time after the last close for the close handshake to finish.
+    let spread = shutdown_timeout.saturating_sub(Duration::from_secs(6));
+    let shared = Arc::new(server::Shared::new(metrics, shutdown.clone(), spread));
+    tokio::spawn(server::follow_tables(shared.clone(), tables));
+    let admin_stop = CancellationToken::new();
+    let admin = tokio::spawn(admin::serve_admin(
+        shared.clone(),
+        listeners.admin,
+        admin_stop.clone(),
+    ));
+    server::serve_plain(shared.clone(), listeners.http).await;
+    shared.tunnels.close();
+    let open = shared.tunnels.len();
+    if open > 0 {
+        tracing::info!(open, timeout = ?shutdown_timeout, "draining WebSocket connections");
+    }
+    if tokio::time::timeout(shutdown_timeout, shared.tunnels.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = shared.tunnels.len(),
+            "shutdown timeout reached with connections still open"
+        );
+    }
+    admin_stop.cancel();
+    let _ = admin.await;
+}

@@ -1,0 +1,131 @@
+//! Route matching: the one place precedence is defined.
+//!
+//! Exact host before wildcard host (longest wildcard first) before routes without hosts;
+//! within a host group, the longest path wins, `Exact` before `PathPrefix` at equal length,
+//! then table order. A host group without a matching path falls through to the next group.
+
+use std::collections::HashMap;
+
+use crate::table::{HostMatch, PathMatch, RouteTable};
+
+/// Position of a rule in the table: (route index, rule index).
+pub type RuleRef = (usize, usize);
+
+/// Host and path index derived from a table once per table change.
+#[derive(Debug, Default)]
+pub struct MatchIndex {
+    exact: HashMap<String, Vec<RuleRef>>,
+    wildcard: Vec<(String, Vec<RuleRef>)>,
+    any: Vec<RuleRef>,
+    paths: Vec<Vec<PathMatch>>,
+}
+
+impl MatchIndex {
+    /// Builds the index for `table`.
+    pub fn build(table: &RouteTable) -> Self {
+        let mut exact: HashMap<String, Vec<RuleRef>> = HashMap::new();
+        let mut wildcard: HashMap<String, Vec<RuleRef>> = HashMap::new();
+        let mut any = Vec::new();
+        let mut paths = Vec::with_capacity(table.routes.len());
+        for (ri, route) in table.routes.iter().enumerate() {
+            paths.push(route.rules.iter().map(|r| r.path.clone()).collect());
+            let refs = (0..route.rules.len()).map(|i| (ri, i));
+            if route.hostnames.is_empty() {
+                any.extend(refs);
+                continue;
+            }
+            for host in route.hostnames.iter() {
+                let group = match host {
+                    HostMatch::Exact(h) => exact.entry(h.clone()).or_default(),
+                    HostMatch::Wildcard(s) => wildcard.entry(s.clone()).or_default(),
+                };
+                group.extend(refs.clone());
+            }
+        }
+        let mut index = Self {
+            exact,
+            wildcard: wildcard.into_iter().collect(),
+            any,
+            paths,
+        };
+        index
+            .wildcard
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then_with(|| a.0.cmp(&b.0)));
+        let paths = &index.paths;
+        let order = |v: &mut Vec<RuleRef>| {
+            v.sort_by_key(|&(r, i)| {
+                let (len, exact_first) = match &paths[r][i] {
+                    PathMatch::Exact(p) => (p.len(), 0u8),
+                    PathMatch::Prefix(p) => (p.len(), 1u8),
+                };
+                (std::cmp::Reverse(len), exact_first, r, i)
+            });
+            v.dedup();
+        };
+        for v in index.exact.values_mut() {
+            order(v);
+        }
+        for (_, v) in index.wildcard.iter_mut() {
+            order(v);
+        }
+        order(&mut index.any);
+        index
+    }
+
+    /// Finds the rule for `host` (any case, port allowed) and `path` (no query).
+    pub fn find(&self, host: &str, path: &str) -> Option<RuleRef> {
+        let host = normalize_host(host);
+        let try_group = |refs: &[RuleRef]| {
+            refs.iter()
+                .copied()
+                .find(|&(r, i)| path_matches(&self.paths[r][i], path))
+        };
+        if let Some(refs) = self.exact.get(host.as_ref())
+            && let Some(hit) = try_group(refs)
+        {
+            return Some(hit);
+        }
+        for (suffix, refs) in &self.wildcard {
+            if host.len() > suffix.len()
+                && host.ends_with(suffix.as_str())
+                && let Some(hit) = try_group(refs)
+            {
+                return Some(hit);
+            }
+        }
+        try_group(&self.any)
+    }
+}
+
+/// Lower-cases the host and removes a port and a trailing dot.
+fn normalize_host(host: &str) -> std::borrow::Cow<'_, str> {
+    let without_port = if host.starts_with('[') {
+        host.split_once(']')
+            .map_or(host, |(h, _)| h)
+            .trim_start_matches('[')
+    } else {
+        host.rsplit_once(':').map_or(host, |(h, _)| h)
+    };
+    let trimmed = without_port.trim_end_matches('.');
+    if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(trimmed.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(trimmed)
+    }
+}
+
+/// Segment-aware prefix match or exact match.
+pub fn path_matches(m: &PathMatch, path: &str) -> bool {
+    match m {
+        PathMatch::Exact(p) => path == p,
+        PathMatch::Prefix(p) if p == "/" => true,
+        PathMatch::Prefix(p) => {
+            path.starts_with(p.as_str())
+                && (path.len() == p.len() || path.as_bytes()[p.len()] == b'/')
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "route_match_tests.rs"]
+mod tests;

@@ -1,0 +1,204 @@
+//! The `WebSocketRoute` spec: one schema for the routes file and the cluster resource.
+//!
+//! These are the user-facing types (serde + schemars). They are validated and compiled into
+//! the immutable [`crate::table::RouteTable`] by [`crate::config`] (file) or by the controller.
+
+mod duration;
+
+pub use duration::{HumanDuration, parse_duration};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// API group and version of every wsgate document.
+pub const API_VERSION: &str = "wsgate.dev/v1alpha1";
+/// Kind of a route document.
+pub const ROUTE_KIND: &str = "WebSocketRoute";
+/// Kind of the process-level document of a routes file.
+pub const PROXY_CONFIG_KIND: &str = "ProxyConfig";
+
+/// What a WebSocketRoute asks for: hosts, rules and the policy applied to their connections.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RouteSpec {
+    /// Host names served by this route: exact (`chat.example.com`) or wildcard (`*.example.com`).
+    /// Empty means every host.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// Path rules, each with its backend.
+    pub rules: Vec<RuleSpec>,
+    /// How connections are spread over the backend's endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancing: Option<LoadBalancingSpec>,
+    /// Handshake, connect and idle timeouts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<TimeoutsSpec>,
+    /// Keepalive pings wsgate sends to clients to detect dead peers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keepalive: Option<KeepaliveSpec>,
+    /// Limits applied to connections of this route.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<LimitsSpec>,
+    /// How connections are closed when their endpoint goes away or wsgate shuts down.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drain: Option<DrainSpec>,
+}
+
+/// One path rule and where its requests go.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RuleSpec {
+    /// Path match; defaults to `PathPrefix /`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathMatchSpec>,
+    /// Where matching requests are sent.
+    pub backend: BackendSpec,
+}
+
+/// How a request path is matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PathMatchSpec {
+    /// `PathPrefix` (segment-aware prefix) or `Exact`.
+    #[serde(rename = "type", default)]
+    pub kind: PathMatchType,
+    /// The path, starting with `/`.
+    pub value: String,
+}
+
+/// Path match kinds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum PathMatchType {
+    /// Matches the path and everything below it.
+    #[default]
+    PathPrefix,
+    /// Matches exactly this path.
+    Exact,
+}
+
+/// A backend: static addresses (routes file) or a Kubernetes Service (cluster).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackendSpec {
+    /// Static endpoints as `ip:port` (or `localhost:port`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addresses: Option<Vec<String>>,
+    /// A Service in the route's namespace (cluster only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service: Option<ServiceRef>,
+}
+
+/// Reference to a Service port.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceRef {
+    /// Service name.
+    pub name: String,
+    /// Port number or port name.
+    pub port: ServicePort,
+}
+
+/// A Service port given by number or by name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum ServicePort {
+    /// Port number.
+    Number(u16),
+    /// Port name.
+    Name(String),
+}
+
+/// Load-balancing algorithm selection.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoadBalancingSpec {
+    /// Algorithm; `LeastConnections` picks the less loaded of two random endpoints.
+    #[serde(default)]
+    pub algorithm: Algorithm,
+}
+
+/// Balancing algorithms.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum Algorithm {
+    /// Power-of-two-choices on live connection counts.
+    #[default]
+    LeastConnections,
+}
+
+/// Timeouts of a route.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TimeoutsSpec {
+    /// Time for the backend to answer a handshake or request head (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake: Option<HumanDuration>,
+    /// Time to open a TCP connection to an endpoint (default 5s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connect: Option<HumanDuration>,
+    /// Time a plain HTTP request (e.g. Socket.IO long-polling) may wait for its response
+    /// head (default 60s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<HumanDuration>,
+    /// A WebSocket with no data message either way for this long is closed with 1001
+    /// (default 1h; `0s` disables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle: Option<HumanDuration>,
+}
+
+/// Keepalive pings to the client.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeepaliveSpec {
+    /// Interval between pings (default 30s; `0s` disables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ping_interval: Option<HumanDuration>,
+    /// A client that does not answer a ping within this time is disconnected (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pong_timeout: Option<HumanDuration>,
+}
+
+/// Per-route limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LimitsSpec {
+    /// Largest message (sum of its frames' payloads) either way; larger ones close with 1009
+    /// (default 16 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_message_bytes: Option<u64>,
+}
+
+/// Draining of connections.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DrainSpec {
+    /// Close code sent to clients (default 1001 "going away").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_code: Option<u16>,
+    /// Closes are spread over this period so clients reconnect gradually (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period: Option<HumanDuration>,
+}
+
+/// Process-level settings of `wsgate proxy` (the `ProxyConfig` document of a routes file).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProxyConfigSpec {
+    /// Listen addresses.
+    #[serde(default)]
+    pub listen: ListenSpec,
+    /// Longest time a shutdown waits for connections to close (default 30s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shutdown_timeout: Option<HumanDuration>,
+}
+
+/// Listen addresses of the proxy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ListenSpec {
+    /// Plaintext HTTP/WebSocket listener (default `127.0.0.1:8080`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http: Option<String>,
+    /// Admin listener: /healthz, /readyz, /metrics (default `127.0.0.1:9090`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<String>,
+}

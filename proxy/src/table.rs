@@ -1,0 +1,148 @@
+//! The route table: the one contract between the control plane (file loader or controller)
+//! and the data plane. Plain, immutable, comparable data; no tokio or kube types.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An immutable, versioned set of routes. Swapped atomically as a whole.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct RouteTable {
+    /// Monotonic version, set by whoever publishes the table.
+    pub version: u64,
+    /// Routes in precedence order (file order, or oldest first in a cluster).
+    pub routes: Arc<[Route]>,
+}
+
+/// Identity of a route: namespace and name of its document.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RouteId {
+    /// Namespace (`default` in a routes file unless given).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl std::fmt::Display for RouteId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// One route: hosts, rules and the policy for their connections.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Route {
+    /// Namespace and name.
+    pub id: RouteId,
+    /// Host matches; empty matches every host.
+    pub hostnames: Arc<[HostMatch]>,
+    /// Path rules in declaration order.
+    pub rules: Arc<[Rule]>,
+    /// Connection policy.
+    pub policy: Arc<RoutePolicy>,
+}
+
+/// A host match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum HostMatch {
+    /// Exactly this (lower-case) host.
+    Exact(String),
+    /// `*.example.com`: stored as the suffix `.example.com`; matches one or more labels.
+    Wildcard(String),
+}
+
+/// A path rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Rule {
+    /// Path match.
+    pub path: PathMatch,
+    /// Destination.
+    pub backend: Backend,
+}
+
+/// A path match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PathMatch {
+    /// Segment-aware prefix: `/chat` matches `/chat` and `/chat/x`, not `/chatroom`.
+    Prefix(String),
+    /// Exactly this path.
+    Exact(String),
+}
+
+/// Where a rule sends requests.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Backend {
+    /// A set of endpoints.
+    Endpoints(Arc<[Endpoint]>),
+    /// A backend that cannot be used (missing Service, no endpoints...): requests get 503.
+    Invalid {
+        /// Why, shown to operators in logs and the 503 body.
+        reason: String,
+    },
+}
+
+/// One endpoint of a backend.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Endpoint {
+    /// Address to connect to.
+    pub addr: SocketAddr,
+    /// Relative weight (1 = normal).
+    pub weight: u32,
+}
+
+/// Per-route connection policy, with every default already applied.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RoutePolicy {
+    /// Backend head timeout (handshake or request head).
+    pub handshake_timeout: Duration,
+    /// TCP connect timeout.
+    pub connect_timeout: Duration,
+    /// Time a plain HTTP request may wait for its response head (long-polling included).
+    pub request_timeout: Duration,
+    /// Idle timeout for WebSockets (no data message either way); `None` disables.
+    pub idle_timeout: Option<Duration>,
+    /// Keepalive pings; `None` disables.
+    pub keepalive: Option<Keepalive>,
+    /// Largest message either way, in bytes.
+    pub max_message_bytes: u64,
+    /// Drain behaviour.
+    pub drain: Drain,
+}
+
+/// Keepalive settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Interval between pings.
+    pub interval: Duration,
+    /// Time allowed for the matching pong.
+    pub pong_timeout: Duration,
+}
+
+/// Drain settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drain {
+    /// Close code sent on drain.
+    pub close_code: u16,
+    /// Period the closes are spread over.
+    pub period: Duration,
+}
+
+impl Default for RoutePolicy {
+    fn default() -> Self {
+        Self {
+            handshake_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(60),
+            idle_timeout: Some(Duration::from_secs(3600)),
+            keepalive: Some(Keepalive {
+                interval: Duration::from_secs(30),
+                pong_timeout: Duration::from_secs(10),
+            }),
+            max_message_bytes: 16 * 1024 * 1024,
+            drain: Drain {
+                close_code: 1001,
+                period: Duration::from_secs(30),
+            },
+        }
+    }
+}

@@ -1,0 +1,386 @@
+//! The WebSocket tunnel: after `101`, relays frames both ways while tracking their
+//! boundaries, so it can count messages, enforce the size limit, keep the client alive with
+//! pings, close idle connections, and close with a proper frame on drain and shutdown.
+//! See `LIFECYCLE.md` beside this file.
+//!
+//! ```text
+//!   client ──Up half (masked frames)──────> backend
+//!   client <─Down half (unmasked frames)─── backend
+//!                 ^ pings, closes injected at frame boundaries
+//! ```
+
+pub mod frame;
+mod half;
+
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use crate::metrics::TunnelCounters;
+use crate::table::RoutePolicy;
+use frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
+use half::{Half, Side, Signals};
+
+/// After wsgate starts a close (or one side finished), how long the peers get to finish.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+/// Why a tunnel ended (metric label and access-log field).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseReason {
+    /// The client started the close handshake.
+    ClientClose,
+    /// The backend started the close handshake.
+    BackendClose,
+    /// The client's TCP connection ended without a close frame.
+    ClientDisconnect,
+    /// The backend's TCP connection ended without a close frame.
+    BackendDisconnect,
+    /// No data message either way for the idle timeout.
+    Idle,
+    /// A message exceeded `limits.maxMessageBytes`.
+    MessageTooBig,
+    /// The client did not answer a keepalive ping.
+    KeepaliveTimeout,
+    /// The endpoint was removed from the route table.
+    EndpointRemoved,
+    /// wsgate is shutting down.
+    Shutdown,
+    /// A peer broke the WebSocket framing rules.
+    ProtocolError,
+}
+
+impl CloseReason {
+    /// Metric label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientClose => "client_close",
+            Self::BackendClose => "backend_close",
+            Self::ClientDisconnect => "client_disconnect",
+            Self::BackendDisconnect => "backend_disconnect",
+            Self::Idle => "idle_timeout",
+            Self::MessageTooBig => "message_too_big",
+            Self::KeepaliveTimeout => "keepalive_timeout",
+            Self::EndpointRemoved => "endpoint_removed",
+            Self::Shutdown => "shutdown",
+            Self::ProtocolError => "protocol_error",
+        }
+    }
+}
+
+/// What a tunnel needs besides its two streams.
+pub struct TunnelConfig {
+    /// Policy of the route the connection was accepted with.
+    pub policy: std::sync::Arc<RoutePolicy>,
+    /// Pre-resolved counters.
+    pub counters: TunnelCounters,
+    /// Fires when the endpoint is removed or wsgate shuts down.
+    pub drain: CancellationToken,
+    /// The process-wide shutdown token (tells a shutdown from an endpoint removal).
+    pub shutdown: CancellationToken,
+    /// Upper bound for spreading closes during a shutdown.
+    pub shutdown_spread: Duration,
+}
+
+/// What happened on a tunnel, for metrics and the access log.
+#[derive(Debug, Clone)]
+pub struct TunnelSummary {
+    /// Why it ended.
+    pub reason: CloseReason,
+    /// Messages client to backend.
+    pub messages_up: u64,
+    /// Messages backend to client.
+    pub messages_down: u64,
+    /// Bytes client to backend.
+    pub bytes_up: u64,
+    /// Bytes backend to client.
+    pub bytes_down: u64,
+}
+
+struct Tunnel<C, B> {
+    client: C,
+    backend: B,
+    up: Half,
+    down: Half,
+    sig: Signals,
+    cfg: TunnelConfig,
+    drain: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    timer: Pin<Box<Sleep>>,
+    timer_at: Instant,
+    last_activity: Instant,
+    idle_at: Option<Instant>,
+    next_ping: Option<Instant>,
+    pong_deadline: Option<Instant>,
+    drain_at: Option<(Instant, CloseReason)>,
+    deadline: Option<Instant>,
+    closing: Option<CloseReason>,
+    messages_up: u64,
+    messages_down: u64,
+    bytes_counted: (u64, u64),
+}
+
+/// Relays between `client` and `backend` until the connection ends.
+pub async fn run<C, B>(client: C, backend: B, cfg: TunnelConfig) -> TunnelSummary
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let now = Instant::now();
+    let max = cfg.policy.max_message_bytes;
+    let far = now + Duration::from_secs(86400 * 365);
+    let mut t = Tunnel {
+        client,
+        backend,
+        up: Half::new(Side::Up, max),
+        down: Half::new(Side::Down, max),
+        sig: Signals::default(),
+        drain: Some(Box::pin(cfg.drain.clone().cancelled_owned())),
+        timer: Box::pin(tokio::time::sleep_until(far)),
+        timer_at: far,
+        last_activity: now,
+        idle_at: cfg.policy.idle_timeout.map(|d| now + d),
+        next_ping: cfg.policy.keepalive.map(|k| now + k.interval),
+        pong_deadline: None,
+        drain_at: None,
+        deadline: None,
+        closing: None,
+        messages_up: 0,
+        messages_down: 0,
+        bytes_counted: (0, 0),
+        cfg,
+    };
+    let reason = poll_fn(|cx| t.poll(cx)).await;
+    t.count_messages();
+    TunnelSummary {
+        reason,
+        messages_up: t.messages_up,
+        messages_down: t.messages_down,
+        bytes_up: t.up.bytes,
+        bytes_down: t.down.bytes,
+    }
+}
+
+impl<C, B> Tunnel<C, B>
+where
+    C: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
+        if let Some(drain) = self.drain.as_mut()
+            && drain.as_mut().poll(cx).is_ready()
+        {
+            self.drain = None;
+            self.schedule_drain();
+        }
+        loop {
+            let now = Instant::now();
+            if let Some(reason) = self.fire_timers(now) {
+                return Poll::Ready(reason);
+            }
+            let up = self
+                .up
+                .poll_relay(cx, &mut self.client, &mut self.backend, &mut self.sig);
+            let down = self
+                .down
+                .poll_relay(cx, &mut self.backend, &mut self.client, &mut self.sig);
+            if matches!(up, Poll::Ready(Err(_))) || matches!(down, Poll::Ready(Err(_))) {
+                // A write failed: the other side is gone; nothing more can be delivered.
+                return Poll::Ready(self.closing.unwrap_or_else(|| self.end_reason()));
+            }
+            self.count_messages();
+            if std::mem::take(&mut self.sig.activity) {
+                self.last_activity = now;
+            }
+            let injected = self.react(now);
+            if self.up.finished() && self.down.finished() {
+                return Poll::Ready(self.closing.unwrap_or_else(|| self.end_reason()));
+            }
+            if (self.up.finished() || self.down.finished()) && self.deadline.is_none() {
+                self.deadline = Some(now + CLOSE_GRACE);
+            }
+            if injected {
+                continue;
+            }
+            let next = self.next_deadline();
+            if next != self.timer_at {
+                self.timer.as_mut().reset(next);
+                self.timer_at = next;
+            }
+            if self.timer.as_mut().poll(cx).is_ready() {
+                continue;
+            }
+            return Poll::Pending;
+        }
+    }
+
+    fn count_messages(&mut self) {
+        let up = self.up.take_message_count();
+        let down = self.down.take_message_count();
+        if up > 0 {
+            self.messages_up += up;
+            self.cfg.counters.messages_up.inc_by(up);
+        }
+        if down > 0 {
+            self.messages_down += down;
+            self.cfg.counters.messages_down.inc_by(down);
+        }
+        let (up_seen, down_seen) = self.bytes_counted;
+        if self.up.bytes > up_seen {
+            self.cfg.counters.bytes_up.inc_by(self.up.bytes - up_seen);
+        }
+        if self.down.bytes > down_seen {
+            self.cfg
+                .counters
+                .bytes_down
+                .inc_by(self.down.bytes - down_seen);
+        }
+        self.bytes_counted = (self.up.bytes, self.down.bytes);
+    }
+
+    /// Turns what the halves reported into closes. Returns true if frames were queued.
+    fn react(&mut self, now: Instant) -> bool {
+        if self.closing.is_some() {
+            return false;
+        }
+        if self.sig.too_big.is_some() {
+            return self.begin_close(now, CloseReason::MessageTooBig, 1009, "message too big");
+        }
+        if self.sig.protocol_error.is_some() {
+            return self.begin_close(now, CloseReason::ProtocolError, 1002, "protocol error");
+        }
+        if self.sig.client_closed && self.sig.backend_closed && self.deadline.is_none() {
+            self.deadline = Some(now + CLOSE_GRACE);
+        }
+        false
+    }
+
+    fn end_reason(&self) -> CloseReason {
+        match self.sig.first_close {
+            Some(Side::Up) => CloseReason::ClientClose,
+            Some(Side::Down) => CloseReason::BackendClose,
+            None if self.up.eof && (!self.down.eof || self.up.failed) => {
+                CloseReason::ClientDisconnect
+            }
+            None if self.down.eof => CloseReason::BackendDisconnect,
+            None => CloseReason::ClientDisconnect,
+        }
+    }
+
+    /// Queues close frames both ways (unless a close already went that way).
+    fn begin_close(&mut self, now: Instant, reason: CloseReason, code: u16, text: &str) -> bool {
+        if self.closing.is_some() {
+            return false;
+        }
+        self.closing = Some(reason);
+        self.next_ping = None;
+        self.pong_deadline = None;
+        self.idle_at = None;
+        self.drain_at = None;
+        let payload = close_payload(code, text);
+        let mut frame = Vec::with_capacity(8 + payload.len());
+        encode_control(&mut frame, OP_CLOSE, &payload, None);
+        self.down.queue(&frame, true);
+        frame.clear();
+        encode_control(
+            &mut frame,
+            OP_CLOSE,
+            &payload,
+            Some(fastrand::u32(..).to_be_bytes()),
+        );
+        self.up.queue(&frame, true);
+        let grace = self
+            .deadline
+            .map_or(now + CLOSE_GRACE, |d| d.min(now + CLOSE_GRACE));
+        self.deadline = Some(grace);
+        true
+    }
+
+    fn schedule_drain(&mut self) {
+        let (reason, spread) = if self.cfg.shutdown.is_cancelled() {
+            (
+                CloseReason::Shutdown,
+                self.cfg.policy.drain.period.min(self.cfg.shutdown_spread),
+            )
+        } else {
+            (CloseReason::EndpointRemoved, self.cfg.policy.drain.period)
+        };
+        let delay = spread.mul_f64(fastrand::f64());
+        self.drain_at = Some((Instant::now() + delay, reason));
+    }
+
+    /// Handles every deadline that has passed; returns a reason when the tunnel must end now.
+    fn fire_timers(&mut self, now: Instant) -> Option<CloseReason> {
+        if let Some(deadline) = self.deadline
+            && deadline <= now
+        {
+            return Some(self.closing.unwrap_or_else(|| self.end_reason()));
+        }
+        if let Some((at, reason)) = self.drain_at
+            && at <= now
+        {
+            let code = self.cfg.policy.drain.close_code;
+            let text = if reason == CloseReason::Shutdown {
+                "wsgate shutting down"
+            } else {
+                "endpoint going away"
+            };
+            self.begin_close(now, reason, code, text);
+        }
+        if let Some(at) = self.pong_deadline
+            && at <= now
+        {
+            if self.sig.ping_outstanding.is_some() {
+                self.begin_close(
+                    now,
+                    CloseReason::KeepaliveTimeout,
+                    1001,
+                    "keepalive timeout",
+                );
+            } else {
+                self.pong_deadline = None;
+            }
+        }
+        if let (Some(at), Some(k)) = (self.next_ping, self.cfg.policy.keepalive)
+            && at <= now
+        {
+            self.next_ping = Some(now + k.interval);
+            if self.sig.ping_outstanding.is_none() {
+                let payload = fastrand::u64(..).to_be_bytes();
+                let mut frame = Vec::with_capacity(10);
+                encode_control(&mut frame, OP_PING, &payload, None);
+                self.down.queue(&frame, false);
+                self.sig.ping_outstanding = Some(payload);
+                self.pong_deadline = Some(now + k.pong_timeout);
+            }
+        }
+        if let (Some(at), Some(idle)) = (self.idle_at, self.cfg.policy.idle_timeout)
+            && at <= now
+        {
+            let due = self.last_activity + idle;
+            if due <= now {
+                self.begin_close(now, CloseReason::Idle, 1001, "idle timeout");
+            } else {
+                self.idle_at = Some(due);
+            }
+        }
+        None
+    }
+
+    fn next_deadline(&self) -> Instant {
+        [
+            self.deadline,
+            self.drain_at.map(|(at, _)| at),
+            self.pong_deadline,
+            self.next_ping,
+            self.idle_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(self.timer_at)
+    }
+}
