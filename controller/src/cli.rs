@@ -35,7 +35,7 @@ pub enum Command {
     /// Run the data plane from a routes file (local use and sidecar mode).
     Proxy(ProxyArgs),
     /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
-    Controller,
+    Controller(ControllerArgs),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
 }
@@ -59,6 +59,53 @@ pub struct ProxyArgs {
     /// that listen on port 0).
     #[arg(long)]
     pub addresses_file: Option<PathBuf>,
+}
+
+/// Options of `wsgate controller`. The API connection comes from `KUBECONFIG` or the
+/// in-cluster service account.
+#[derive(Debug, Clone, Args)]
+pub struct ControllerArgs {
+    /// Plaintext HTTP/WebSocket listener.
+    #[arg(long, default_value = "0.0.0.0:8080")]
+    pub http_listen: SocketAddr,
+    /// TLS listener.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub https_listen: SocketAddr,
+    /// Admin listener (/healthz, /readyz, /metrics).
+    #[arg(long, default_value = "0.0.0.0:9090")]
+    pub admin_listen: SocketAddr,
+    /// IngressClass name this controller serves (its controller must be
+    /// `wsgate.dev/ingress-controller`).
+    #[arg(long, default_value = "wsgate")]
+    pub ingress_class: String,
+    /// Namespace to watch (repeatable); default all namespaces.
+    #[arg(long = "watch-namespace", value_name = "NS")]
+    pub watch_namespaces: Vec<String>,
+    /// `namespace/name` of wsgate's own Service; its address is written to Ingress status.
+    #[arg(long, value_name = "NS/NAME", value_parser = parse_object_ref)]
+    pub publish_service: Option<(String, String)>,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    pub leader_election_namespace: String,
+    /// Name of the leader-election Lease.
+    #[arg(long, default_value = "wsgate-leader")]
+    pub leader_election_id: String,
+    /// Longest time a shutdown waits for connections to close.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub shutdown_timeout: std::time::Duration,
+    /// After binding, write the bound addresses as JSON to this file (for scripts and tests
+    /// that listen on port 0).
+    #[arg(long)]
+    pub addresses_file: Option<PathBuf>,
+}
+
+fn parse_object_ref(text: &str) -> Result<(String, String), String> {
+    match text.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_string(), name.to_string()))
+        }
+        _ => Err(format!("{text:?} is not namespace/name")),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {

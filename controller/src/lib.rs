@@ -2,5 +2,6 @@
 //! lands) the Kubernetes controller.
 
 pub mod cli;
+pub mod crd;
 pub mod proxy_cmd;
 pub mod signals;

@@ -33,7 +33,17 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller | Command::Crd => {
+        Command::Crd => match wsgate::crd::crd_yaml() {
+            Ok(yaml) => {
+                print!("{yaml}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("wsgate: cannot render the CRD: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Command::Controller(_) => {
             eprintln!("wsgate: not implemented yet");
             ExitCode::from(2)
         }
