@@ -1,0 +1,162 @@
+"""What an operator checks in the rendered chart: pod security, probes, shutdown, Service,
+IngressClass, the controller's command line, and typo-proof values."""
+
+import re
+
+import pytest
+
+from conftest import NAMESPACE, RELEASE, find, helm_template, one, render
+
+
+def container(objects):
+    pod = one(objects, "Deployment")["spec"]["template"]["spec"]
+    (c,) = pod["containers"]
+    return pod, c
+
+
+def flag(args, name):
+    """Values of a repeated `--name value` flag."""
+    return [args[i + 1] for i, a in enumerate(args) if a == name]
+
+
+def seconds(text):
+    m = re.fullmatch(r"(\d+)s", text)
+    assert m, f"duration {text!r} is not in whole seconds"
+    return int(m.group(1))
+
+
+def test_pod_runs_non_root_read_only_without_capabilities(default_objects):
+    pod, c = container(default_objects)
+    psc, csc = pod["securityContext"], c["securityContext"]
+    assert psc["runAsNonRoot"] is True and psc["runAsUser"] == 65532
+    assert psc["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert csc["readOnlyRootFilesystem"] is True
+    assert csc["allowPrivilegeEscalation"] is False
+    assert csc["capabilities"] == {"drop": ["ALL"]}
+    assert csc["runAsNonRoot"] is True and csc["runAsUser"] == 65532
+    assert csc["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_probes_on_admin_port(default_objects):
+    _, c = container(default_objects)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"http": 8080, "https": 8443, "admin": 9090}
+    live, ready = c["livenessProbe"]["httpGet"], c["readinessProbe"]["httpGet"]
+    assert (live["path"], ports[live["port"]]) == ("/healthz", 9090)
+    assert (ready["path"], ports[ready["port"]]) == ("/readyz", 9090)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        [],
+        ["--set", "controller.shutdownTimeoutSeconds=300"],
+        ["--set", "lifecycle.preStopSleepSeconds=20"],
+        ["--set", "terminationGracePeriodSeconds=40"],
+    ],
+)
+def test_grace_period_outlasts_prestop_and_drain(values):
+    pod, c = container(render(*values))
+    args = c["args"]
+    (timeout,) = flag(args, "--shutdown-timeout")
+    sleep = c["lifecycle"]["preStop"]["sleep"]["seconds"]
+    assert sleep >= 1
+    assert pod["terminationGracePeriodSeconds"] > seconds(timeout) + sleep
+
+
+def test_too_short_grace_period_is_refused():
+    proc = helm_template("--set", "terminationGracePeriodSeconds=30")
+    assert proc.returncode != 0
+    assert "terminationGracePeriodSeconds" in proc.stderr
+
+
+def test_controller_command_line(default_objects):
+    _, c = container(default_objects)
+    args = c["args"]
+    assert args[0] == "controller"
+    assert flag(args, "--http-listen") == ["0.0.0.0:8080"]
+    assert flag(args, "--https-listen") == ["0.0.0.0:8443"]
+    assert flag(args, "--admin-listen") == ["0.0.0.0:9090"]
+    assert flag(args, "--ingress-class") == ["wsgate"]
+    assert flag(args, "--watch-namespace") == []
+    assert flag(args, "--publish-service") == [f"{NAMESPACE}/{RELEASE}"]
+    assert flag(args, "--leader-election-namespace") == ["$(POD_NAMESPACE)"]
+    assert flag(args, "--leader-election-id") == [f"{RELEASE}-leader"]
+    assert flag(args, "--log-format") == ["json"]
+    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
+    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+
+
+def test_watch_namespaces_become_flags():
+    _, c = container(render("--set", "controller.watchNamespaces={chat,games}"))
+    assert flag(c["args"], "--watch-namespace") == ["chat", "games"]
+
+
+def test_deployment_defaults(default_objects):
+    deployment = one(default_objects, "Deployment")
+    assert deployment["spec"]["replicas"] == 2
+    pdb = one(default_objects, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
+    for kind in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy"):
+        assert not find(default_objects, kind), f"{kind} is optional and off by default"
+
+
+def test_service_maps_80_443_to_container_ports(default_objects):
+    svc = one(default_objects, "Service", RELEASE)
+    assert svc["spec"]["type"] == "LoadBalancer"
+    assert svc["spec"]["externalTrafficPolicy"] == "Cluster"
+    ports = {p["port"]: p["targetPort"] for p in svc["spec"]["ports"]}
+    assert ports == {80: "http", 443: "https"}, "admin port must not face clients"
+    local = one(render("--set", "service.externalTrafficPolicy=Local"), "Service", RELEASE)
+    assert local["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_ingress_class(default_objects):
+    ic = one(default_objects, "IngressClass")
+    assert ic["metadata"]["name"] == "wsgate"
+    assert ic["spec"]["controller"] == "wsgate.dev/ingress-controller"
+    assert "ingressclass.kubernetes.io/is-default-class" not in (
+        ic["metadata"].get("annotations") or {}
+    )
+    default = one(render("--set", "ingressClass.default=true"), "IngressClass")
+    assert default["metadata"]["annotations"] == {
+        "ingressclass.kubernetes.io/is-default-class": "true"
+    }
+
+
+def test_optional_objects_render():
+    objects = render(
+        "--set", "autoscaling.enabled=true",
+        "--set", "metrics.serviceMonitor.enabled=true",
+        "--set", "networkPolicy.enabled=true",
+    )
+    hpa = one(objects, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"]["name"] == RELEASE
+    assert "replicas" not in one(objects, "Deployment")["spec"]
+    monitor = one(objects, "ServiceMonitor")
+    metrics_svc = one(objects, "Service", f"{RELEASE}-metrics")
+    labels = metrics_svc["metadata"]["labels"]
+    assert all(labels.get(k) == v for k, v in monitor["spec"]["selector"]["matchLabels"].items())
+    assert monitor["spec"]["endpoints"][0]["port"] == "admin"
+    policy = one(objects, "NetworkPolicy")
+    ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["http", "https"], "admin port closed unless adminFrom is set"
+
+
+@pytest.mark.parametrize(
+    "setting",
+    ["typoKey=1", "image.tga=latest", "service.externalTraficPolicy=Local", "replicaCount=0",
+     "service.type=Ingress", "controller.logFormat=xml"],
+)
+def test_schema_rejects_typos_and_bad_values(setting):
+    proc = helm_template("--set", setting)
+    assert proc.returncode != 0, f"--set {setting} was accepted"
+    assert "schema" in proc.stderr
+
+
+def test_crd_ships_with_the_chart():
+    objects = render("--include-crds")
+    crd = one(objects, "CustomResourceDefinition")
+    assert crd["spec"]["group"] == "wsgate.dev"
+    assert crd["spec"]["names"]["kind"] == "WebSocketRoute"
