@@ -210,6 +210,18 @@ impl Wsgate {
         metric_value(&body, prefix)
     }
 
+    /// Waits up to 10 s for a metric to reach `value`; returns the last value read.
+    pub async fn wait_metric(&self, prefix: &str, value: f64) -> f64 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let v = self.metric(prefix).await;
+            if v >= value || Instant::now() > deadline {
+                return v;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+
     /// Waits until `/readyz` answers 200.
     pub async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -196,7 +196,7 @@ where
                 self.last_activity = now;
             }
             let injected = self.react(now);
-            if self.up.finished() && self.down.finished() {
+            if self.done() {
                 return Poll::Ready(self.closing.unwrap_or_else(|| self.end_reason()));
             }
             if (self.up.finished() || self.down.finished()) && self.deadline.is_none() {
@@ -215,6 +215,16 @@ where
             }
             return Poll::Pending;
         }
+    }
+
+    /// Both directions ended, or one did after the close handshake (or with a dead client):
+    /// nothing more can usefully cross.
+    fn done(&self) -> bool {
+        let (up, down) = (self.up.finished(), self.down.finished());
+        let handshake_done = self.sig.client_closed && self.sig.backend_closed;
+        (up && down)
+            || ((up || down)
+                && (handshake_done || self.closing == Some(CloseReason::KeepaliveTimeout)))
     }
 
     fn count_messages(&mut self) {
