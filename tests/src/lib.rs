@@ -7,4 +7,5 @@
 
 pub mod backend;
 pub mod client;
+pub mod node;
 pub mod wsgate;
