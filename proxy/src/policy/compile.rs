@@ -1,0 +1,217 @@
+//! Compiles the security parts of a route spec (`origins`, `auth`, `limits`) and the
+//! listener settings of a `ProxyConfig` into table data, with defaults and field errors.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use super::origin::OriginPolicy;
+use super::{ListenerOptions, SecurityPolicy};
+use crate::auth::external::ExternalAuth;
+use crate::auth::replay::parse_redis_url;
+use crate::auth::ticket::{KeyMaterial, TicketKeys, TicketPolicy};
+use crate::client_addr::Cidr;
+use crate::limits::ConnLimits;
+use crate::limits::head::HeadLimits;
+use crate::spec::{ProxyConfigSpec, RouteSpec, TicketPlacement, TicketSpec};
+use crate::table::RouteId;
+
+type FieldResult<T> = Result<T, (String, String)>;
+
+fn field(name: &str, message: impl Into<String>) -> (String, String) {
+    (name.to_string(), message.into())
+}
+
+/// The security policy of route `id`.
+pub fn compile_security(id: &RouteId, spec: &RouteSpec) -> FieldResult<SecurityPolicy> {
+    let mut policy = SecurityPolicy::default();
+    if let Some(o) = &spec.origins {
+        policy.origins = Some(OriginPolicy::compile(o)?);
+    }
+    if let Some(l) = &spec.limits {
+        let nonzero = |v: Option<u32>, name: &str| match v {
+            Some(0) => Err(field(name, "must be greater than 0")),
+            v => Ok(v),
+        };
+        let rate = nonzero(
+            l.handshakes_per_second_per_ip,
+            "spec.limits.handshakesPerSecondPerIP",
+        )?;
+        let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
+        policy.limits = ConnLimits {
+            per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
+            per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
+            rate: rate.map(|r| (r, burst.unwrap_or(r))),
+        };
+    }
+    if let Some(a) = &spec.auth {
+        if let Some(t) = a.first_message_timeout {
+            if t.0.is_zero() {
+                return Err(field(
+                    "spec.auth.firstMessageTimeout",
+                    "must be greater than 0",
+                ));
+            }
+            policy.first_message_timeout = t.0;
+        }
+        if let Some(t) = &a.ticket {
+            policy.ticket = Some(Arc::new(compile_ticket(id, t)?));
+        }
+        if let Some(e) = &a.external {
+            policy.external = Some(Arc::new(ExternalAuth::compile(e)?));
+        }
+    }
+    Ok(policy)
+}
+
+fn read_file(path: &str, name: &str) -> FieldResult<Vec<u8>> {
+    std::fs::read(path).map_err(|e| field(name, format!("{path}: {e}")))
+}
+
+fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
+    let f = "spec.auth.ticket";
+    let given = [
+        t.key.is_some(),
+        t.key_file.is_some(),
+        t.secret_ref.is_some(),
+        t.public_key_file.is_some(),
+        t.jwks_file.is_some(),
+    ];
+    match given.iter().filter(|g| **g).count() {
+        0 => {
+            return Err(field(
+                f,
+                "one of key, keyFile, secretRef, publicKeyFile or jwksFile is required",
+            ));
+        }
+        1 => {}
+        _ => {
+            return Err(field(
+                f,
+                "give only one of key, keyFile, secretRef, publicKeyFile, jwksFile",
+            ));
+        }
+    }
+    if t.secret_ref.is_some() {
+        return Err(field(
+            "spec.auth.ticket.secretRef",
+            "Secrets are resolved by the controller; in a routes file use keyFile",
+        ));
+    }
+    Ok(if let Some(k) = &t.key {
+        KeyMaterial::Secret(k.as_bytes().to_vec())
+    } else if let Some(p) = &t.key_file {
+        let mut bytes = read_file(p, "spec.auth.ticket.keyFile")?;
+        // A trailing newline from `echo > file` is not part of the key.
+        while bytes.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            bytes.pop();
+        }
+        KeyMaterial::Secret(bytes)
+    } else if let Some(p) = &t.public_key_file {
+        KeyMaterial::Pem(read_file(p, "spec.auth.ticket.publicKeyFile")?)
+    } else {
+        let p = t.jwks_file.as_deref().unwrap_or_default();
+        KeyMaterial::Jwks(read_file(p, "spec.auth.ticket.jwksFile")?)
+    })
+}
+
+fn compile_ticket(id: &RouteId, t: &TicketSpec) -> FieldResult<TicketPolicy> {
+    let keys =
+        TicketKeys::new(t.algorithm, key_material(t)?).map_err(|m| field("spec.auth.ticket", m))?;
+    let from = if t.from.is_empty() {
+        vec![TicketPlacement::Query, TicketPlacement::Subprotocol]
+    } else {
+        t.from.clone()
+    };
+    if let Some(url) = &t.replay_store {
+        parse_redis_url(url).map_err(|m| field("spec.auth.ticket.replayStore", m))?;
+    }
+    let mut claim_headers = vec![(
+        "sub".to_string(),
+        HeaderName::from_static("x-wsgate-claim-sub"),
+    )];
+    for (i, claim) in t.claim_headers.iter().enumerate() {
+        let name = format!("x-wsgate-claim-{}", claim.to_ascii_lowercase());
+        let header = HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+            field(
+                &format!("spec.auth.ticket.claimHeaders[{i}]"),
+                format!("{claim:?} cannot be a header name"),
+            )
+        })?;
+        if claim != "sub" {
+            claim_headers.push((claim.clone(), header));
+        }
+    }
+    let query_param = t.query_param.clone().unwrap_or_else(|| "ticket".into());
+    if query_param.is_empty() || query_param.contains(['&', '=', '?', '#']) {
+        return Err(field(
+            "spec.auth.ticket.queryParam",
+            "must be a plain parameter name",
+        ));
+    }
+    Ok(TicketPolicy {
+        keys,
+        from,
+        query_param,
+        subprotocol_prefix: t
+            .subprotocol_prefix
+            .clone()
+            .unwrap_or_else(|| "ticket.".into()),
+        audience: t.audience.clone().unwrap_or_else(|| id.to_string()),
+        require_audience: t.require_audience,
+        bind_client_ip: t.bind_client_ip,
+        single_use: t.single_use.unwrap_or(true),
+        max_age: t.max_age.map(|d| d.0),
+        leeway: t.leeway.map_or(Duration::from_secs(5), |d| d.0),
+        replay_store: t.replay_store.clone(),
+        claim_headers,
+        forward_first_message: t.forward_first_message,
+    })
+}
+
+/// The listener settings of a `ProxyConfig`.
+pub fn compile_listener(spec: &ProxyConfigSpec) -> FieldResult<ListenerOptions> {
+    let mut trusted = Vec::with_capacity(spec.trusted_proxies.len());
+    for (i, c) in spec.trusted_proxies.iter().enumerate() {
+        trusted.push(
+            c.parse::<Cidr>()
+                .map_err(|m| field(&format!("spec.trustedProxies[{i}]"), m))?,
+        );
+    }
+    let mut head = HeadLimits::default();
+    if let Some(l) = &spec.limits {
+        if let Some(b) = l.max_request_head_bytes {
+            if !(1024..=1 << 20).contains(&b) {
+                return Err(field(
+                    "spec.limits.maxRequestHeadBytes",
+                    "must be between 1024 and 1048576",
+                ));
+            }
+            head.max_bytes = b as usize;
+        }
+        if let Some(n) = l.max_request_headers {
+            if !(8..=1000).contains(&n) {
+                return Err(field(
+                    "spec.limits.maxRequestHeaders",
+                    "must be between 8 and 1000",
+                ));
+            }
+            head.max_headers = n as usize;
+        }
+        if let Some(t) = l.header_read_timeout {
+            if t.0.is_zero() {
+                return Err(field(
+                    "spec.limits.headerReadTimeout",
+                    "must be greater than 0",
+                ));
+            }
+            head.read_timeout = t.0;
+        }
+    }
+    Ok(ListenerOptions {
+        proxy_protocol: spec.listen.proxy_protocol,
+        trusted_proxies: trusted.into(),
+        head,
+    })
+}

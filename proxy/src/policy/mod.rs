@@ -1,0 +1,299 @@
+//! Handshake policy, applied after the route is matched and before an endpoint is chosen, in
+//! the order DESIGN.md gives: limits, Origin, auth. A refused handshake never reaches the
+//! backend; it gets a clear status, a metric and a log line.
+//!
+//! ```text
+//!   request ─> strip X-Wsgate-Claim-* ─> client address ─┬─ WebSocket: limits ─> Origin ─> ticket ─> external ─> Admission
+//!                                                        └─ plain HTTP: ticket param stripped ─> external
+//! ```
+
+pub mod accept;
+pub mod compile;
+pub mod metrics;
+pub mod origin;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderValue, Request, Response, StatusCode, header};
+
+use crate::auth::external::{ExternalAuth, ExternalRefusal};
+use crate::auth::replay::ReplayGuard;
+use crate::auth::ticket::{TicketPolicy, TicketRefusal};
+use crate::auth::{self, redact_query};
+use crate::client_addr::{self, Cidr, ClientAddr};
+use crate::error::{Body, ProxyError, full};
+use crate::handler::ConnInfo;
+use crate::headers::is_websocket_upgrade;
+use crate::limits::head::HeadLimits;
+use crate::limits::{ConnLimits, ConnPermit, LimitRefusal, Limiter};
+use crate::router::RouteRuntime;
+use crate::server::Shared;
+use crate::spec::TicketPlacement;
+use origin::{OriginPolicy, OriginRefusal};
+
+/// Settings of the listeners: PROXY protocol, trusted proxies, request-head limits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListenerOptions {
+    /// Every connection starts with a PROXY protocol v1/v2 header.
+    pub proxy_protocol: bool,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[Cidr]>,
+    /// Request-head limits.
+    pub head: HeadLimits,
+}
+
+/// A route's security policy, every default applied (part of the route table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityPolicy {
+    /// Origin allow-list; `None`: Origin is not checked.
+    pub origins: Option<OriginPolicy>,
+    /// Ticket authentication.
+    pub ticket: Option<Arc<TicketPolicy>>,
+    /// External authorization.
+    pub external: Option<Arc<ExternalAuth>>,
+    /// Time allowed for a FirstMessage ticket.
+    pub first_message_timeout: Duration,
+    /// Connection and handshake-rate limits.
+    pub limits: ConnLimits,
+}
+
+impl Default for SecurityPolicy {
+    fn default() -> Self {
+        Self {
+            origins: None,
+            ticket: None,
+            external: None,
+            first_message_timeout: Duration::from_secs(5),
+            limits: ConnLimits::default(),
+        }
+    }
+}
+
+/// Process-wide security state, kept across route-table swaps.
+#[derive(Default)]
+pub struct Security {
+    /// Listener settings.
+    pub listener: ListenerOptions,
+    /// Connection counts and rate buckets.
+    pub limiter: Arc<Limiter>,
+    /// Single-use ticket state.
+    pub replay: ReplayGuard,
+}
+
+/// What an admitted WebSocket handshake carries to the upgrade path (request extension).
+#[derive(Clone, Debug, Default)]
+pub struct Admission {
+    /// Counts the connection against the limits while it lives.
+    pub permit: Option<Arc<ConnPermit>>,
+    /// The ticket is still to come as the first message.
+    pub first_message: Option<(Arc<TicketPolicy>, Duration)>,
+}
+
+/// Why policy refused a request.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    /// A limit (429).
+    #[error(transparent)]
+    Limit(#[from] LimitRefusal),
+    /// The Origin policy (403).
+    #[error(transparent)]
+    Origin(#[from] OriginRefusal),
+    /// Ticket authentication (401/403/503).
+    #[error(transparent)]
+    Ticket(#[from] TicketRefusal),
+    /// External authorization (401/403 passed through, else 503).
+    #[error(transparent)]
+    External(#[from] ExternalRefusal),
+}
+
+impl Refusal {
+    /// HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Limit(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Origin(_) => StatusCode::FORBIDDEN,
+            Self::Ticket(t) => StatusCode::from_u16(t.status()).unwrap_or(StatusCode::UNAUTHORIZED),
+            Self::External(ExternalRefusal::Denied { status, .. }) => *status,
+            Self::External(ExternalRefusal::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// Metric label.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Limit(l) => l.reason(),
+            Self::Origin(OriginRefusal::Missing) => "origin_missing",
+            Self::Origin(OriginRefusal::NotAllowed(_)) => "origin_not_allowed",
+            Self::Ticket(t) => t.reason(),
+            Self::External(ExternalRefusal::Denied { .. }) => "external_denied",
+            Self::External(ExternalRefusal::Unavailable(_)) => "external_unavailable",
+        }
+    }
+
+    /// The response sent to the client.
+    pub fn response(&self) -> Response<Body> {
+        let status = self.status();
+        let text = match self {
+            Self::External(ExternalRefusal::Denied { body, .. }) if !body.is_empty() => {
+                body.clone()
+            }
+            _ => Bytes::from(format!(
+                "{} {}: {self}\n",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("")
+            )),
+        };
+        let mut resp = Response::new(full(text));
+        *resp.status_mut() = status;
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        match self {
+            Self::Limit(_) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::Ticket(TicketRefusal::StoreUnavailable)
+            | Self::External(ExternalRefusal::Unavailable(_)) => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::External(ExternalRefusal::Denied {
+                www_authenticate: Some(v),
+                ..
+            }) => {
+                h.insert(header::WWW_AUTHENTICATE, v.clone());
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+/// Applies the route's policy to `req`: rewrites it (client address, claim headers, ticket
+/// removed) and, for WebSocket handshakes, stores an [`Admission`] in its extensions.
+pub async fn check<B>(
+    shared: &Shared,
+    route: &RouteRuntime,
+    req: &mut Request<B>,
+    conn: ConnInfo,
+) -> Result<(), ProxyError> {
+    let sec = &route.policy.security;
+    auth::strip_claim_headers(req.headers_mut());
+    let addr = client_addr::resolve(
+        conn.peer.ip(),
+        req.headers(),
+        &shared.security.listener.trusted_proxies,
+    );
+    req.extensions_mut().insert(addr);
+    let result = if is_websocket_upgrade(req.headers()) {
+        check_handshake(shared, route, req, addr).await
+    } else {
+        check_http(shared, sec, req, addr).await
+    };
+    result.map_err(|refusal| {
+        let label = &*route.label;
+        let reason = refusal.reason();
+        let m = &shared.metrics;
+        match &refusal {
+            Refusal::Limit(_) => m.security.limit_refusals.with_label_values(&[label, reason]).inc(),
+            Refusal::Origin(_) => m.security.origin_refusals.with_label_values(&[label]).inc(),
+            Refusal::Ticket(_) | Refusal::External(_) => m.security.auth_refusals.with_label_values(&[label, reason]).inc(),
+        }
+        let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-");
+        tracing::info!(route = label, client = %addr.client, origin, path = req.uri().path(), reason, status = refusal.status().as_u16(), "handshake refused by policy");
+        ProxyError::Policy(refusal)
+    })
+}
+
+async fn check_handshake<B>(
+    shared: &Shared,
+    route: &RouteRuntime,
+    req: &mut Request<B>,
+    addr: ClientAddr,
+) -> Result<(), Refusal> {
+    let sec = &route.policy.security;
+    let permit = shared
+        .security
+        .limiter
+        .admit(&route.label, addr.client, &sec.limits)?;
+    if let Some(origins) = &sec.origins {
+        let origin = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok());
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok());
+        origins.check(origin, host)?;
+    }
+    let mut admission = Admission {
+        permit: Some(Arc::new(permit)),
+        first_message: None,
+    };
+    if let Some(ticket) = &sec.ticket {
+        match auth::take_ticket(ticket, req) {
+            Some(token) => {
+                let m = &shared.metrics;
+                let v =
+                    auth::verify_ticket(ticket, &shared.security.replay, m, &token, addr.client)
+                        .await?;
+                auth::add_claim_headers(ticket, &v, req.headers_mut());
+            }
+            None if ticket.from.contains(&TicketPlacement::FirstMessage) => {
+                admission.first_message = Some((ticket.clone(), sec.first_message_timeout));
+            }
+            None => return Err(TicketRefusal::Missing.into()),
+        }
+    }
+    external(sec, req, addr, route_param(sec)).await?;
+    req.extensions_mut().insert(admission);
+    Ok(())
+}
+
+async fn check_http<B>(
+    _shared: &Shared,
+    sec: &SecurityPolicy,
+    req: &mut Request<B>,
+    addr: ClientAddr,
+) -> Result<(), Refusal> {
+    // A ticket never travels upstream, whatever the request.
+    if let Some(ticket) = &sec.ticket
+        && ticket.from.contains(&TicketPlacement::Query)
+    {
+        let (uri, _) = auth::strip_query_param(req.uri(), &ticket.query_param);
+        *req.uri_mut() = uri;
+    }
+    external(sec, req, addr, route_param(sec)).await
+}
+
+fn route_param(sec: &SecurityPolicy) -> &str {
+    sec.ticket
+        .as_ref()
+        .map_or("ticket", |t| t.query_param.as_str())
+}
+
+async fn external<B>(
+    sec: &SecurityPolicy,
+    req: &mut Request<B>,
+    addr: ClientAddr,
+    param: &str,
+) -> Result<(), Refusal> {
+    let Some(ext) = &sec.external else {
+        return Ok(());
+    };
+    let uri = redact_query(
+        req.uri().path_and_query().map_or("/", |p| p.as_str()),
+        param,
+    );
+    let add = ext
+        .check(req.method(), &uri, req.headers(), addr.client)
+        .await?;
+    for (name, value) in &add {
+        req.headers_mut().insert(name.clone(), value.clone());
+    }
+    Ok(())
+}

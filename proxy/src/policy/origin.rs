@@ -1,0 +1,150 @@
+//! The Origin policy: which browser pages may open WebSockets on a route. A page on another
+//! site can make a victim's browser open a cookie-authenticated WebSocket (cross-site
+//! WebSocket hijacking); the `Origin` header is the only thing that tells such pages apart.
+
+use crate::spec::OriginsSpec;
+
+/// An allowed origin with a wildcard host label: `https://*.example.com`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Wildcard {
+    scheme: String,
+    /// `.example.com`
+    suffix: String,
+    port: Option<u16>,
+}
+
+/// A compiled Origin policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OriginPolicy {
+    exact: Vec<String>,
+    wildcards: Vec<Wildcard>,
+    same_host: bool,
+    allow_missing: bool,
+}
+
+/// Why an Origin was refused (403).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OriginRefusal {
+    /// No Origin header and `allowMissingOrigin` is off.
+    #[error("the request has no Origin header and this route requires one")]
+    Missing,
+    /// The Origin is not on the allow-list.
+    #[error("the Origin {0:?} is not allowed on this route")]
+    NotAllowed(String),
+}
+
+/// `scheme`, lower-case host and port (default port dropped) of `scheme://host[:port]`.
+fn split_origin(text: &str) -> Option<(String, String, Option<u16>)> {
+    let (scheme, rest) = text.trim().split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
+        return None;
+    }
+    let (host, port) = split_host_port(rest)?;
+    let default = match scheme.as_str() {
+        "https" | "wss" => Some(443),
+        "http" | "ws" => Some(80),
+        _ => None,
+    };
+    Some((scheme, host, port.filter(|p| Some(*p) != default)))
+}
+
+/// Splits `host[:port]` (IPv6 in brackets); the host comes back lower-case.
+fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
+    let (host, port) = match text.rfind(':') {
+        Some(i) if !text[i..].contains(']') => (&text[..i], Some(text[i + 1..].parse().ok()?)),
+        _ => (text, None),
+    };
+    (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
+}
+
+fn render(scheme: &str, host: &str, port: Option<u16>) -> String {
+    match port {
+        Some(p) => format!("{scheme}://{host}:{p}"),
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+impl OriginPolicy {
+    /// Compiles the spec; the error names the offending entry.
+    pub fn compile(spec: &OriginsSpec) -> Result<Self, (String, String)> {
+        let mut policy = OriginPolicy {
+            same_host: spec.same_host,
+            allow_missing: spec.allow_missing_origin,
+            ..Self::default()
+        };
+        for (i, entry) in spec.allow.iter().enumerate() {
+            let bad = || {
+                (
+                    format!("spec.origins.allow[{i}]"),
+                    format!(
+                        "{entry:?} is not an origin (scheme://host[:port], optionally https://*.example.com)"
+                    ),
+                )
+            };
+            let (scheme, host, port) = split_origin(entry).ok_or_else(bad)?;
+            match host.strip_prefix('*') {
+                Some(suffix)
+                    if suffix.starts_with('.')
+                        && suffix.len() > 1
+                        && !suffix[1..].contains('*') =>
+                {
+                    policy.wildcards.push(Wildcard {
+                        scheme,
+                        suffix: suffix.to_string(),
+                        port,
+                    });
+                }
+                Some(_) => return Err(bad()),
+                None if host.contains('*') => return Err(bad()),
+                None => policy.exact.push(render(&scheme, &host, port)),
+            }
+        }
+        if policy.exact.is_empty() && policy.wildcards.is_empty() && !policy.same_host {
+            return Err((
+                "spec.origins".into(),
+                "allow at least one origin or set sameHost: true".into(),
+            ));
+        }
+        Ok(policy)
+    }
+
+    /// Checks a handshake's `Origin` against the policy; `host` is its `Host` header.
+    pub fn check(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), OriginRefusal> {
+        let Some(origin) = origin else {
+            return if self.allow_missing {
+                Ok(())
+            } else {
+                Err(OriginRefusal::Missing)
+            };
+        };
+        let refused = || OriginRefusal::NotAllowed(origin.chars().take(200).collect());
+        let (scheme, o_host, port) = split_origin(origin).ok_or_else(refused)?;
+        if self.exact.contains(&render(&scheme, &o_host, port)) {
+            return Ok(());
+        }
+        let wildcard = self.wildcards.iter().any(|w| {
+            w.scheme == scheme
+                && w.port == port
+                && o_host.ends_with(&w.suffix)
+                && o_host.len() > w.suffix.len()
+        });
+        if wildcard {
+            return Ok(());
+        }
+        if self.same_host
+            && let Some((h_host, h_port)) = host.and_then(split_host_port)
+        {
+            let default = if scheme == "https" { 443 } else { 80 };
+            let h_port = h_port.filter(|p| *p != default);
+            if h_host == o_host && h_port == port {
+                return Ok(());
+            }
+        }
+        Err(refused())
+    }
+}
+
+#[cfg(test)]
+#[path = "origin_tests.rs"]
+mod tests;
