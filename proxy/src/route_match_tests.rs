@@ -1,1 +1,102 @@
+use std::sync::Arc;
 
+use super::*;
+use crate::table::{Backend, HostMatch, PathMatch, Route, RouteId, RoutePolicy, Rule};
+
+fn route(name: &str, hosts: &[HostMatch], paths: &[PathMatch]) -> Route {
+    Route {
+        id: RouteId {
+            namespace: "default".into(),
+            name: name.into(),
+        },
+        hostnames: hosts.to_vec().into(),
+        rules: paths
+            .iter()
+            .map(|p| Rule {
+                path: p.clone(),
+                backend: Backend::Invalid { reason: name.into() },
+                upstream_tls: None,
+            })
+            .collect::<Vec<_>>()
+            .into(),
+        policy: Arc::new(RoutePolicy::default()),
+        tls: None,
+    }
+}
+
+fn exact(h: &str) -> HostMatch {
+    HostMatch::Exact(h.into())
+}
+fn wild(suffix: &str) -> HostMatch {
+    HostMatch::Wildcard(suffix.into())
+}
+fn prefix(p: &str) -> PathMatch {
+    PathMatch::Prefix(p.into())
+}
+fn exact_path(p: &str) -> PathMatch {
+    PathMatch::Exact(p.into())
+}
+
+fn table(routes: Vec<Route>) -> RouteTable {
+    RouteTable {
+        version: 1,
+        routes: routes.into(),
+    }
+}
+
+#[test]
+fn precedence_table() {
+    let t = table(vec![
+        route("any-root", &[], &[prefix("/")]),
+        route("wild", &[wild(".example.com")], &[prefix("/")]),
+        route("wild-deep", &[wild(".eu.example.com")], &[prefix("/")]),
+        route("chat", &[exact("chat.example.com")], &[prefix("/socket"), exact_path("/socket/admin")]),
+        route("chat-long", &[exact("chat.example.com")], &[prefix("/socket/v2")]),
+        route("dup-first", &[exact("dup.example.com")], &[prefix("/a")]),
+        route("dup-second", &[exact("dup.example.com")], &[prefix("/a")]),
+    ]);
+    let index = MatchIndex::build(&t);
+    let name = |host: &str, path: &str| index.find(host, path).map(|(r, i)| (t.routes[r].id.name.clone(), i));
+    let cases: &[(&str, &str, Option<(&str, usize)>)] = &[
+        // Exact host, longest path first.
+        ("chat.example.com", "/socket/v2/x", Some(("chat-long", 0))),
+        ("chat.example.com", "/socket/x", Some(("chat", 0))),
+        // Exact path beats a prefix of the same length.
+        ("chat.example.com", "/socket/admin", Some(("chat", 1))),
+        // Segment-aware prefix: /socketx is not under /socket, falls through to the wildcard.
+        ("chat.example.com", "/socketx", Some(("wild", 0))),
+        // Case and port are ignored in the host.
+        ("CHAT.example.com:8443", "/socket", Some(("chat", 0))),
+        // Longest wildcard first; the bare domain does not match a wildcard.
+        ("a.eu.example.com", "/", Some(("wild-deep", 0))),
+        ("a.b.example.com", "/", Some(("wild", 0))),
+        ("example.com", "/", Some(("any-root", 0))),
+        // Same host and path: table order decides.
+        ("dup.example.com", "/a/b", Some(("dup-first", 0))),
+        ("unknown.test", "/anything", Some(("any-root", 0))),
+    ];
+    for (host, path, want) in cases {
+        let got = name(host, path);
+        let want = want.map(|(n, i)| (n.to_string(), i));
+        assert_eq!(got, want, "{host}{path}");
+    }
+}
+
+#[test]
+fn no_match_without_a_catch_all() {
+    let t = table(vec![route("only", &[exact("a.test")], &[exact_path("/x")])]);
+    let index = MatchIndex::build(&t);
+    assert_eq!(index.find("a.test", "/x/y"), None);
+    assert_eq!(index.find("b.test", "/x"), None);
+    assert_eq!(index.find("a.test", "/x"), Some((0, 0)));
+}
+
+#[test]
+fn prefix_matching_is_segment_aware() {
+    assert!(path_matches(&prefix("/chat"), "/chat"));
+    assert!(path_matches(&prefix("/chat"), "/chat/"));
+    assert!(path_matches(&prefix("/chat"), "/chat/room"));
+    assert!(!path_matches(&prefix("/chat"), "/chatroom"));
+    assert!(path_matches(&prefix("/"), "/anything"));
+    assert!(!path_matches(&exact_path("/chat"), "/chat/"));
+}

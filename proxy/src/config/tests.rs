@@ -1,1 +1,70 @@
+use super::*;
 
+const GOOD: &str = "
+apiVersion: wsgate.dev/v1alpha1
+kind: ProxyConfig
+metadata: {name: local}
+spec:
+  listen: {http: 127.0.0.1:18080, admin: 127.0.0.1:19090}
+  shutdownTimeout: 5s
+---
+apiVersion: wsgate.dev/v1alpha1
+kind: WebSocketRoute
+metadata: {name: chat, namespace: apps}
+spec:
+  hostnames: [chat.example.com]
+  rules:
+    - path: {type: Exact, value: /ws}
+      backend: {addresses: [\"127.0.0.1:3000\"]}
+  timeouts: {idle: 0s, connect: 2s}
+  keepalive: {pingInterval: 0s}
+  limits: {maxMessageBytes: 1024}
+  drain: {closeCode: 4000, period: 1m}
+";
+
+#[test]
+fn loads_settings_and_routes_with_every_field() {
+    let loaded = load_str(GOOD).expect("valid file");
+    assert_eq!(loaded.settings.http_listen.to_string(), "127.0.0.1:18080");
+    assert_eq!(loaded.settings.admin_listen.to_string(), "127.0.0.1:19090");
+    assert_eq!(loaded.settings.shutdown_timeout, Duration::from_secs(5));
+    let route = &loaded.table.routes[0];
+    assert_eq!(route.id.to_string(), "apps/chat");
+    let p = &route.policy;
+    assert_eq!(p.idle_timeout, None, "0s disables the idle timeout");
+    assert_eq!(p.keepalive, None, "0s disables keepalive");
+    assert_eq!(p.connect_timeout, Duration::from_secs(2));
+    assert_eq!(p.max_message_bytes, 1024);
+    assert_eq!(p.drain.close_code, 4000);
+    assert_eq!(p.drain.period, Duration::from_secs(60));
+}
+
+#[test]
+fn errors_name_the_document_and_field() {
+    let route = |body: &str| {
+        format!("apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: chat}}\nspec:\n{body}")
+    };
+    let rules = "  rules:\n    - backend: {addresses: [\"127.0.0.1:1\"]}\n";
+    let cases = [
+        (route(&format!("{rules}  timeouts: {{idle: 10x}}\n")), "chat: spec.timeouts.idle: invalid duration"),
+        (route(&format!("{rules}  colour: blue\n")), "chat: spec.colour: unknown field `colour`"),
+        (route("  rules:\n    - path: {type: Regex, value: /}\n      backend: {addresses: []}\n"), "chat: spec.rules[0].path.type: unknown variant `Regex`"),
+        (route(&format!("{rules}  limits: {{maxMessageBytes: -1}}\n")), "chat: spec.limits.maxMessageBytes:"),
+        ("apiVersion: v1\nkind: WebSocketRoute\nmetadata: {name: x}\nspec: {rules: []}\n".to_string(), "x: apiVersion: \"v1\" is not supported"),
+        ("apiVersion: wsgate.dev/v1alpha1\nkind: Route\nmetadata: {name: x}\nspec: {}\n".to_string(), "x: kind: \"Route\" is not supported"),
+        (format!("{}---\n{}", route(rules), route(rules)), "chat: metadata.name: route default/chat is defined twice"),
+        ("apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {name: Bad_Name}\nspec:\n  rules: []\n".to_string(), "metadata.name"),
+        ("rules: [\n".to_string(), "document 1: invalid YAML"),
+    ];
+    for (text, want) in cases {
+        let err = load_str(&text).expect_err(want).to_string();
+        assert!(err.contains(want), "{err:?} should contain {want:?}");
+    }
+}
+
+#[test]
+fn an_empty_file_is_a_valid_empty_table() {
+    let loaded = load_str("# nothing yet\n").expect("empty is fine");
+    assert!(loaded.table.routes.is_empty());
+    assert_eq!(loaded.settings, ProxySettings::default());
+}
