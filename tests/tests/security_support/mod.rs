@@ -180,10 +180,11 @@ pub async fn raw_handshake(
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
+        // A reset counts as the end: a dropped connection has no response.
         let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
             .await
             .expect("response in time")
-            .expect("read");
+            .unwrap_or(0);
         if n == 0 {
             break;
         }
