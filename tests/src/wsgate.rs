@@ -60,6 +60,8 @@ pub struct Wsgate {
     pub http: SocketAddr,
     /// Admin listener.
     pub admin: SocketAddr,
+    /// TLS listener, when started with `--https-listen`.
+    pub https: Option<SocketAddr>,
     /// The routes file it watches.
     pub config: PathBuf,
     log: PathBuf,
@@ -81,10 +83,15 @@ impl Wsgate {
         let addresses = dir.path("addresses.json");
         let log = dir.path("wsgate.log");
         let log_file = std::fs::File::create(&log).expect("log file");
+        // A test may point `--config` elsewhere (e.g. a ConfigMap-style volume) in `extra`.
+        let own_config: &[&std::ffi::OsStr] = if extra.contains(&"--config") {
+            &[]
+        } else {
+            &["--config".as_ref(), config.as_os_str()]
+        };
         let child = Command::new(binary())
             .arg("proxy")
-            .arg("--config")
-            .arg(&config)
+            .args(own_config)
             .args([
                 "--listen",
                 "127.0.0.1:0",
@@ -105,6 +112,7 @@ impl Wsgate {
             child: Some(child),
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            https: None,
             config,
             log,
             dir,
@@ -122,6 +130,7 @@ impl Wsgate {
                     .as_str()
                     .and_then(|s| s.parse().ok())
                     .expect("admin addr");
+                w.https = v["https"].as_str().and_then(|s| s.parse().ok());
                 break;
             }
             if let Some(status) = w.try_wait() {
