@@ -140,6 +140,9 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
             period: d.period.map_or(default.period, |p| p.0),
         };
     }
+    policy.balancing = balancing::compile_balancing(spec);
+    policy.affinity =
+        balancing::default_hash_affinity(&policy.balancing, balancing::compile_affinity(spec)?);
     Ok(policy)
 }
 
@@ -256,6 +259,9 @@ fn check_port(addr: SocketAddr, text: &str) -> Result<SocketAddr, String> {
         Ok(addr)
     }
 }
+
+#[path = "compile_balancing.rs"]
+pub mod balancing;
 
 #[cfg(test)]
 #[path = "compile_tests.rs"]

@@ -61,6 +61,12 @@ pub enum ProxyError {
         /// Cause.
         source: hyper::Error,
     },
+    /// Every endpoint of the backend is ejected after failed connects.
+    #[error("no healthy endpoint (next retry in {retry_after:?})")]
+    NoHealthyEndpoint {
+        /// Time until an endpoint is tried again.
+        retry_after: Duration,
+    },
     /// wsgate is shutting down and takes no new connections.
     #[error("wsgate is shutting down")]
     ShuttingDown,
@@ -72,12 +78,23 @@ impl ProxyError {
         match self {
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::BadHandshake(_) => StatusCode::BAD_REQUEST,
-            Self::BackendInvalid(_) | Self::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BackendInvalid(_) | Self::ShuttingDown | Self::NoHealthyEndpoint { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Self::ConnectFailed { .. } | Self::Upstream { .. } => StatusCode::BAD_GATEWAY,
             Self::ConnectTimeout { .. } | Self::UpstreamTimeout { .. } => {
                 StatusCode::GATEWAY_TIMEOUT
             }
         }
+    }
+
+    /// The connect to the endpoint failed or timed out: nothing reached it, so the request
+    /// may be retried on another endpoint.
+    pub fn is_connect_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectFailed { .. } | Self::ConnectTimeout { .. }
+        )
     }
 
     /// Metric label.
@@ -86,6 +103,7 @@ impl ProxyError {
             Self::NoRoute { .. } => "no_route",
             Self::BadHandshake(_) => "bad_handshake",
             Self::BackendInvalid(_) => "backend_unavailable",
+            Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::ConnectFailed { .. } => "connect_failed",
             Self::ConnectTimeout { .. } => "connect_timeout",
             Self::UpstreamTimeout { .. } => "upstream_timeout",
@@ -106,6 +124,7 @@ impl ProxyError {
             }
             Self::UpstreamTimeout { .. } => "the backend did not answer in time".into(),
             Self::Upstream { .. } => "the backend failed to answer".into(),
+            Self::NoHealthyEndpoint { .. } => "no backend endpoint is healthy; retry later".into(),
             Self::ShuttingDown => "wsgate is shutting down".into(),
         }
     }
@@ -132,7 +151,10 @@ impl ProxyError {
                 HeaderValue::from_static("13"),
             );
         }
-        if matches!(self, Self::ShuttingDown | Self::BackendInvalid(_)) {
+        if let Self::NoHealthyEndpoint { retry_after } = self {
+            let secs = retry_after.as_secs_f64().ceil().max(1.0) as u64;
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        } else if matches!(self, Self::ShuttingDown | Self::BackendInvalid(_)) {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp

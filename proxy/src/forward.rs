@@ -15,17 +15,17 @@ use crate::endpoint::EndpointGuard;
 use crate::error::{Body, ProxyError};
 use crate::handler::{ConnInfo, Target};
 use crate::headers::{add_forwarded, strip_hop_by_hop};
+use crate::select;
 use crate::server::Shared;
 use crate::upstream::handshake;
 
 /// Forwards `req` to the target endpoint and streams the response back.
 pub async fn proxy(
     shared: &Arc<Shared>,
-    target: Target,
+    mut target: Target,
     req: Request<Incoming>,
     conn: ConnInfo,
 ) -> Result<Response<Body>, ProxyError> {
-    let addr = target.guard.endpoint().addr;
     let policy = target.route.policy.clone();
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
@@ -36,10 +36,16 @@ pub async fn proxy(
 
     // A pooled connection may have been closed by the backend meanwhile: then the request
     // comes back unsent and goes out once more on a fresh connection.
-    let mut sender = match shared.pool.take(addr) {
+    let pooled = shared.pool.take(target.guard.endpoint().addr);
+    let mut sender = match pooled {
         Some(s) => s,
-        None => handshake(addr, policy.connect_timeout, false).await?,
+        None => {
+            let timeout = policy.connect_timeout;
+            select::connect_with_retry(shared, &mut target, |a| handshake(a, timeout, false))
+                .await?
+        }
     };
+    let addr = target.guard.endpoint().addr;
     let send = |sender: &mut SendRequest<Body>, req| sender.try_send_request(req);
     let response =
         match tokio::time::timeout(policy.request_timeout, send(&mut sender, upstream_req)).await {
@@ -85,6 +91,8 @@ pub async fn proxy(
         .inc();
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
+    select::decorate_response(&target, &mut parts.headers, conn.proto == "https");
+    let learn = select::session_to_learn(shared, &target, parts.status);
     let body = PooledBody {
         inner: body,
         release: Some(Release {
@@ -93,7 +101,10 @@ pub async fn proxy(
         }),
         _guard: target.guard,
     };
-    Ok(Response::from_parts(parts, body.boxed()))
+    Ok(Response::from_parts(
+        parts,
+        select::learn_session(body.boxed(), learn),
+    ))
 }
 
 /// `/path?query` from whatever form the client used.

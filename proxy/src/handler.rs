@@ -8,11 +8,11 @@ use std::sync::Arc;
 use http::{Request, Response, header};
 use hyper::body::Incoming;
 
-use crate::balance::{Candidate, pick_least_connections};
 use crate::endpoint::EndpointGuard;
 use crate::error::{Body, ProxyError};
 use crate::headers::is_websocket_upgrade;
 use crate::router::{BackendRuntime, RouteRuntime};
+use crate::select::{self, Choice, RequestFacts};
 use crate::server::Shared;
 use crate::{forward, upgrade};
 
@@ -31,6 +31,8 @@ pub struct Target {
     pub route: Arc<RouteRuntime>,
     /// Endpoint lease.
     pub guard: EndpointGuard,
+    /// How the endpoint was chosen (for a retry and the affinity response headers).
+    pub choice: Choice,
 }
 
 /// Serves one request.
@@ -40,7 +42,7 @@ pub async fn handle(
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = is_websocket_upgrade(req.headers());
-    let result = route(&shared, &req).and_then(|target| Ok((target, upgrade)));
+    let result = route(&shared, &req, conn).map(|target| (target, upgrade));
     let response = match result {
         Ok((target, true)) => upgrade::proxy(&shared, target, req, conn).await,
         Ok((target, false)) => forward::proxy(&shared, target, req, conn).await,
@@ -58,7 +60,7 @@ fn req_method_hint(upgrade: bool) -> &'static str {
 }
 
 /// Finds the route and picks an endpoint for `req`.
-fn route(shared: &Shared, req: &Request<Incoming>) -> Result<Target, ProxyError> {
+fn route(shared: &Shared, req: &Request<Incoming>, conn: ConnInfo) -> Result<Target, ProxyError> {
     if shared.shutdown.is_cancelled() {
         return Err(ProxyError::ShuttingDown);
     }
@@ -76,14 +78,19 @@ fn route(shared: &Shared, req: &Request<Incoming>) -> Result<Target, ProxyError>
             path: path.to_string(),
         });
     };
-    let candidates: &[Candidate] = match &route.rules[rule].backend {
+    let balancer = match &route.rules[rule].backend {
         BackendRuntime::Invalid(reason) => return Err(ProxyError::BackendInvalid(reason.clone())),
-        BackendRuntime::Endpoints(c) => c,
+        BackendRuntime::Endpoints(b) => b,
     };
-    let chosen = pick_least_connections(candidates, None)
-        .ok_or_else(|| ProxyError::BackendInvalid("the backend has no endpoints".into()))?;
+    let facts = RequestFacts {
+        uri: req.uri(),
+        headers: req.headers(),
+        peer: conn.peer,
+    };
+    let (guard, choice) = select::choose(shared, route, balancer, facts)?;
     Ok(Target {
         route: route.clone(),
-        guard: chosen.state.acquire(),
+        guard,
+        choice,
     })
 }

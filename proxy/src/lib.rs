@@ -11,6 +11,7 @@
 //! controller, published on a `tokio::sync::watch` channel and applied atomically.
 
 pub mod admin;
+pub mod affinity;
 pub mod balance;
 pub mod compile;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod headers;
 pub mod metrics;
 pub mod route_match;
 pub mod router;
+pub mod select;
 pub mod server;
 pub mod spec;
 pub mod table;

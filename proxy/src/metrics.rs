@@ -29,6 +29,15 @@ pub struct Metrics {
     pub connection_seconds: HistogramVec,
     /// Active WebSocket tunnels plus in-flight HTTP requests per endpoint.
     pub endpoint_active: IntGaugeVec,
+    /// Requests and WebSocket handshakes sent to each endpoint.
+    pub endpoint_requests: IntCounterVec,
+    /// Times an endpoint was ejected after a failed or timed-out connect.
+    pub endpoint_ejections: IntCounterVec,
+    /// Affinity lookups by type (cookie, header, query, client_ip, socketio) and result
+    /// (hit, miss).
+    pub affinity: IntCounterVec,
+    /// Requests retried on another endpoint after a failed connect, per route.
+    pub retries: IntCounterVec,
     /// Version of the route table in force.
     pub table_version: IntGauge,
     /// Route-table loads by result (applied, rejected).
@@ -110,6 +119,34 @@ impl Metrics {
                 ),
                 &["endpoint"],
             )?,
+            endpoint_requests: IntCounterVec::new(
+                Opts::new(
+                    "wsgate_endpoint_requests_total",
+                    "HTTP requests and WebSocket handshakes sent to each endpoint",
+                ),
+                &["endpoint"],
+            )?,
+            endpoint_ejections: IntCounterVec::new(
+                Opts::new(
+                    "wsgate_endpoint_ejections_total",
+                    "Endpoints taken out of balancing after a failed connect",
+                ),
+                &["endpoint"],
+            )?,
+            affinity: IntCounterVec::new(
+                Opts::new(
+                    "wsgate_affinity_total",
+                    "Session affinity lookups by type and result (hit, miss)",
+                ),
+                &["type", "result"],
+            )?,
+            retries: IntCounterVec::new(
+                Opts::new(
+                    "wsgate_retries_total",
+                    "Requests retried on another endpoint after a failed connect",
+                ),
+                &["route"],
+            )?,
             table_version: IntGauge::new(
                 "wsgate_route_table_version",
                 "Version of the route table in force",
@@ -139,6 +176,10 @@ impl Metrics {
         registry.register(Box::new(m.closes.clone()))?;
         registry.register(Box::new(m.connection_seconds.clone()))?;
         registry.register(Box::new(m.endpoint_active.clone()))?;
+        registry.register(Box::new(m.endpoint_requests.clone()))?;
+        registry.register(Box::new(m.endpoint_ejections.clone()))?;
+        registry.register(Box::new(m.affinity.clone()))?;
+        registry.register(Box::new(m.retries.clone()))?;
         registry.register(Box::new(m.table_version.clone()))?;
         registry.register(Box::new(m.table_reloads.clone()))?;
         registry.register(Box::new(m.table_apply_seconds.clone()))?;
@@ -156,6 +197,13 @@ impl Metrics {
         // Encoding into a Vec cannot fail for well-formed families; an error yields what was written.
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// Drops the per-endpoint series of an endpoint nobody uses any more.
+    pub fn forget_endpoint(&self, endpoint: &str) {
+        let _ = self.endpoint_active.remove_label_values(&[endpoint]);
+        let _ = self.endpoint_requests.remove_label_values(&[endpoint]);
+        let _ = self.endpoint_ejections.remove_label_values(&[endpoint]);
     }
 
     /// Counter handles for one tunnel, resolved once so the relay loop only adds.

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::balance::Candidate;
+use crate::affinity::cookie;
+use crate::balance::{Balancer, Candidate};
 use crate::endpoint::EndpointRegistry;
 use crate::route_match::MatchIndex;
 use crate::table::{Backend, PathMatch, RouteId, RoutePolicy, RouteTable};
@@ -34,8 +35,8 @@ pub struct RuleRuntime {
 /// A backend with live endpoints, or why it cannot be used.
 #[derive(Debug)]
 pub enum BackendRuntime {
-    /// Usable endpoints.
-    Endpoints(Arc<[Candidate]>),
+    /// Usable endpoints and how to choose among them.
+    Endpoints(Arc<Balancer>),
     /// Unusable; requests get 503 with this reason.
     Invalid(Arc<str>),
 }
@@ -67,6 +68,7 @@ impl Router {
             .routes
             .iter()
             .map(|route| {
+                let route_key = cookie::route_key(&route.id);
                 let rules = route
                     .rules
                     .iter()
@@ -76,8 +78,9 @@ impl Router {
                             Backend::Endpoints(eps) if eps.is_empty() => {
                                 BackendRuntime::Invalid("the backend has no endpoints".into())
                             }
-                            Backend::Endpoints(eps) => BackendRuntime::Endpoints(
-                                eps.iter()
+                            Backend::Endpoints(eps) => {
+                                let candidates: Arc<[Candidate]> = eps
+                                    .iter()
                                     .map(|e| {
                                         live.insert(e.addr);
                                         Candidate {
@@ -85,8 +88,13 @@ impl Router {
                                             weight: e.weight.max(1),
                                         }
                                     })
-                                    .collect(),
-                            ),
+                                    .collect();
+                                BackendRuntime::Endpoints(Arc::new(Balancer::new(
+                                    candidates,
+                                    &route.policy,
+                                    route_key,
+                                )))
+                            }
                             Backend::Invalid { reason } => {
                                 BackendRuntime::Invalid(reason.as_str().into())
                             }

@@ -107,6 +107,10 @@ pub struct RoutePolicy {
     pub max_message_bytes: u64,
     /// Drain behaviour.
     pub drain: Drain,
+    /// Endpoint choice: algorithm and slow start.
+    pub balancing: Balancing,
+    /// Session affinity.
+    pub affinity: Affinity,
 }
 
 /// Keepalive settings.
@@ -127,6 +131,57 @@ pub struct Drain {
     pub period: Duration,
 }
 
+/// How endpoints are chosen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Balancing {
+    /// Algorithm for requests without (or with a missed) affinity.
+    pub algorithm: Algorithm,
+    /// Ramp-up window of a new or recovered endpoint; zero is off.
+    pub slow_start: Duration,
+}
+
+pub use crate::spec::{Algorithm, SameSite};
+
+/// Session affinity, with every default applied.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Affinity {
+    /// None.
+    #[default]
+    None,
+    /// A cookie naming the endpoint.
+    Cookie {
+        /// Cookie name.
+        name: Arc<str>,
+        /// `Max-Age`; `None` makes a browser-session cookie.
+        ttl: Option<Duration>,
+        /// `SameSite` attribute.
+        same_site: SameSite,
+    },
+    /// Consistent hashing on a key taken from the request.
+    Hash {
+        /// Where the key comes from.
+        key: HashKey,
+        /// Bounded-load factor (>= 1); `None` is unbounded.
+        bound: Option<f64>,
+    },
+    /// Engine.IO `sid` learned from handshake responses.
+    SocketIo {
+        /// Fixed entry lifetime; `None` follows the session's ping interval plus timeout.
+        ttl: Option<Duration>,
+    },
+}
+
+/// Source of a consistent-hash key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HashKey {
+    /// A request header (lower-case name).
+    Header(Arc<str>),
+    /// A query parameter.
+    Query(Arc<str>),
+    /// The client address.
+    ClientIp,
+}
+
 impl Default for RoutePolicy {
     fn default() -> Self {
         Self {
@@ -143,6 +198,8 @@ impl Default for RoutePolicy {
                 close_code: 1001,
                 period: Duration::from_secs(30),
             },
+            balancing: Balancing::default(),
+            affinity: Affinity::None,
         }
     }
 }

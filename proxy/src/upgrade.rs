@@ -13,6 +13,7 @@ use hyper_util::rt::TokioIo;
 use crate::error::{Body, ProxyError};
 use crate::handler::{ConnInfo, Target};
 use crate::headers::{add_forwarded, set_websocket_upgrade, strip_hop_by_hop};
+use crate::select;
 use crate::server::Shared;
 use crate::tunnel::{self, TunnelConfig};
 use crate::upstream::handshake;
@@ -72,13 +73,12 @@ pub async fn proxy(
 
 async fn proxy_inner(
     shared: &Arc<Shared>,
-    target: Target,
+    mut target: Target,
     req: &mut Request<Incoming>,
     conn: ConnInfo,
     started: Instant,
 ) -> Result<Response<Body>, ProxyError> {
     validate_handshake(req.method(), req.version(), req.headers())?;
-    let addr = target.guard.endpoint().addr;
     let policy = target.route.policy.clone();
     let client_upgrade = hyper::upgrade::on(&mut *req);
 
@@ -93,7 +93,10 @@ async fn proxy_inner(
         .map_err(|_| ProxyError::BadHandshake("invalid request target"))?;
     *upstream_req.headers_mut() = headers;
 
-    let mut sender = handshake(addr, policy.connect_timeout, true).await?;
+    let timeout = policy.connect_timeout;
+    let mut sender =
+        select::connect_with_retry(shared, &mut target, |a| handshake(a, timeout, true)).await?;
+    let addr = target.guard.endpoint().addr;
     let mut response =
         match tokio::time::timeout(policy.handshake_timeout, sender.send_request(upstream_req))
             .await
@@ -119,6 +122,7 @@ async fn proxy_inner(
     let mut resp_headers = std::mem::take(response.headers_mut());
     strip_hop_by_hop(&mut resp_headers);
     set_websocket_upgrade(&mut resp_headers);
+    select::decorate_response(&target, &mut resp_headers, conn.proto == "https");
     *client_resp.headers_mut() = resp_headers;
 
     let metrics = shared.metrics.clone();

@@ -3,8 +3,10 @@
 //! These are the user-facing types (serde + schemars). They are validated and compiled into
 //! the immutable [`crate::table::RouteTable`] by [`crate::config`] (file) or by the controller.
 
+mod balancing;
 mod duration;
 
+pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
 pub use duration::{HumanDuration, parse_duration};
 
 use schemars::JsonSchema;
@@ -30,6 +32,9 @@ pub struct RouteSpec {
     /// How connections are spread over the backend's endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancing: Option<LoadBalancingSpec>,
+    /// Which requests must reach the same endpoint (Socket.IO sessions, cookies, hashing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_affinity: Option<SessionAffinitySpec>,
     /// Handshake, connect and idle timeouts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeouts: Option<TimeoutsSpec>,
@@ -106,23 +111,6 @@ pub enum ServicePort {
     Number(u16),
     /// Port name.
     Name(String),
-}
-
-/// Load-balancing algorithm selection.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct LoadBalancingSpec {
-    /// Algorithm; `LeastConnections` picks the less loaded of two random endpoints.
-    #[serde(default)]
-    pub algorithm: Algorithm,
-}
-
-/// Balancing algorithms.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub enum Algorithm {
-    /// Power-of-two-choices on live connection counts.
-    #[default]
-    LeastConnections,
 }
 
 /// Timeouts of a route.

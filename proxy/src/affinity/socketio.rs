@@ -1,0 +1,260 @@
+//! Socket.IO (Engine.IO) affinity: a session starts with a polling handshake whose response
+//! body is the open packet `0{"sid":"…","pingInterval":…,"pingTimeout":…}`; later polling
+//! and upgrade requests carry `?sid=…`. wsgate reads the sid from the handshake response as
+//! it streams to the client, remembers `sid -> endpoint`, and sends the session's later
+//! requests there. Entries live as long as the session could (ping interval plus timeout
+//! after the last request) and are refreshed by each request.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use hyper::body::{Body as HttpBody, Frame, SizeHint};
+
+use super::hash::hash64;
+use super::query_param;
+use crate::error::Body;
+
+/// Shards of the session map: a request locks one briefly, so contention stays low.
+const SHARDS: usize = 32;
+/// Most sessions remembered at once (a bound on memory, ~100 bytes each).
+const MAX_ENTRIES: usize = 1 << 20;
+/// How many handshake-response bytes are inspected for the open packet.
+const SNIFF_LIMIT: usize = 4096;
+/// Entry lifetime when the open packet gives no ping settings.
+const DEFAULT_TTL: Duration = Duration::from_secs(60);
+/// Slack on top of the session's own timeout (clocks, slow polls).
+const TTL_SLACK: Duration = Duration::from_secs(10);
+
+/// What an Engine.IO request says about its session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineIo<'a> {
+    /// Session id, once the handshake is done.
+    pub sid: Option<&'a str>,
+    /// Long-polling transport (the handshake response then carries the open packet).
+    pub polling: bool,
+}
+
+/// Recognises an Engine.IO request by its `EIO=` query parameter.
+pub fn engine_io(query: Option<&str>) -> Option<EngineIo<'_>> {
+    query_param(query, "EIO")?;
+    let transport = query_param(query, "transport");
+    Some(EngineIo {
+        sid: query_param(query, "sid").filter(|s| !s.is_empty()),
+        polling: transport.is_none_or(|t| t == "polling"),
+    })
+}
+
+#[derive(serde::Deserialize)]
+struct OpenPacket {
+    sid: String,
+    #[serde(rename = "pingInterval")]
+    ping_interval: Option<u64>,
+    #[serde(rename = "pingTimeout")]
+    ping_timeout: Option<u64>,
+}
+
+/// Parses the open packet out of the start of a handshake response body (Engine.IO 4:
+/// `0{…}`; Engine.IO 3 prefixes a length). Returns the sid and the session timeout, or
+/// `None` while the packet is incomplete or absent.
+pub fn parse_open_packet(body: &[u8]) -> Option<(String, Duration)> {
+    let mut from = 0;
+    while let Some(pos) = body[from..].windows(2).position(|w| w == b"0{") {
+        let start = from + pos + 1;
+        let mut stream =
+            serde_json::Deserializer::from_slice(&body[start..]).into_iter::<OpenPacket>();
+        if let Some(Ok(open)) = stream.next()
+            && valid_sid(&open.sid)
+        {
+            let ttl = match (open.ping_interval, open.ping_timeout) {
+                (Some(i), Some(t)) => Duration::from_millis(i.saturating_add(t)) + TTL_SLACK,
+                _ => DEFAULT_TTL,
+            };
+            return Some((open.sid, ttl));
+        }
+        from = start;
+    }
+    None
+}
+
+fn valid_sid(sid: &str) -> bool {
+    (1..=128).contains(&sid.len()) && sid.bytes().all(|b| b.is_ascii_graphic() && b != b'&')
+}
+
+struct Entry {
+    addr: SocketAddr,
+    ttl: Duration,
+    expires: Instant,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<Box<str>, Entry>,
+    inserts: u64,
+}
+
+/// `sid -> endpoint` for live Engine.IO sessions.
+pub struct SessionStore {
+    shards: Box<[Mutex<Shard>]>,
+    len: AtomicU64,
+}
+
+impl Default for SessionStore {
+    fn default() -> Self {
+        Self {
+            shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
+            len: AtomicU64::new(0),
+        }
+    }
+}
+
+impl SessionStore {
+    fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, Shard> {
+        let i = (hash64(0, sid.as_bytes()) % SHARDS as u64) as usize;
+        self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Remembers that session `sid` lives on `addr` for `ttl` after each request.
+    pub fn learn(&self, sid: &str, addr: SocketAddr, ttl: Duration) {
+        let now = Instant::now();
+        let mut shard = self.shard(sid);
+        shard.inserts += 1;
+        if shard.inserts.is_multiple_of(256) || shard.map.len() >= MAX_ENTRIES / SHARDS {
+            let before = shard.map.len();
+            shard.map.retain(|_, e| e.expires > now);
+            self.len
+                .fetch_sub((before - shard.map.len()) as u64, Ordering::Relaxed);
+        }
+        if shard.map.len() >= MAX_ENTRIES / SHARDS {
+            tracing::warn!("Socket.IO session table full: session not remembered");
+            return;
+        }
+        let entry = Entry {
+            addr,
+            ttl,
+            expires: now + ttl,
+        };
+        if shard.map.insert(sid.into(), entry).is_none() {
+            self.len.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// The endpoint of session `sid`, refreshing its lifetime.
+    pub fn lookup(&self, sid: &str) -> Option<SocketAddr> {
+        let now = Instant::now();
+        let mut shard = self.shard(sid);
+        let entry = shard.map.get_mut(sid)?;
+        if entry.expires <= now {
+            shard.map.remove(sid);
+            self.len.fetch_sub(1, Ordering::Relaxed);
+            return None;
+        }
+        entry.expires = now + entry.ttl;
+        Some(entry.addr)
+    }
+
+    /// Sessions remembered (expired ones included until swept).
+    pub fn len(&self) -> u64 {
+        self.len.load(Ordering::Relaxed)
+    }
+
+    /// True when no session is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Forgets sessions of endpoints that left the table.
+    pub fn forget_endpoints_not_in(&self, keep: &HashSet<SocketAddr>) {
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.map.len();
+            shard.map.retain(|_, e| keep.contains(&e.addr));
+            self.len
+                .fetch_sub((before - shard.map.len()) as u64, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Where a handshake response's session is recorded.
+pub struct Learn {
+    /// The store.
+    pub store: Arc<SessionStore>,
+    /// Endpoint that answered.
+    pub addr: SocketAddr,
+    /// Fixed entry lifetime; `None` follows the open packet.
+    pub ttl: Option<Duration>,
+}
+
+/// A response body that records the open packet's sid before the client can see it, so
+/// the session's next request already finds its entry.
+pub struct SniffBody {
+    inner: Body,
+    seen: Vec<u8>,
+    learn: Option<Learn>,
+}
+
+impl SniffBody {
+    /// Wraps a handshake response body.
+    pub fn new(inner: Body, learn: Learn) -> Self {
+        Self {
+            inner,
+            seen: Vec::new(),
+            learn: Some(learn),
+        }
+    }
+
+    fn observe(&mut self, data: &Bytes) {
+        let Some(learn) = &self.learn else { return };
+        let room = SNIFF_LIMIT.saturating_sub(self.seen.len());
+        self.seen.extend_from_slice(&data[..data.len().min(room)]);
+        if let Some((sid, session_ttl)) = parse_open_packet(&self.seen) {
+            learn
+                .store
+                .learn(&sid, learn.addr, learn.ttl.unwrap_or(session_ttl));
+            tracing::debug!(endpoint = %learn.addr, "Socket.IO session learned");
+            self.learn = None;
+        } else if self.seen.len() >= SNIFF_LIMIT {
+            self.learn = None;
+        }
+    }
+}
+
+impl HttpBody for SniffBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.observe(data);
+                }
+            }
+            Poll::Ready(_) => this.learn = None,
+            Poll::Pending => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+#[path = "socketio_tests.rs"]
+mod tests;

@@ -1,0 +1,157 @@
+//! Validation and defaults of `loadBalancing` and `sessionAffinity`.
+
+use std::time::Duration;
+
+use crate::spec::{AffinityType, Algorithm, RouteSpec, SessionAffinitySpec};
+use crate::table::{Affinity, Balancing, HashKey};
+
+/// Cookie name used when `cookieName` is not given.
+pub const DEFAULT_COOKIE_NAME: &str = "wsgate-affinity";
+/// Cookie lifetime used when `ttl` is not given.
+const DEFAULT_COOKIE_TTL: Duration = Duration::from_secs(3600);
+/// Bounded-load factor used when `boundedLoadFactor` is not given.
+pub const DEFAULT_BOUNDED_LOAD: f64 = 1.25;
+
+type FieldResult<T> = Result<T, (String, String)>;
+
+/// The route's balancing settings with defaults applied.
+pub fn compile_balancing(spec: &RouteSpec) -> Balancing {
+    let lb = spec.load_balancing.clone().unwrap_or_default();
+    Balancing {
+        algorithm: lb.algorithm,
+        slow_start: lb.slow_start.map_or(Duration::ZERO, |d| d.0),
+    }
+}
+
+/// The route's affinity with defaults applied; errors name the offending field.
+pub fn compile_affinity(spec: &RouteSpec) -> FieldResult<Affinity> {
+    let Some(a) = &spec.session_affinity else {
+        return Ok(Affinity::None);
+    };
+    let field = |name: &str| format!("spec.sessionAffinity.{name}");
+    let unused = |name: &str, set: bool| -> FieldResult<()> {
+        if set {
+            Err((field(name), format!("is not used by type {:?}", a.kind)))
+        } else {
+            Ok(())
+        }
+    };
+    let hashing = matches!(
+        a.kind,
+        AffinityType::Header | AffinityType::Query | AffinityType::ClientIp
+    );
+    unused(
+        "cookieName",
+        a.cookie_name.is_some() && a.kind != AffinityType::Cookie,
+    )?;
+    unused(
+        "sameSite",
+        a.same_site.is_some() && a.kind != AffinityType::Cookie,
+    )?;
+    unused(
+        "headerName",
+        a.header_name.is_some() && a.kind != AffinityType::Header,
+    )?;
+    unused(
+        "queryParam",
+        a.query_param.is_some() && a.kind != AffinityType::Query,
+    )?;
+    unused(
+        "boundedLoadFactor",
+        a.bounded_load_factor.is_some() && !hashing,
+    )?;
+    match a.kind {
+        AffinityType::None => Ok(Affinity::None),
+        AffinityType::Cookie => cookie(a),
+        AffinityType::Header => {
+            let name = required(a.header_name.as_deref(), "headerName")?;
+            if !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+            {
+                return Err((
+                    field("headerName"),
+                    format!("{name:?} is not a header name"),
+                ));
+            }
+            hash(a, HashKey::Header(name.to_ascii_lowercase().into()))
+        }
+        AffinityType::Query => {
+            let name = required(a.query_param.as_deref(), "queryParam")?;
+            hash(a, HashKey::Query(name.into()))
+        }
+        AffinityType::ClientIp => hash(a, HashKey::ClientIp),
+        AffinityType::SocketIo => Ok(Affinity::SocketIo {
+            ttl: match a.ttl {
+                Some(d) if d.0.is_zero() => {
+                    return Err((field("ttl"), "must be greater than 0".into()));
+                }
+                other => other.map(|d| d.0),
+            },
+        }),
+    }
+}
+
+/// Consistent hashing needs a key source; the algorithm alone hashes the client address.
+pub fn default_hash_affinity(balancing: &Balancing, affinity: Affinity) -> Affinity {
+    match (balancing.algorithm, &affinity) {
+        (Algorithm::ConsistentHash, Affinity::None) => Affinity::Hash {
+            key: HashKey::ClientIp,
+            bound: Some(DEFAULT_BOUNDED_LOAD),
+        },
+        _ => affinity,
+    }
+}
+
+fn required<'a>(value: Option<&'a str>, name: &str) -> FieldResult<&'a str> {
+    match value.map(str::trim) {
+        Some(v) if !v.is_empty() => Ok(v),
+        _ => Err((
+            format!("spec.sessionAffinity.{name}"),
+            "is required for this affinity type".into(),
+        )),
+    }
+}
+
+fn cookie(a: &SessionAffinitySpec) -> FieldResult<Affinity> {
+    let name = a.cookie_name.as_deref().unwrap_or(DEFAULT_COOKIE_NAME);
+    // RFC 6265 cookie-name is an HTTP token.
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err((
+            "spec.sessionAffinity.cookieName".into(),
+            format!("{name:?} is not a valid cookie name"),
+        ));
+    }
+    let ttl = a.ttl.map_or(DEFAULT_COOKIE_TTL, |d| d.0);
+    Ok(Affinity::Cookie {
+        name: name.into(),
+        ttl: (!ttl.is_zero()).then_some(ttl),
+        same_site: a.same_site.unwrap_or_default(),
+    })
+}
+
+fn hash(a: &SessionAffinitySpec, key: HashKey) -> FieldResult<Affinity> {
+    let bound = match a.bounded_load_factor {
+        None => Some(DEFAULT_BOUNDED_LOAD),
+        Some(0.0) => None,
+        Some(f) if f.is_finite() && f >= 1.0 => Some(f),
+        Some(f) => {
+            return Err((
+                "spec.sessionAffinity.boundedLoadFactor".into(),
+                format!("{f} must be 0 (unbounded) or at least 1.0"),
+            ));
+        }
+    };
+    if a.ttl.is_some() {
+        return Err((
+            "spec.sessionAffinity.ttl".into(),
+            "is not used by hashing affinity types".into(),
+        ));
+    }
+    Ok(Affinity::Hash { key, bound })
+}
+
+#[cfg(test)]
+#[path = "compile_balancing_tests.rs"]
+mod tests;
