@@ -16,7 +16,11 @@ async fn origins_are_checked_before_the_backend_sees_anything() {
     ));
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
-    for allowed in ["https://chat.example.com", "https://app.example.org", "https://a.b.example.org"] {
+    for allowed in [
+        "https://chat.example.com",
+        "https://app.example.org",
+        "https://a.b.example.org",
+    ] {
         let (mut ws, _) = ws_with(&url, &[("Origin", allowed)])
             .await
             .unwrap_or_else(|e| panic!("{allowed} refused: {e:?}"));
@@ -25,16 +29,31 @@ async fn origins_are_checked_before_the_backend_sees_anything() {
     let before = backend.handshakes();
     let (status, body) = refused(&url, &[("Origin", "https://evil.example.net")]).await;
     assert_eq!(status, 403);
-    assert!(body.contains("Origin") && body.contains("not allowed"), "{body}");
+    assert!(
+        body.contains("Origin") && body.contains("not allowed"),
+        "{body}"
+    );
     let (status, _) = refused(&url, &[("Origin", "https://example.org")]).await;
     assert_eq!(status, 403, "the wildcard does not cover the apex");
     let (status, body) = refused(&url, &[]).await;
-    assert_eq!(status, 403, "a missing Origin is refused unless allowed: {body}");
-    assert_eq!(backend.handshakes(), before, "refused handshakes never reach the backend");
-    assert_eq!(gw.metric("wsgate_origin_refusals_total{route=\"default/chat\"}").await, 3.0);
+    assert_eq!(
+        status, 403,
+        "a missing Origin is refused unless allowed: {body}"
+    );
+    assert_eq!(
+        backend.handshakes(),
+        before,
+        "refused handshakes never reach the backend"
+    );
+    assert_eq!(
+        gw.metric("wsgate_origin_refusals_total{route=\"default/chat\"}")
+            .await,
+        3.0
+    );
     let log = gw.log();
     assert!(
-        log.lines().any(|l| l.contains("default/chat") && l.contains("https://evil.example.net")),
+        log.lines()
+            .any(|l| l.contains("default/chat") && l.contains("https://evil.example.net")),
         "the refusal log names route and origin:\n{log}"
     );
 }
@@ -52,7 +71,9 @@ async fn same_host_and_explicitly_allowed_missing_origin() {
     let own = format!("http://{}", gw.http);
     let (mut ws, _) = ws_with(&url, &[("Origin", &own)]).await.expect("same host");
     echo(&mut ws, "same").await;
-    let (mut ws, _) = ws_with(&url, &[]).await.expect("no Origin: a non-browser client");
+    let (mut ws, _) = ws_with(&url, &[])
+        .await
+        .expect("no Origin: a non-browser client");
     echo(&mut ws, "cli").await;
     let (status, _) = refused(&url, &[("Origin", "http://127.0.0.1:1")]).await;
     assert_eq!(status, 403, "another port is another origin");

@@ -6,8 +6,8 @@ mod security_support;
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
 use security_support::*;
+use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsgate_tests::backend::{Backend, Seen};
@@ -18,7 +18,9 @@ fn ticket_route(backend: &Backend, key_file: &str, from: &str, extra: &str) -> S
     routes(
         "chat",
         &[backend.addr],
-        &format!("  auth:\n    firstMessageTimeout: 1s\n    ticket:\n      keyFile: {key_file}\n      from: [{from}]\n      claimHeaders: [role]\n{extra}"),
+        &format!(
+            "  auth:\n    firstMessageTimeout: 1s\n    ticket:\n      keyFile: {key_file}\n      from: [{from}]\n      claimHeaders: [role]\n{extra}"
+        ),
     )
 }
 
@@ -36,12 +38,20 @@ async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
     let url = gw.ws_url(&format!("/chat?room=1&ticket={token}"));
-    let spoof = [("X-Wsgate-Claim-Sub", "admin"), ("X-Wsgate-Claim-Role", "root")];
-    let (mut ws, _) = ws_with(&url, &spoof).await.expect("a valid ticket is admitted");
+    let spoof = [
+        ("X-Wsgate-Claim-Sub", "admin"),
+        ("X-Wsgate-Claim-Role", "root"),
+    ];
+    let (mut ws, _) = ws_with(&url, &spoof)
+        .await
+        .expect("a valid ticket is admitted");
     echo(&mut ws, "hello").await;
     let (path, headers) = last_handshake(&backend);
     assert_eq!(path, "/chat?room=1", "the ticket parameter is stripped");
-    assert_eq!(headers["x-wsgate-claim-sub"], "user-1", "client-sent claim headers are replaced");
+    assert_eq!(
+        headers["x-wsgate-claim-sub"], "user-1",
+        "client-sent claim headers are replaced"
+    );
     assert_eq!(headers["x-wsgate-claim-role"], "editor");
     ws.close(None).await.expect("close");
 
@@ -51,11 +61,21 @@ async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = gw.log();
     let signature = token.rsplit('.').next().expect("signature");
-    assert!(!log.contains(signature), "the ticket leaked into the log:\n{log}");
-    assert!(log.contains("ticket_replayed"), "the refusal is logged:\n{log}");
+    assert!(
+        !log.contains(signature),
+        "the ticket leaked into the log:\n{log}"
+    );
+    assert!(
+        log.contains("ticket_replayed"),
+        "the refusal is logged:\n{log}"
+    );
     let seen = format!("{:?}", backend.seen());
     assert!(!seen.contains(signature), "the ticket reached the backend");
-    assert_eq!(gw.metric("wsgate_auth_refusals_total{reason=\"ticket_replayed\"").await, 1.0);
+    assert_eq!(
+        gw.metric("wsgate_auth_refusals_total{reason=\"ticket_replayed\"")
+            .await,
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -66,7 +86,9 @@ async fn subprotocol_ticket_is_removed_and_the_other_protocol_forwarded() {
     let gw = Wsgate::start(&ticket_route(&backend, &key, "Subprotocol", ""));
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
-    let mut tcp = tokio::net::TcpStream::connect(gw.http).await.expect("connect");
+    let mut tcp = tokio::net::TcpStream::connect(gw.http)
+        .await
+        .expect("connect");
     let protocols = format!("ticket.{token}, chat.v1");
     let head = raw_handshake(&mut tcp, "/chat", &[("Sec-WebSocket-Protocol", &protocols)]).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
@@ -83,9 +105,13 @@ async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
     let gw = Wsgate::start(&ticket_route(&backend, &key, "FirstMessage", ""));
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
-    let mut ws = ws_connect(&gw.ws_url("/chat")).await.expect("wsgate answers the upgrade");
+    let mut ws = ws_connect(&gw.ws_url("/chat"))
+        .await
+        .expect("wsgate answers the upgrade");
     assert_eq!(backend.handshakes(), 0, "no backend before the ticket");
-    ws.send(Message::text(token.clone())).await.expect("send ticket");
+    ws.send(Message::text(token.clone()))
+        .await
+        .expect("send ticket");
     echo(&mut ws, "hello").await;
     let messages: Vec<Message> = backend
         .seen()
@@ -95,7 +121,11 @@ async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
             _ => None,
         })
         .collect();
-    assert_eq!(messages, vec![Message::text("hello")], "the ticket message is not forwarded");
+    assert_eq!(
+        messages,
+        vec![Message::text("hello")],
+        "the ticket message is not forwarded"
+    );
     assert_eq!(last_handshake(&backend).1["x-wsgate-claim-sub"], "user-1");
 
     for (send, code) in [(Some("not-a-ticket"), 4401u16), (None, 4401)] {
@@ -103,13 +133,19 @@ async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
         if let Some(text) = send {
             ws.send(Message::text(text)).await.expect("send");
         }
-        let frame = tokio::time::timeout(Duration::from_secs(3), ws.next()).await.expect("closed in time");
+        let frame = tokio::time::timeout(Duration::from_secs(3), ws.next())
+            .await
+            .expect("closed in time");
         match frame {
             Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::from(code), "{f:?}"),
             other => panic!("expected a close frame, got {other:?}"),
         }
     }
-    assert_eq!(backend.handshakes(), 1, "refused tickets never reach the backend");
+    assert_eq!(
+        backend.handshakes(),
+        1,
+        "refused tickets never reach the backend"
+    );
 }
 
 #[tokio::test]
@@ -122,11 +158,41 @@ async fn every_bad_ticket_is_refused_with_its_status() {
     gw.wait_ready().await;
     let t = now();
     let cases = [
-        ("expired", json!({"jti": jti(), "exp": t - 60}), &key, 401, "expired"),
-        ("not yet valid", json!({"jti": jti(), "exp": t + 120, "nbf": t + 60}), &key, 401, "not valid yet"),
-        ("wrong signature", json!({"jti": jti(), "exp": t + 60}), &other, 401, "signature"),
-        ("wrong audience", json!({"jti": jti(), "exp": t + 60, "aud": "default/other"}), &key, 403, "audience"),
-        ("wrong IP", json!({"jti": jti(), "exp": t + 60, "ip": "192.0.2.1"}), &key, 403, "client address"),
+        (
+            "expired",
+            json!({"jti": jti(), "exp": t - 60}),
+            &key,
+            401,
+            "expired",
+        ),
+        (
+            "not yet valid",
+            json!({"jti": jti(), "exp": t + 120, "nbf": t + 60}),
+            &key,
+            401,
+            "not valid yet",
+        ),
+        (
+            "wrong signature",
+            json!({"jti": jti(), "exp": t + 60}),
+            &other,
+            401,
+            "signature",
+        ),
+        (
+            "wrong audience",
+            json!({"jti": jti(), "exp": t + 60, "aud": "default/other"}),
+            &key,
+            403,
+            "audience",
+        ),
+        (
+            "wrong IP",
+            json!({"jti": jti(), "exp": t + 60, "ip": "192.0.2.1"}),
+            &key,
+            403,
+            "client address",
+        ),
     ];
     for (name, claims, key_file, status, words) in cases {
         let token = mint("HS256", key_file, claims, None);
@@ -137,20 +203,34 @@ async fn every_bad_ticket_is_refused_with_its_status() {
     }
     let (got, _) = refused(&gw.ws_url("/chat"), &[]).await;
     assert_eq!(got, 401, "no ticket at all");
-    assert_eq!(backend.handshakes(), 0, "the backend never saw a refused handshake");
+    assert_eq!(
+        backend.handshakes(),
+        0,
+        "the backend never saw a refused handshake"
+    );
 }
 
 #[tokio::test]
 async fn rs256_pem_and_es256_jwks_tickets_from_node_are_accepted() {
-    for (alg, file, kid) in [("RS256", "public.pem", None), ("ES256", "jwks.json", Some("k1"))] {
+    for (alg, file, kid) in [
+        ("RS256", "public.pem", None),
+        ("ES256", "jwks.json", Some("k1")),
+    ] {
         let dir = Scratch::new("ticket-pk");
         keys(alg, &dir.0);
         let backend = Backend::start("b1").await;
-        let field = if file == "jwks.json" { "jwksFile" } else { "publicKeyFile" };
+        let field = if file == "jwks.json" {
+            "jwksFile"
+        } else {
+            "publicKeyFile"
+        };
         let yaml = routes(
             "chat",
             &[backend.addr],
-            &format!("  auth:\n    ticket:\n      algorithm: {alg}\n      {field}: {}\n", dir.path(file).display()),
+            &format!(
+                "  auth:\n    ticket:\n      algorithm: {alg}\n      {field}: {}\n",
+                dir.path(file).display()
+            ),
         );
         let gw = Wsgate::start(&yaml);
         gw.wait_ready().await;
@@ -160,7 +240,12 @@ async fn rs256_pem_and_es256_jwks_tickets_from_node_are_accepted() {
             .await
             .unwrap_or_else(|e| panic!("{alg} ticket refused: {e:?}"));
         echo(&mut ws, alg).await;
-        let forged = mint("HS256", &write_key(dir.path("hs.key"), HS_KEY), good_claims(), kid);
+        let forged = mint(
+            "HS256",
+            &write_key(dir.path("hs.key"), HS_KEY),
+            good_claims(),
+            kid,
+        );
         let (status, _) = refused(&gw.ws_url(&format!("/chat?ticket={forged}")), &[]).await;
         assert_eq!(status, 401, "{alg}: an HS256 ticket must not pass as {alg}");
     }

@@ -109,8 +109,11 @@ pub async fn read_first_message<S: AsyncRead + Unpin>(
     }
 }
 
-/// (fin, opcode, header length, payload length, mask) once the whole header is in `b`.
-fn parse_frame_header(b: &[u8]) -> Result<Option<(bool, u8, usize, u64, [u8; 4])>, &'static str> {
+/// fin, opcode, header length, payload length, mask.
+type FrameHeader = (bool, u8, usize, u64, [u8; 4]);
+
+/// The frame header at the start of `b`, once all of it has arrived.
+fn parse_frame_header(b: &[u8]) -> Result<Option<FrameHeader>, &'static str> {
     if b.len() < 2 {
         return Ok(None);
     }

@@ -134,21 +134,19 @@ impl RedisStore {
             .map_err(|_| "connect")?;
         let _ = stream.set_nodelay(true);
         let mut conn = BufReader::new(stream);
-        if let Some(pw) = &self.password {
-            if !ask(&mut conn, &command(&["AUTH", pw]))
+        if let Some(pw) = &self.password
+            && !ask(&mut conn, &command(&["AUTH", pw]))
                 .await?
                 .starts_with('+')
-            {
-                return Err("auth");
-            }
+        {
+            return Err("auth");
         }
-        if self.db != 0 {
-            if !ask(&mut conn, &command(&["SELECT", &self.db.to_string()]))
+        if self.db != 0
+            && !ask(&mut conn, &command(&["SELECT", &self.db.to_string()]))
                 .await?
                 .starts_with('+')
-            {
-                return Err("select");
-            }
+        {
+            return Err("select");
         }
         Ok(conn)
     }

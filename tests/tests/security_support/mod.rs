@@ -41,8 +41,14 @@ pub fn mint(alg: &str, key_file: &str, claims: serde_json::Value, kid: Option<&s
     if let Some(k) = kid {
         cmd.arg(k);
     }
-    let out = cmd.output().expect("run node (bash scripts/install-test-deps.sh)");
-    assert!(out.status.success(), "node: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .expect("run node (bash scripts/install-test-deps.sh)");
+    assert!(
+        out.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf8 token")
 }
 
@@ -69,7 +75,10 @@ pub fn jti() -> String {
 }
 
 /// Opens a WebSocket to `url` with extra request headers. `Err(status, body)` if refused.
-pub async fn ws_with(url: &str, headers: &[(&str, &str)]) -> Result<(Ws, HeaderMap), (u16, String)> {
+pub async fn ws_with(
+    url: &str,
+    headers: &[(&str, &str)],
+) -> Result<(Ws, HeaderMap), (u16, String)> {
     let mut req = url.into_client_request().expect("request");
     for (k, v) in headers {
         req.headers_mut().insert(
@@ -102,7 +111,9 @@ pub async fn refused(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
 /// Sends `text` and expects it echoed.
 pub async fn echo(ws: &mut Ws, text: &str) {
     use futures_util::{SinkExt, StreamExt};
-    ws.send(tungstenite::Message::text(text)).await.expect("send");
+    ws.send(tungstenite::Message::text(text))
+        .await
+        .expect("send");
     let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
         .expect("reply in time")
