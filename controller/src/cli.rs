@@ -52,6 +52,10 @@ pub struct ProxyArgs {
     /// Admin listener (/healthz, /readyz, /metrics); overrides spec.listen.admin.
     #[arg(long)]
     pub admin_listen: Option<SocketAddr>,
+    /// TLS listener for wss:// and https:// (certificates from the routes' spec.tls);
+    /// overrides spec.listen.https.
+    #[arg(long)]
+    pub https_listen: Option<SocketAddr>,
     /// How often the routes file is checked for changes (SIGHUP reloads at once).
     #[arg(long, default_value = "1s", value_parser = parse_duration)]
     pub watch_interval: std::time::Duration,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use wsgate_proxy::config::{FileSource, load_file};
+use wsgate_proxy::config::{FileSource, ProxySettings, load_file};
 use wsgate_proxy::{Listeners, Metrics};
 
 use crate::cli::ProxyArgs;
@@ -42,23 +42,23 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
     if let Some(admin) = args.admin_listen {
         settings.admin_listen = admin;
     }
-    let http = TcpListener::bind(settings.http_listen)
-        .await
-        .with_context(|| format!("binding the HTTP listener {}", settings.http_listen))?;
-    let admin = TcpListener::bind(settings.admin_listen)
-        .await
-        .with_context(|| format!("binding the admin listener {}", settings.admin_listen))?;
-    let http_addr = http
-        .local_addr()
-        .context("reading the HTTP listener address")?;
-    let admin_addr = admin
-        .local_addr()
-        .context("reading the admin listener address")?;
-    if let Some(path) = &args.addresses_file {
-        let json = format!("{{\"http\":\"{http_addr}\",\"admin\":\"{admin_addr}\"}}\n");
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    if let Some(https) = args.https_listen {
+        settings.https_listen = Some(https);
     }
-    tracing::info!(http = %http_addr, admin = %admin_addr, routes = loaded.table.routes.len(), config = %args.config.display(), "wsgate proxy listening");
+    let listeners = bind(&settings, args.addresses_file.as_deref()).await?;
+    let tls_routes = loaded
+        .table
+        .routes
+        .iter()
+        .filter(|r| r.tls.is_some())
+        .count();
+    if listeners.https.is_none() && tls_routes > 0 {
+        tracing::warn!(
+            routes = tls_routes,
+            "routes have certificates but no TLS listener is configured (--https-listen or spec.listen.https)"
+        );
+    }
+    tracing::info!(routes = loaded.table.routes.len(), config = %args.config.display(), "wsgate proxy listening");
 
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
@@ -67,7 +67,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
     tokio::spawn(source.run(args.watch_interval, shutdown.clone()));
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     wsgate_proxy::run(
-        Listeners { http, admin },
+        listeners,
         tables,
         metrics,
         shutdown,
@@ -76,4 +76,57 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
     .await;
     tracing::info!("wsgate proxy stopped");
     Ok(())
+}
+
+/// Binds the listeners and, if asked, writes their addresses as JSON for scripts and tests.
+async fn bind(
+    settings: &ProxySettings,
+    addresses_file: Option<&std::path::Path>,
+) -> anyhow::Result<Listeners> {
+    let http = TcpListener::bind(settings.http_listen)
+        .await
+        .with_context(|| format!("binding the HTTP listener {}", settings.http_listen))?;
+    let admin = TcpListener::bind(settings.admin_listen)
+        .await
+        .with_context(|| format!("binding the admin listener {}", settings.admin_listen))?;
+    let https = match settings.https_listen {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the HTTPS listener {addr}"))?,
+        ),
+        None => None,
+    };
+    let mut fields = vec![
+        (
+            "http",
+            http.local_addr()
+                .context("reading the HTTP listener address")?,
+        ),
+        (
+            "admin",
+            admin
+                .local_addr()
+                .context("reading the admin listener address")?,
+        ),
+    ];
+    if let Some(l) = &https {
+        fields.push((
+            "https",
+            l.local_addr()
+                .context("reading the HTTPS listener address")?,
+        ));
+    }
+    for (name, addr) in &fields {
+        tracing::info!(listener = name, address = %addr, "listening");
+    }
+    if let Some(path) = addresses_file {
+        let pairs: Vec<String> = fields
+            .iter()
+            .map(|(n, a)| format!("\"{n}\":\"{a}\""))
+            .collect();
+        let json = format!("{{{}}}\n", pairs.join(","));
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(Listeners { http, https, admin })
 }

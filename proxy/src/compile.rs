@@ -37,11 +37,23 @@ impl FieldError {
 /// Turns a rule's backend spec into a table backend; `field` is its path for messages.
 pub type ResolveBackend<'a> = dyn Fn(&BackendSpec, &str) -> Result<Backend, String> + 'a;
 
-/// Compiles one route. `resolve` decides how a backend spec becomes endpoints.
+/// Compiles one route. `resolve` decides how a backend spec becomes endpoints. TLS file
+/// names are refused and `spec.tls.secretName` is left to the caller (`Route::tls` stays
+/// `None`); see [`compile_route_with`].
 pub fn compile_route(
     id: RouteId,
     spec: &RouteSpec,
     resolve: &ResolveBackend<'_>,
+) -> Result<Route, FieldError> {
+    compile_route_with(id, spec, resolve, &tls::NoFiles)
+}
+
+/// Compiles one route, reading certificate and CA material from `material`.
+pub fn compile_route_with(
+    id: RouteId,
+    spec: &RouteSpec,
+    resolve: &ResolveBackend<'_>,
+    material: &dyn tls::TlsMaterial,
 ) -> Result<Route, FieldError> {
     let doc = id.name.clone();
     let err = |field: String, message: String| FieldError::new(&doc, field, message);
@@ -71,14 +83,24 @@ pub fn compile_route(
         };
         let field = format!("spec.rules[{i}].backend");
         let backend = resolve(&rule.backend, &field).map_err(|m| err(field.clone(), m))?;
-        rules.push(Rule { path, backend });
+        let upstream_tls = tls::compile_upstream_tls(rule.backend.tls.as_ref(), &field, material)
+            .map_err(|(f, m)| err(f, m))?;
+        rules.push(Rule {
+            path,
+            backend,
+            upstream_tls,
+        });
     }
-    let policy = compile_policy(spec).map_err(|(f, m)| err(f, m))?;
+    let mut policy = compile_policy(spec).map_err(|(f, m)| err(f, m))?;
+    let (cert, redirect_http) =
+        tls::compile_route_tls(spec, material).map_err(|(f, m)| err(f, m))?;
+    policy.redirect_http = redirect_http;
     Ok(Route {
         id,
         hostnames: hostnames.into(),
         rules: rules.into(),
         policy: Arc::new(policy),
+        tls: cert,
     })
 }
 
@@ -262,6 +284,9 @@ fn check_port(addr: SocketAddr, text: &str) -> Result<SocketAddr, String> {
 
 #[path = "compile_balancing.rs"]
 pub mod balancing;
+
+#[path = "compile_tls.rs"]
+pub mod tls;
 
 #[cfg(test)]
 #[path = "compile_tests.rs"]

@@ -17,7 +17,7 @@ use crate::handler::{ConnInfo, Target};
 use crate::headers::{add_forwarded, strip_hop_by_hop};
 use crate::select;
 use crate::server::Shared;
-use crate::upstream::handshake;
+use crate::upstream::handshake_with;
 
 /// Forwards `req` to the target endpoint and streams the response back.
 pub async fn proxy(
@@ -41,8 +41,11 @@ pub async fn proxy(
         Some(s) => s,
         None => {
             let timeout = policy.connect_timeout;
-            select::connect_with_retry(shared, &mut target, |a| handshake(a, timeout, false))
-                .await?
+            let tls = target.upstream_tls.clone();
+            select::connect_with_retry(shared, &mut target, |a| {
+                handshake_with(a, timeout, false, tls.clone())
+            })
+            .await?
         }
     };
     let addr = target.guard.endpoint().addr;
@@ -59,7 +62,8 @@ pub async fn proxy(
             Ok(Err(mut e)) => match e.take_message() {
                 Some(unsent) => {
                     upstream_req = unsent;
-                    sender = handshake(addr, policy.connect_timeout, false).await?;
+                    let tls = target.upstream_tls.clone();
+                    sender = handshake_with(addr, policy.connect_timeout, false, tls).await?;
                     match tokio::time::timeout(
                         policy.request_timeout,
                         sender.send_request(upstream_req),

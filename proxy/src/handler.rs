@@ -33,6 +33,8 @@ pub struct Target {
     pub guard: EndpointGuard,
     /// How the endpoint was chosen (for a retry and the affinity response headers).
     pub choice: Choice,
+    /// TLS client for the endpoint (`None`: plaintext).
+    pub upstream_tls: Option<Arc<crate::tls::UpstreamConnector>>,
 }
 
 /// Serves one request.
@@ -42,6 +44,12 @@ pub async fn handle(
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = is_websocket_upgrade(req.headers());
+    if !upgrade
+        && conn.proto == "http"
+        && let Some(redirect) = crate::tls::redirect::for_route(&shared, &req)
+    {
+        return Ok(redirect);
+    }
     let result = route(&shared, &req, conn).map(|target| (target, upgrade));
     let response = match result {
         Ok((target, true)) => upgrade::proxy(&shared, target, req, conn).await,
@@ -92,5 +100,6 @@ fn route(shared: &Shared, req: &Request<Incoming>, conn: ConnInfo) -> Result<Tar
         route: route.clone(),
         guard,
         choice,
+        upstream_tls: route.rules[rule].upstream_tls.clone(),
     })
 }

@@ -27,6 +27,7 @@ pub mod select;
 pub mod server;
 pub mod spec;
 pub mod table;
+pub mod tls;
 pub mod tunnel;
 pub mod upgrade;
 pub mod upstream;
@@ -45,6 +46,8 @@ pub use table::RouteTable;
 pub struct Listeners {
     /// Plaintext HTTP/WebSocket listener.
     pub http: TcpListener,
+    /// TLS listener (`wss://`, `https://`), if configured.
+    pub https: Option<TcpListener>,
     /// Admin listener.
     pub admin: TcpListener,
 }
@@ -69,7 +72,13 @@ pub async fn run(
         listeners.admin,
         admin_stop.clone(),
     ));
+    let tls = listeners
+        .https
+        .map(|l| tokio::spawn(server::serve_tls(shared.clone(), l)));
     server::serve_plain(shared.clone(), listeners.http).await;
+    if let Some(tls) = tls {
+        let _ = tls.await;
+    }
     shared.tunnels.close();
     let open = shared.tunnels.len();
     if open > 0 {

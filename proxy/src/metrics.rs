@@ -44,6 +44,8 @@ pub struct Metrics {
     pub table_reloads: IntCounterVec,
     /// Time to build the data plane's index from a new table.
     pub table_apply_seconds: Histogram,
+    /// TLS listener and certificate metrics.
+    pub tls: crate::tls::TlsMetrics,
 }
 
 impl Metrics {
@@ -165,6 +167,7 @@ impl Metrics {
                 )
                 .buckets(vec![0.0001, 0.001, 0.01, 0.1, 1.0]),
             )?,
+            tls: crate::tls::TlsMetrics::new(registry)?,
         };
         registry.register(Box::new(m.active_connections.clone()))?;
         registry.register(Box::new(m.handshakes.clone()))?;

@@ -57,7 +57,8 @@ fn precedence_table() {
     ]);
     let index = MatchIndex::build(&t);
     let name = |host: &str, path: &str| index.find(host, path).map(|(r, i)| (t.routes[r].id.name.clone(), i));
-    let cases: &[(&str, &str, Option<(&str, usize)>)] = &[
+    type Case<'a> = (&'a str, &'a str, Option<(&'a str, usize)>);
+    let cases: &[Case] = &[
         // Exact host, longest path first.
         ("chat.example.com", "/socket/v2/x", Some(("chat-long", 0))),
         ("chat.example.com", "/socket/x", Some(("chat", 0))),

@@ -30,6 +30,8 @@ pub struct RuleRuntime {
     pub path: PathMatch,
     /// Destination.
     pub backend: BackendRuntime,
+    /// TLS client for the endpoints (`None`: plaintext).
+    pub upstream_tls: Option<Arc<crate::tls::UpstreamConnector>>,
 }
 
 /// A backend with live endpoints, or why it cannot be used.
@@ -99,6 +101,9 @@ impl Router {
                                 BackendRuntime::Invalid(reason.as_str().into())
                             }
                         },
+                        upstream_tls: rule.upstream_tls.as_ref().map(|t| {
+                            crate::tls::UpstreamConnector::for_rule(t, &route.id.to_string())
+                        }),
                     })
                     .collect();
                 Arc::new(RouteRuntime {

@@ -20,6 +20,7 @@ use crate::handler::{ConnInfo, handle};
 use crate::metrics::Metrics;
 use crate::router::Router;
 use crate::table::RouteTable;
+use crate::tls::{CertStore, TlsBase};
 use crate::upstream::Pool;
 
 /// How long a client may take to send a request head (slow-header defence).
@@ -43,6 +44,11 @@ pub struct Shared {
     pub shutdown_spread: Duration,
     /// Set once a first table is applied.
     pub ready: AtomicBool,
+    /// Certificates of the table in force, by SNI name; swapped with the router.
+    pub certs: ArcSwap<CertStore>,
+    /// What every TLS configuration shares (ticket key, session cache); `None` if the
+    /// system could not provide randomness for a ticket key.
+    pub tls_base: Option<TlsBase>,
 }
 
 impl Shared {
@@ -57,6 +63,10 @@ impl Shared {
             tunnels: TaskTracker::new(),
             shutdown_spread,
             ready: AtomicBool::new(false),
+            certs: ArcSwap::from_pointee(CertStore::default()),
+            tls_base: TlsBase::new()
+                .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
+                .ok(),
         }
     }
 
@@ -78,6 +88,10 @@ impl Shared {
             .flatten()
             .collect();
         self.pool.retain(&live);
+        if let Some(base) = &self.tls_base {
+            let certs = CertStore::build(table, &self.certs.load(), base, &self.metrics.tls);
+            self.certs.store(Arc::new(certs));
+        }
         self.router.store(Arc::new(router));
         self.metrics
             .table_version
@@ -134,6 +148,36 @@ pub async fn serve_plain(shared: Arc<Shared>, listener: TcpListener) {
             peer,
             "http",
         ));
+    }
+    drop(listener);
+    connections.close();
+    let _ = tokio::time::timeout(Duration::from_secs(5), connections.wait()).await;
+}
+
+/// Accepts TLS connections on `listener` until shutdown: the handshake picks the
+/// certificate by SNI from the table in force, then the connection is served as `https`.
+pub async fn serve_tls(shared: Arc<Shared>, listener: TcpListener) {
+    let connections = TaskTracker::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shared.shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        connections.spawn(async move {
+            match crate::tls::accept(stream, &shared.certs, &shared.metrics.tls).await {
+                Ok(tls) => serve_connection(shared, TokioIo::new(tls), peer, "https").await,
+                Err(e) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
+            }
+        });
     }
     drop(listener);
     connections.close();

@@ -40,6 +40,41 @@ pub struct Route {
     pub rules: Arc<[Rule]>,
     /// Connection policy.
     pub policy: Arc<RoutePolicy>,
+    /// Certificate served on the TLS listener for this route's hosts (for a route with no
+    /// hostnames: the default certificate); `None`: no certificate of its own.
+    pub tls: Option<Arc<TlsCert>>,
+}
+
+/// Certificate material of a route, as data: PEM bytes read from files or from a Secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsCert {
+    /// PEM certificate chain, leaf first.
+    pub cert_chain_pem: Arc<[u8]>,
+    /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    pub key_pem: Arc<[u8]>,
+    /// Lowest TLS version accepted for this route's hosts.
+    pub min_version: TlsVersion,
+}
+
+/// TLS protocol versions wsgate speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TlsVersion {
+    /// TLS 1.2 (and 1.3).
+    #[default]
+    Tls12,
+    /// TLS 1.3 only.
+    Tls13,
+}
+
+/// TLS from wsgate to a backend's endpoints.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UpstreamTls {
+    /// PEM CA bundle that must have signed the endpoint's certificate.
+    pub ca_pem: Option<Arc<[u8]>>,
+    /// Accept any certificate (logged as a warning when the table is applied).
+    pub insecure_skip_verify: bool,
+    /// Name sent as SNI and verified against the certificate; `None`: the endpoint's IP.
+    pub server_name: Option<String>,
 }
 
 /// A host match.
@@ -58,6 +93,8 @@ pub struct Rule {
     pub path: PathMatch,
     /// Destination.
     pub backend: Backend,
+    /// TLS to the endpoints (`wss`/`https` backends); `None`: plaintext.
+    pub upstream_tls: Option<Arc<UpstreamTls>>,
 }
 
 /// A path match.
@@ -111,6 +148,8 @@ pub struct RoutePolicy {
     pub balancing: Balancing,
     /// Session affinity.
     pub affinity: Affinity,
+    /// Answer plain-HTTP (non-upgrade) requests on the plaintext listener with a 308 to https.
+    pub redirect_http: bool,
 }
 
 /// Keepalive settings.
@@ -200,6 +239,7 @@ impl Default for RoutePolicy {
             },
             balancing: Balancing::default(),
             affinity: Affinity::None,
+            redirect_http: false,
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::headers::{add_forwarded, set_websocket_upgrade, strip_hop_by_hop};
 use crate::select;
 use crate::server::Shared;
 use crate::tunnel::{self, TunnelConfig};
-use crate::upstream::handshake;
+use crate::upstream::handshake_with;
 
 /// Checks the client's handshake (RFC 6455 4.2.1) before anything reaches the backend.
 pub fn validate_handshake(
@@ -94,8 +94,11 @@ async fn proxy_inner(
     *upstream_req.headers_mut() = headers;
 
     let timeout = policy.connect_timeout;
-    let mut sender =
-        select::connect_with_retry(shared, &mut target, |a| handshake(a, timeout, true)).await?;
+    let tls = target.upstream_tls.clone();
+    let mut sender = select::connect_with_retry(shared, &mut target, |a| {
+        handshake_with(a, timeout, true, tls.clone())
+    })
+    .await?;
     let addr = target.guard.endpoint().addr;
     let mut response =
         match tokio::time::timeout(policy.handshake_timeout, sender.send_request(upstream_req))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1;
@@ -11,6 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
 use crate::error::{Body, ProxyError};
+use crate::tls::UpstreamConnector;
 
 /// Idle connections kept per endpoint.
 const MAX_IDLE_PER_ENDPOINT: usize = 64;
@@ -36,9 +37,44 @@ pub async fn handshake(
     timeout: Duration,
     upgrades: bool,
 ) -> Result<http1::SendRequest<Body>, ProxyError> {
+    handshake_with(addr, timeout, upgrades, None).await
+}
+
+/// Like [`handshake`], over TLS when `tls` is given (the TLS handshake shares the connect
+/// timeout). Pooled connections are keyed by address only: an endpoint speaks either TLS
+/// or plaintext on its port, so a connection that was established is right for it.
+pub async fn handshake_with(
+    addr: SocketAddr,
+    timeout: Duration,
+    upgrades: bool,
+    tls: Option<Arc<UpstreamConnector>>,
+) -> Result<http1::SendRequest<Body>, ProxyError> {
+    let started = Instant::now();
     let stream = connect(addr, timeout).await?;
+    match tls {
+        None => http1_handshake(addr, TokioIo::new(stream), upgrades).await,
+        Some(tls) => {
+            let left = timeout.saturating_sub(started.elapsed());
+            let stream = match tokio::time::timeout(left, tls.connect(addr, stream)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(source)) => return Err(ProxyError::ConnectFailed { addr, source }),
+                Err(_) => return Err(ProxyError::ConnectTimeout { addr, timeout }),
+            };
+            http1_handshake(addr, TokioIo::new(stream), upgrades).await
+        }
+    }
+}
+
+async fn http1_handshake<T>(
+    addr: SocketAddr,
+    io: T,
+    upgrades: bool,
+) -> Result<http1::SendRequest<Body>, ProxyError>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let (sender, conn) = http1::Builder::new()
-        .handshake(TokioIo::new(stream))
+        .handshake(io)
         .await
         .map_err(|source| ProxyError::Upstream { addr, source })?;
     tokio::spawn(async move {

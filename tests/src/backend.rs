@@ -128,6 +128,30 @@ fn text(status: StatusCode, body: String) -> Response<Body> {
     r
 }
 
+/// A browser page that opens a WebSocket back to the host it was served from (`wss://` when
+/// served over https), sends `whoami` and writes the answer into `#out`.
+const PAGE: &str = r#"<!doctype html>
+<html><head><meta charset="utf-8"><title>wsgate check</title></head>
+<body><div id="out">pending</div>
+<script>
+  const out = document.getElementById('out');
+  const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+  const ws = new WebSocket(scheme + location.host + '/echo');
+  ws.onopen = () => ws.send('whoami');
+  ws.onmessage = (e) => { out.textContent = 'ECHO ' + scheme + ' ' + e.data; ws.close(); };
+  ws.onerror = () => { out.textContent = 'WS ERROR'; };
+</script></body></html>
+"#;
+
+fn page() -> Response<Body> {
+    let mut r = text(StatusCode::OK, PAGE.to_string());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        "text/html; charset=utf-8".parse().expect("hv"),
+    );
+    r
+}
+
 async fn handle(
     mut req: Request<Incoming>,
     seen: Arc<Mutex<Vec<Seen>>>,
@@ -149,6 +173,9 @@ async fn handle(
             path.clone(),
             req.headers().clone(),
         ));
+        if path == "/page.html" {
+            return Ok(page());
+        }
         let method = req.method().to_string();
         let headers: serde_json::Map<String, serde_json::Value> = req
             .headers()

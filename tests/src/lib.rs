@@ -8,4 +8,5 @@
 pub mod backend;
 pub mod client;
 pub mod node;
+pub mod tls;
 pub mod wsgate;

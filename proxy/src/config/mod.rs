@@ -6,9 +6,11 @@
 //!                                                    ProxyConfigSpec ──────> ProxySettings
 //! ```
 
+mod files;
 mod reload;
 mod yaml;
 
+pub use files::FileStamp;
 pub use reload::{FileSource, ReloadOutcome};
 
 use std::collections::BTreeMap;
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::compile::{FieldError, compile_route, resolve_static_backend};
+use crate::compile::{FieldError, compile_route_with, resolve_static_backend};
 use crate::spec::{API_VERSION, PROXY_CONFIG_KIND, ProxyConfigSpec, ROUTE_KIND, RouteSpec};
 use crate::table::{RouteId, RouteTable};
 
@@ -50,6 +52,8 @@ pub struct ProxySettings {
     pub http_listen: SocketAddr,
     /// Admin listener.
     pub admin_listen: SocketAddr,
+    /// TLS listener, if any.
+    pub https_listen: Option<SocketAddr>,
     /// Longest time a shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
 }
@@ -59,6 +63,7 @@ impl Default for ProxySettings {
         Self {
             http_listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
+            https_listen: None,
             shutdown_timeout: Duration::from_secs(30),
         }
     }
@@ -71,6 +76,8 @@ pub struct LoadedConfig {
     pub settings: ProxySettings,
     /// The routes, version 0 (the publisher sets the version).
     pub table: RouteTable,
+    /// Certificate, key and CA files the routes name, as read.
+    pub files: Vec<FileStamp>,
 }
 
 #[derive(Deserialize)]
@@ -101,17 +108,42 @@ struct Metadata {
     annotations: BTreeMap<String, String>,
 }
 
-/// Reads and compiles a routes file.
+/// Reads and compiles a routes file; files it names are relative to its directory.
 pub fn load_file(path: &Path) -> Result<LoadedConfig, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
     })?;
-    load_str(&text)
+    load_in(&text, base_dir(path)).0
 }
 
-/// Compiles the text of a routes file.
+/// Compiles the text of a routes file; files it names are relative to the current directory.
 pub fn load_str(text: &str) -> Result<LoadedConfig, LoadError> {
+    load_in(text, Path::new(".")).0
+}
+
+/// Compiles the text of a routes file whose named files are relative to `base`. Also returns
+/// the files it read (or tried to), whether or not the text was accepted.
+pub fn load_in(text: &str, base: &Path) -> (Result<LoadedConfig, LoadError>, Vec<FileStamp>) {
+    let material = files::FileMaterial::new(base);
+    let result = load_with(text, &material);
+    let stamps = material.into_stamps();
+    let result = result.map(|loaded| LoadedConfig {
+        files: stamps.clone(),
+        ..loaded
+    });
+    (result, stamps)
+}
+
+/// Directory of the routes file (`.` for a bare file name).
+pub fn base_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig, LoadError> {
     let docs = yaml::documents(text).map_err(LoadError::Syntax)?;
     let mut routes = Vec::new();
     let mut seen = HashSet::new();
@@ -150,7 +182,12 @@ pub fn load_str(text: &str) -> Result<LoadedConfig, LoadError> {
                         fail("metadata.name", format!("route {id} is defined twice")).into(),
                     );
                 }
-                routes.push(compile_route(id, &parsed.spec, &resolve_static_backend)?);
+                routes.push(compile_route_with(
+                    id,
+                    &parsed.spec,
+                    &resolve_static_backend,
+                    material,
+                )?);
             }
             Some(PROXY_CONFIG_KIND) => {
                 if settings.is_some() {
@@ -178,6 +215,7 @@ pub fn load_str(text: &str) -> Result<LoadedConfig, LoadError> {
             version: 0,
             routes: Arc::from(routes),
         },
+        files: Vec::new(),
     })
 }
 
@@ -196,6 +234,9 @@ fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, St
     }
     if let Some(admin) = &spec.listen.admin {
         settings.admin_listen = parse(admin, "spec.listen.admin")?;
+    }
+    if let Some(https) = &spec.listen.https {
+        settings.https_listen = Some(parse(https, "spec.listen.https")?);
     }
     if let Some(t) = spec.shutdown_timeout {
         settings.shutdown_timeout = t.0;

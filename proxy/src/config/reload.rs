@@ -1,7 +1,9 @@
-//! Watches the routes file and publishes a new table when it changes (or on SIGHUP).
+//! Watches the routes file, and the certificate, key and CA files it names, and publishes a
+//! new table when any of them changes (or on SIGHUP).
 //!
-//! The file is polled (content hash) rather than watched with inotify: it follows the
-//! symlink swaps Kubernetes uses for ConfigMap volumes and needs nothing from the platform.
+//! The files are polled (content hash) rather than watched with inotify: that follows the
+//! symlink swaps Kubernetes uses for ConfigMap and Secret volumes (and cert-manager renewals)
+//! and needs nothing from the platform. Reads run on the blocking pool.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::PathBuf;
@@ -11,7 +13,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::{LoadedConfig, ProxySettings, load_str};
+use super::files::FileStamp;
+use super::{LoadedConfig, ProxySettings, base_dir, load_in};
 use crate::metrics::Metrics;
 use crate::table::RouteTable;
 
@@ -30,6 +33,7 @@ pub enum ReloadOutcome {
 pub struct FileSource {
     path: PathBuf,
     last_hash: u64,
+    files: Vec<FileStamp>,
     settings: ProxySettings,
     version: u64,
     tx: watch::Sender<Arc<RouteTable>>,
@@ -53,7 +57,8 @@ impl FileSource {
         let (tx, rx) = watch::channel(Arc::new(table));
         let source = Self {
             path,
-            last_hash: hash(text),
+            last_hash: combined(hash(text), initial.files.iter().map(|f| f.fingerprint)),
+            files: initial.files,
             settings: initial.settings,
             version: 1,
             tx,
@@ -62,45 +67,62 @@ impl FileSource {
         (source, rx)
     }
 
-    /// Reads the file and publishes a new table if its content changed and is valid.
+    /// Reads the files and publishes a new table if their content changed and is valid.
     pub async fn reload(&mut self) -> ReloadOutcome {
-        let text = match tokio::fs::read_to_string(&self.path).await {
-            Ok(text) => text,
-            Err(e) => return self.reject(format!("{}: {e}", self.path.display())),
+        let path = self.path.clone();
+        let files: Vec<PathBuf> = self.files.iter().map(|f| f.path.clone()).collect();
+        let snapshot = tokio::task::spawn_blocking(move || {
+            let text = std::fs::read_to_string(&path)?;
+            let h = combined(hash(&text), files.iter().map(|f| FileStamp::current(f)));
+            Ok::<_, std::io::Error>((text, h))
+        })
+        .await;
+        let (text, h) = match snapshot {
+            Ok(Ok(pair)) => pair,
+            Ok(Err(e)) => return self.reject(format!("{}: {e}", self.path.display())),
+            Err(e) => return self.reject(format!("reading {}: {e}", self.path.display())),
         };
-        let h = hash(&text);
         if h == self.last_hash {
             return ReloadOutcome::Unchanged;
         }
-        match load_str(&text) {
-            Ok(loaded) => {
-                self.last_hash = h;
-                if loaded.settings != self.settings {
-                    tracing::warn!(path = %self.path.display(), "ProxyConfig changed: listen addresses and shutdown timeout apply at the next restart");
-                }
-                self.version += 1;
-                let table = RouteTable {
-                    version: self.version,
-                    ..loaded.table
-                };
-                tracing::info!(
-                    version = self.version,
-                    routes = table.routes.len(),
-                    "routes file reloaded"
-                );
-                self.metrics
-                    .table_reloads
-                    .with_label_values(&["applied"])
-                    .inc();
-                self.tx.send_replace(Arc::new(table));
-                ReloadOutcome::Applied(self.version)
-            }
-            Err(e) => {
-                // Remember the bad content so it is reported once, not on every poll.
-                self.last_hash = h;
-                self.reject(e.to_string())
-            }
+        let text_hash = hash(&text);
+        let path = self.path.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_in(&text, base_dir(&path))).await;
+        let (result, stamps) = match loaded {
+            Ok(pair) => pair,
+            Err(e) => return self.reject(format!("loading {}: {e}", self.path.display())),
+        };
+        // Remember what was read, good or bad, so a rejected state is reported once and any
+        // later change of the routes file or a named file is noticed.
+        self.last_hash = combined(text_hash, stamps.iter().map(|f| f.fingerprint));
+        self.files = stamps;
+        match result {
+            Ok(loaded) => self.publish(loaded),
+            Err(e) => self.reject(e.to_string()),
         }
+    }
+
+    fn publish(&mut self, loaded: LoadedConfig) -> ReloadOutcome {
+        if loaded.settings != self.settings {
+            tracing::warn!(path = %self.path.display(), "ProxyConfig changed: listen addresses and shutdown timeout apply at the next restart");
+        }
+        self.version += 1;
+        let table = RouteTable {
+            version: self.version,
+            ..loaded.table
+        };
+        tracing::info!(
+            version = self.version,
+            routes = table.routes.len(),
+            files = self.files.len(),
+            "routes file reloaded"
+        );
+        self.metrics
+            .table_reloads
+            .with_label_values(&["applied"])
+            .inc();
+        self.tx.send_replace(Arc::new(table));
+        ReloadOutcome::Applied(self.version)
     }
 
     fn reject(&self, message: String) -> ReloadOutcome {
@@ -141,5 +163,15 @@ impl FileSource {
 fn hash(text: &str) -> u64 {
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
+    h.finish()
+}
+
+/// One fingerprint for the routes text and every named file, in order.
+fn combined(text: u64, files: impl Iterator<Item = u64>) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    for f in files {
+        f.hash(&mut h);
+    }
     h.finish()
 }

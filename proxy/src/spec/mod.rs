@@ -5,9 +5,11 @@
 
 mod balancing;
 mod duration;
+mod tls;
 
 pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
 pub use duration::{HumanDuration, parse_duration};
+pub use tls::{BackendTlsSpec, TlsMinVersion, TlsSpec};
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -29,6 +31,9 @@ pub struct RouteSpec {
     pub hostnames: Vec<String>,
     /// Path rules, each with its backend.
     pub rules: Vec<RuleSpec>,
+    /// Certificate for these hosts on the TLS listener, and TLS policy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsSpec>,
     /// How connections are spread over the backend's endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub load_balancing: Option<LoadBalancingSpec>,
@@ -91,6 +96,9 @@ pub struct BackendSpec {
     /// A Service in the route's namespace (cluster only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRef>,
+    /// Connect to the endpoints over TLS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BackendTlsSpec>,
 }
 
 /// Reference to a Service port.
@@ -189,4 +197,7 @@ pub struct ListenSpec {
     /// Admin listener: /healthz, /readyz, /metrics (default `127.0.0.1:9090`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub admin: Option<String>,
+    /// TLS listener for `wss://` and `https://` (default: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub https: Option<String>,
 }

@@ -1,0 +1,56 @@
+//! TLS parts of the spec: a route's certificate (`spec.tls`) and TLS to a backend
+//! (`rules[].backend.tls`).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// The certificate a route's hosts are served with on the TLS listener, and its policy.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TlsSpec {
+    /// A `kubernetes.io/tls` Secret in the route's namespace (cluster only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_name: Option<String>,
+    /// PEM certificate chain file, leaf first (routes file only; relative to the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_file: Option<String>,
+    /// PEM private key file: RSA, ECDSA or Ed25519 (routes file only; relative to the file).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_file: Option<String>,
+    /// Lowest TLS version accepted for these hosts: `"1.2"` (default) or `"1.3"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_version: Option<TlsMinVersion>,
+    /// Answer plain-HTTP requests (not WebSocket upgrades) on the plaintext listener with a
+    /// `308` redirect to `https://` (default false).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_http: Option<bool>,
+}
+
+/// Lowest accepted TLS version.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum TlsMinVersion {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// TLS from wsgate to the backend's endpoints (the backend speaks `wss`/`https`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BackendTlsSpec {
+    /// PEM CA bundle that signed the endpoints' certificates (routes file; relative to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
+    /// Accept any certificate: encrypts but does not authenticate the backend (logged as a
+    /// warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure_skip_verify: Option<bool>,
+    /// Name sent as SNI and checked against the endpoint's certificate (default: the
+    /// endpoint's IP address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_name: Option<String>,
+}

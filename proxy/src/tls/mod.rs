@@ -1,0 +1,24 @@
+//! TLS termination and origination.
+//!
+//! ```text
+//!  RouteTable ──apply──> CertStore (per table, ArcSwap) ──SNI lookup──┐
+//!  TCP accept ──> accept::accept: ClientHello ──> ServerConfig ───────┴─> TlsStream ──> HTTP/1.1
+//!  Rule.upstream_tls ──> client::UpstreamConnector ──> TLS to the endpoint
+//! ```
+//!
+//! Certificates are data in the route table ([`crate::table::TlsCert`]); a new table brings
+//! a new store, and established connections keep the session they negotiated.
+
+pub mod accept;
+pub mod client;
+pub mod der;
+pub mod metrics;
+pub mod pem;
+pub mod redirect;
+pub mod store;
+
+pub use accept::{HandshakeError, accept};
+pub use client::UpstreamConnector;
+pub use metrics::TlsMetrics;
+pub use pem::{CertError, ParsedCert};
+pub use store::{CertStore, TlsBase};
