@@ -85,7 +85,7 @@ pub fn crd() -> CustomResourceDefinition {
 
 /// The CRD as YAML, as `wsgate crd` prints it and `crds/` stores it.
 pub fn crd_yaml() -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(&crd())
+    crate::yaml::to_string(&crd())
 }
 
 /// Rewrites an untagged number-or-name enum (`anyOf` of an integer and a string, which

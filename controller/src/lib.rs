@@ -5,3 +5,5 @@ pub mod cli;
 pub mod crd;
 pub mod proxy_cmd;
 pub mod signals;
+pub mod translate;
+pub mod yaml;

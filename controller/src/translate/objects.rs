@@ -1,0 +1,89 @@
+//! Keys and the closed set of object kinds the index holds.
+
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::crd::WebSocketRoute;
+
+/// Namespace and name of an object (namespace empty for cluster-scoped kinds).
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+impl ObjectKey {
+    /// Builds a key.
+    pub fn new(namespace: &str, name: &str) -> Self {
+        Self {
+            namespace: namespace.into(),
+            name: name.into(),
+        }
+    }
+
+    /// The key of an object's metadata.
+    pub fn of(meta: &ObjectMeta) -> Self {
+        Self::new(
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default(),
+        )
+    }
+}
+
+impl std::fmt::Display for ObjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The kinds the index holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    /// `wsgate.dev/v1alpha1 WebSocketRoute`.
+    Route,
+    /// `networking.k8s.io/v1 Ingress`.
+    Ingress,
+    /// `networking.k8s.io/v1 IngressClass`.
+    IngressClass,
+    /// `v1 Service`.
+    Service,
+    /// `discovery.k8s.io/v1 EndpointSlice`.
+    EndpointSlice,
+    /// `v1 Secret`.
+    Secret,
+}
+
+/// One object of any held kind.
+#[derive(Clone, Debug)]
+pub enum Object {
+    /// A route.
+    Route(Box<WebSocketRoute>),
+    /// An Ingress.
+    Ingress(Box<Ingress>),
+    /// An IngressClass.
+    IngressClass(Box<IngressClass>),
+    /// A Service.
+    Service(Box<Service>),
+    /// An EndpointSlice.
+    EndpointSlice(Box<EndpointSlice>),
+    /// A Secret.
+    Secret(Box<Secret>),
+}
+
+impl Object {
+    /// The object's kind.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Object::Route(_) => Kind::Route,
+            Object::Ingress(_) => Kind::Ingress,
+            Object::IngressClass(_) => Kind::IngressClass,
+            Object::Service(_) => Kind::Service,
+            Object::EndpointSlice(_) => Kind::EndpointSlice,
+            Object::Secret(_) => Kind::Secret,
+        }
+    }
+}
