@@ -43,10 +43,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller(_) => {
-            eprintln!("wsgate: not implemented yet");
-            ExitCode::from(2)
-        }
+        Command::Controller(args) => match runtime.block_on(wsgate::controller_cmd::run(args)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wsgate: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -383,9 +383,18 @@ fn tls_secret_missing_wrong_rotated() {
     let t = idx.build();
     assert!(report(&t, SourceKind::Route, "ns", "r").all_true());
     assert!(endpoints(&t, "r").is_ok());
-    // Rotated: still resolved.
+    let cert = |t: &Translation| {
+        t.routes[0]
+            .tls
+            .as_ref()
+            .map(|c| (c.cert_chain_pem.to_vec(), c.key_pem.to_vec()))
+    };
+    assert_eq!(cert(&t), Some((b"cert1".to_vec(), b"key".to_vec())));
+    // Rotated: still resolved, and the new certificate is in the route.
     idx.apply(tls_secret("ns", "chat-tls", "Y2VydDI="));
-    assert!(report(&idx.build(), SourceKind::Route, "ns", "r").all_true());
+    let t = idx.build();
+    assert!(report(&t, SourceKind::Route, "ns", "r").all_true());
+    assert_eq!(cert(&t), Some((b"cert2".to_vec(), b"key".to_vec())));
     // Wrong type.
     idx.apply(Object::Secret(Box::new(obj(
         "metadata: {name: chat-tls, namespace: ns}\ntype: Opaque\ndata: {x: eA==}",

@@ -99,15 +99,17 @@ impl Index {
         }
     }
 
-    /// Replaces every object of `kind` (after a watch re-listed).
-    pub fn reset(&mut self, kind: Kind, objects: Vec<Object>) {
+    /// Replaces every object of `kind` in `namespace` (all namespaces when `None`) after a
+    /// watch (re-)listed them.
+    pub fn reset(&mut self, kind: Kind, namespace: Option<&str>, objects: Vec<Object>) {
+        let keep = |key: &ObjectKey| namespace.is_some_and(|ns| key.namespace != ns);
         match kind {
-            Kind::Route => self.routes.clear(),
-            Kind::Ingress => self.ingresses.clear(),
+            Kind::Route => self.routes.retain(|k, _| keep(k)),
+            Kind::Ingress => self.ingresses.retain(|k, _| keep(k)),
             Kind::IngressClass => self.classes.clear(),
-            Kind::Service => self.services.clear(),
-            Kind::EndpointSlice => self.slices.clear(),
-            Kind::Secret => self.secrets.clear(),
+            Kind::Service => self.services.retain(|k, _| keep(k)),
+            Kind::EndpointSlice => self.slices.retain(|k, _| keep(k)),
+            Kind::Secret => self.secrets.retain(|k, _| keep(k)),
         }
         for object in objects.into_iter().filter(|o| o.kind() == kind) {
             self.apply(object);
@@ -138,6 +140,7 @@ impl Index {
 struct Candidate {
     source: SourceRef,
     order: (Option<Time>, String, String, usize),
+    uid: Option<String>,
     generation: Option<i64>,
     id: RouteId,
     spec: Result<RouteSpec, Refusal>,
@@ -165,6 +168,7 @@ impl Index {
                 Candidate {
                     source: source(SourceKind::Route, &key),
                     order: order(&r.metadata, 0),
+                    uid: r.metadata.uid.clone(),
                     generation: r.metadata.generation,
                     id: RouteId {
                         namespace: key.namespace,
@@ -187,6 +191,7 @@ impl Index {
             let base = |i: usize, id: RouteId, spec, warnings| Candidate {
                 source: source(SourceKind::Ingress, &key),
                 order: order(&ingress.metadata, i),
+                uid: ingress.metadata.uid.clone(),
                 generation: ingress.metadata.generation,
                 id,
                 spec,
@@ -227,7 +232,7 @@ impl Index {
         let report = out
             .reports
             .entry(c.source.clone())
-            .or_insert_with(|| Report::new(c.generation));
+            .or_insert_with(|| Report::new(c.uid.clone(), c.generation));
         for w in c.warnings {
             if !report.warnings.contains(&w) {
                 report.warnings.push(w);

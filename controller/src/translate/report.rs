@@ -74,6 +74,8 @@ impl Verdict {
 /// Everything translation concluded about one object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
+    /// `metadata.uid` of the object (Events point at it).
+    pub uid: Option<String>,
     /// `metadata.generation` the verdicts describe.
     pub generation: Option<i64>,
     /// `Accepted`.
@@ -88,8 +90,9 @@ pub struct Report {
 
 impl Report {
     /// A report with every condition true.
-    pub fn new(generation: Option<i64>) -> Self {
+    pub fn new(uid: Option<String>, generation: Option<i64>) -> Self {
         Self {
+            uid,
             generation,
             accepted: Verdict::ok(ACCEPTED, "the route is valid"),
             resolved_refs: Verdict::ok(RESOLVED_REFS, "every reference resolved"),
@@ -170,4 +173,22 @@ pub mod reason {
     pub const INVALID_SECRET: &str = "InvalidSecret";
     /// The Service has no ready endpoints.
     pub const NO_READY_ENDPOINTS: &str = "NoReadyEndpoints";
+
+    /// The constant spelling of `reason` (Events want `'static` reasons).
+    pub fn intern(reason: &str) -> &'static str {
+        [
+            HOSTNAME_CONFLICT,
+            INVALID_SPEC,
+            UNSUPPORTED_ANNOTATION,
+            SERVICE_NOT_FOUND,
+            PORT_NOT_FOUND,
+            UNSUPPORTED_BACKEND,
+            SECRET_NOT_FOUND,
+            INVALID_SECRET,
+            NO_READY_ENDPOINTS,
+        ]
+        .into_iter()
+        .find(|r| *r == reason)
+        .unwrap_or("Refused")
+    }
 }

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
-use wsgate_proxy::spec::RouteSpec;
-use wsgate_proxy::table::{Backend, Route, Rule};
+use wsgate_proxy::spec::{RouteSpec, TlsMinVersion};
+use wsgate_proxy::table::{Backend, Route, Rule, TlsCert, TlsVersion};
 
 use super::ObjectKey;
 use super::report::{Report, reason};
@@ -34,12 +34,13 @@ pub fn referenced(spec: &RouteSpec) -> Vec<(String, bool)> {
         .collect()
 }
 
-/// Checks the Secrets of `spec`; when one is missing or unusable every backend of `route`
-/// becomes invalid (503) and `report` says why.
+/// Checks the Secrets of `spec` and fills the route's certificate from its TLS Secret (so a
+/// rotated Secret makes a new table); when one is missing or unusable every backend of
+/// `route` becomes invalid (503) and `report` says why.
 pub fn check(
     secrets: &BTreeMap<ObjectKey, Secret>,
     spec: &RouteSpec,
-    route: Route,
+    mut route: Route,
     report: &mut Report,
 ) -> Route {
     let mut broken = None;
@@ -51,7 +52,12 @@ pub fn check(
                 reason::INVALID_SECRET,
                 format!("secret {key} is not of type {TLS_SECRET_TYPE} with tls.crt and tls.key"),
             )),
-            Some(_) => None,
+            Some(secret) => {
+                if tls {
+                    route.tls = certificate(secret, spec).map(Arc::new);
+                }
+                None
+            }
         };
         if let Some((why, message)) = problem {
             report.unresolved(why, message.clone());
@@ -68,6 +74,19 @@ fn is_tls(secret: &Secret) -> bool {
     let data = secret.data.as_ref();
     secret.type_.as_deref() == Some(TLS_SECRET_TYPE)
         && data.is_some_and(|d| d.contains_key("tls.crt") && d.contains_key("tls.key"))
+}
+
+fn certificate(secret: &Secret, spec: &RouteSpec) -> Option<TlsCert> {
+    let data = secret.data.as_ref()?;
+    let min_version = match spec.tls.as_ref().and_then(|t| t.min_version) {
+        Some(TlsMinVersion::Tls13) => TlsVersion::Tls13,
+        Some(TlsMinVersion::Tls12) | None => TlsVersion::Tls12,
+    };
+    Some(TlsCert {
+        cert_chain_pem: Arc::from(data.get("tls.crt")?.0.as_slice()),
+        key_pem: Arc::from(data.get("tls.key")?.0.as_slice()),
+        min_version,
+    })
 }
 
 fn invalidate(route: Route, reason: &str) -> Route {

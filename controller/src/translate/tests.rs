@@ -436,6 +436,7 @@ fn reset_replaces_a_kind_after_a_relist() {
     ));
     idx.reset(
         Kind::Route,
+        None,
         vec![route(
             "ns",
             "b",

@@ -1,0 +1,144 @@
+//! `wsgate controller`: connect to the API (KUBECONFIG or in-cluster), watch, translate,
+//! serve the resulting tables with the in-process proxy, and (as leader) write status.
+//!
+//! ```text
+//!  watchers ─Change─> publish (index) ─Arc<RouteTable>─> proxy
+//!                                   └─StatusInput─> status writer (leader only) <─ leader
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use kube::Client;
+use kube::runtime::events::{Recorder, Reporter};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use wsgate_proxy::{Listeners, Metrics, RouteTable};
+
+use crate::cli::ControllerArgs;
+use crate::leader::{self, LeaderConfig};
+use crate::metrics::ControllerMetrics;
+use crate::publish::{self, Outputs};
+use crate::signals::shutdown_on_signal;
+use crate::status::StatusWriter;
+use crate::translate::Index;
+
+/// Runs the controller until a shutdown signal has been handled.
+pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
+    let client = Client::try_default()
+        .await
+        .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")?;
+    let listeners = bind(&args).await?;
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::new(&registry).context("registering metrics")?;
+    let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
+    let shutdown = CancellationToken::new();
+
+    // Version 0 is "no table yet": the proxy is not ready until every watch has synced.
+    let (tables_tx, tables_rx) = watch::channel(Arc::new(RouteTable::default()));
+    let (status_tx, status_rx) = watch::channel(Arc::default());
+    let (changes_tx, changes_rx) = mpsc::channel(4096);
+    let watchers = crate::watch::spawn_all(&client, &args.watch_namespaces, &changes_tx, &cm);
+    drop(changes_tx);
+    let outputs = Outputs {
+        tables: tables_tx,
+        statuses: status_tx,
+    };
+    let index = Index::new(&args.ingress_class);
+    tokio::spawn(publish::run(
+        index,
+        changes_rx,
+        watchers,
+        outputs,
+        cm.clone(),
+        shutdown.clone(),
+    ));
+
+    let identity = identity();
+    let (leader_tx, leader_rx) = watch::channel(false);
+    let lease = LeaderConfig {
+        namespace: args.leader_election_namespace.clone(),
+        name: args.leader_election_id.clone(),
+        identity: identity.clone(),
+    };
+    tokio::spawn(leader::run(
+        client.clone(),
+        lease,
+        leader_tx,
+        cm.clone(),
+        shutdown.clone(),
+    ));
+    let reporter = Reporter {
+        controller: "wsgate".into(),
+        instance: Some(identity),
+    };
+    let writer = StatusWriter {
+        recorder: Recorder::new(client.clone(), reporter),
+        client,
+        publish_service: args.publish_service.clone(),
+        metrics: cm,
+    };
+    tokio::spawn(writer.run(status_rx, leader_rx, shutdown.clone()));
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
+    wsgate_proxy::run(
+        listeners,
+        tables_rx,
+        metrics,
+        shutdown,
+        args.shutdown_timeout.max(Duration::from_secs(1)),
+    )
+    .await;
+    tracing::info!("wsgate controller stopped");
+    Ok(())
+}
+
+/// `POD_NAME`, else the host name, else a fixed name.
+fn identity() -> String {
+    std::env::var("POD_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "wsgate".into())
+}
+
+async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
+    let listen = |addr: SocketAddr, what: &'static str| async move {
+        TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the {what} listener {addr}"))
+    };
+    let http = listen(args.http_listen, "HTTP").await?;
+    let https = listen(args.https_listen, "HTTPS").await?;
+    let admin = listen(args.admin_listen, "admin").await?;
+    let fields = [
+        ("http", http.local_addr()?),
+        ("https", https.local_addr()?),
+        ("admin", admin.local_addr()?),
+    ];
+    for (name, addr) in &fields {
+        tracing::info!(listener = name, address = %addr, "listening");
+    }
+    if let Some(path) = &args.addresses_file {
+        let pairs: Vec<String> = fields
+            .iter()
+            .map(|(n, a)| format!("\"{n}\":\"{a}\""))
+            .collect();
+        let json = format!("{{{}}}\n", pairs.join(","));
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(Listeners {
+        http,
+        https: Some(https),
+        admin,
+        options: Default::default(),
+    })
+}

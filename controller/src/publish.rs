@@ -1,0 +1,144 @@
+//! The index task: applies watch changes to the translation index, rebuilds after a short
+//! quiet period, and publishes a new route table only when the routes changed. Nothing is
+//! published (version 0, not ready) until every watch has listed once.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use wsgate_proxy::RouteTable;
+
+use crate::crd::WebSocketRouteStatus;
+use crate::metrics::ControllerMetrics;
+use crate::translate::report::{Report, SourceKind, SourceRef};
+use crate::translate::{Index, Kind, ObjectKey};
+use crate::watch::Change;
+
+/// Quiet time after a change before rebuilding (bursts become one rebuild).
+pub const DEBOUNCE: Duration = Duration::from_millis(100);
+/// Longest a rebuild waits while changes keep coming.
+pub const MAX_DELAY: Duration = Duration::from_secs(1);
+
+/// What the status writer needs from a rebuild.
+#[derive(Clone, Debug, Default)]
+pub struct StatusInput {
+    /// Verdicts per object.
+    pub reports: BTreeMap<SourceRef, Report>,
+    /// The status each WebSocketRoute carries now (to keep transition times).
+    pub current: BTreeMap<ObjectKey, Option<WebSocketRouteStatus>>,
+}
+
+/// Channels the index task publishes on.
+pub struct Outputs {
+    /// Route tables for the proxy.
+    pub tables: watch::Sender<Arc<RouteTable>>,
+    /// Reports for the status writer.
+    pub statuses: watch::Sender<Arc<StatusInput>>,
+}
+
+/// Runs the index until `shutdown` or until every watcher is gone.
+pub async fn run(
+    mut index: Index,
+    mut changes: mpsc::Receiver<Change>,
+    watchers: usize,
+    out: Outputs,
+    metrics: ControllerMetrics,
+    shutdown: CancellationToken,
+) {
+    let mut synced: HashSet<(Kind, Option<String>)> = HashSet::new();
+    let mut version = 0u64;
+    loop {
+        let first = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            change = changes.recv() => match change {
+                Some(c) => c,
+                None => return,
+            },
+        };
+        apply(&mut index, first, &mut synced);
+        let deadline = tokio::time::Instant::now() + MAX_DELAY;
+        loop {
+            let quiet = tokio::time::sleep(DEBOUNCE);
+            tokio::select! {
+                _ = quiet => break,
+                _ = tokio::time::sleep_until(deadline) => break,
+                change = changes.recv() => match change {
+                    Some(c) => apply(&mut index, c, &mut synced),
+                    None => break,
+                },
+            }
+        }
+        if synced.len() < watchers {
+            continue;
+        }
+        rebuild(&index, &mut version, &out, &metrics);
+    }
+}
+
+fn apply(index: &mut Index, change: Change, synced: &mut HashSet<(Kind, Option<String>)>) {
+    match change {
+        Change::Apply(object) => index.apply(object),
+        Change::Delete(kind, key) => index.delete(kind, &key),
+        Change::Reset {
+            kind,
+            namespace,
+            objects,
+        } => {
+            index.reset(kind, namespace.as_deref(), objects);
+            synced.insert((kind, namespace));
+        }
+    }
+}
+
+/// Builds, and publishes the table if its routes changed; reports are always refreshed.
+fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &ControllerMetrics) {
+    let started = Instant::now();
+    let translation = index.build();
+    metrics.rebuilds.inc();
+    metrics
+        .rebuild_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let routes: Arc<[_]> = Arc::from(translation.routes);
+    let changed = *version == 0 || out.tables.borrow().routes != routes;
+    if changed {
+        *version += 1;
+        tracing::info!(version = *version, routes = routes.len(), took = ?started.elapsed(), "publishing route table");
+        out.tables.send_replace(Arc::new(RouteTable {
+            version: *version,
+            routes,
+        }));
+    }
+    count_conditions(&translation.reports, metrics);
+    let current = translation
+        .reports
+        .keys()
+        .filter(|s| s.kind == SourceKind::Route)
+        .map(|s| {
+            let key = ObjectKey::new(&s.namespace, &s.name);
+            let status = index.route(&key).and_then(|r| r.status.clone());
+            (key, status)
+        })
+        .collect();
+    out.statuses.send_replace(Arc::new(StatusInput {
+        reports: translation.reports,
+        current,
+    }));
+}
+
+fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerMetrics) {
+    metrics.objects_by_condition.reset();
+    for (source, report) in reports {
+        let kind = match source.kind {
+            SourceKind::Route => "WebSocketRoute",
+            SourceKind::Ingress => "Ingress",
+        };
+        for c in report.conditions() {
+            metrics
+                .objects_by_condition
+                .with_label_values(&[kind, c.type_.as_str(), c.status.as_str()])
+                .inc();
+        }
+    }
+}

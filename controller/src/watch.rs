@@ -1,0 +1,225 @@
+//! Watches: one kube-runtime watcher per kind (and per namespace when the controller is
+//! limited to some), turned into index changes. A malformed object is logged and left out;
+//! it never stalls its watch. API errors back off and retry; the last table stays in force.
+
+use std::fmt::Debug;
+
+use futures_util::StreamExt;
+use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use kube::core::DeserializeGuard;
+use kube::runtime::WatchStreamExt;
+use kube::runtime::watcher::{self, Event};
+use kube::{Api, Client, Resource};
+use serde::de::DeserializeOwned;
+use tokio::sync::mpsc;
+
+use crate::crd::WebSocketRoute;
+use crate::metrics::ControllerMetrics;
+use crate::translate::{Kind, Object, ObjectKey};
+
+/// A change for the index.
+#[derive(Debug)]
+pub enum Change {
+    /// Add or replace.
+    Apply(Object),
+    /// Remove.
+    Delete(Kind, ObjectKey),
+    /// A (re-)list finished: replace `kind` in `namespace` (`None`: all) with `objects`.
+    Reset {
+        /// Kind listed.
+        kind: Kind,
+        /// Namespace listed, or all.
+        namespace: Option<String>,
+        /// Every object listed.
+        objects: Vec<Object>,
+    },
+}
+
+/// Label value for metrics and logs.
+pub fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Route => "WebSocketRoute",
+        Kind::Ingress => "Ingress",
+        Kind::IngressClass => "IngressClass",
+        Kind::Service => "Service",
+        Kind::EndpointSlice => "EndpointSlice",
+        Kind::Secret => "Secret",
+    }
+}
+
+/// Starts every watcher; returns how many there are (each sends one `Reset` once synced).
+pub fn spawn_all(
+    client: &Client,
+    namespaces: &[String],
+    tx: &mpsc::Sender<Change>,
+    metrics: &ControllerMetrics,
+) -> usize {
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    };
+    let w = Watcher {
+        tx: tx.clone(),
+        metrics: metrics.clone(),
+    };
+    tokio::spawn(w.clone().run::<IngressClass>(
+        Api::all(client.clone()),
+        None,
+        Kind::IngressClass,
+        |o| Object::IngressClass(Box::new(o)),
+    ));
+    for scope in &scopes {
+        w.spawn::<WebSocketRoute>(client, scope, Kind::Route, |o| Object::Route(Box::new(o)));
+        w.spawn::<Ingress>(client, scope, Kind::Ingress, |o| {
+            Object::Ingress(Box::new(o))
+        });
+        w.spawn::<Service>(client, scope, Kind::Service, |o| {
+            Object::Service(Box::new(o))
+        });
+        w.spawn::<EndpointSlice>(client, scope, Kind::EndpointSlice, |o| {
+            Object::EndpointSlice(Box::new(o))
+        });
+        w.spawn::<Secret>(client, scope, Kind::Secret, |o| Object::Secret(Box::new(o)));
+    }
+    1 + 5 * scopes.len()
+}
+
+fn namespaced<K>(client: &Client, scope: &Option<String>) -> Api<DeserializeGuard<K>>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match scope {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+#[derive(Clone)]
+struct Watcher {
+    tx: mpsc::Sender<Change>,
+    metrics: ControllerMetrics,
+}
+
+impl Watcher {
+    /// Starts the watcher of a namespaced kind in `scope` (a namespace, or all).
+    fn spawn<K>(&self, client: &Client, scope: &Option<String>, kind: Kind, wrap: fn(K) -> Object)
+    where
+        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
+            + DeserializeOwned
+            + Clone
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let api = namespaced::<K>(client, scope);
+        tokio::spawn(self.clone().run(api, scope.clone(), kind, wrap));
+    }
+
+    /// Follows one kind in one scope until the index is gone.
+    async fn run<K>(
+        self,
+        api: Api<DeserializeGuard<K>>,
+        namespace: Option<String>,
+        kind: Kind,
+        wrap: fn(K) -> Object,
+    ) where
+        K: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static,
+    {
+        let name = kind_name(kind);
+        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        futures_util::pin_mut!(stream);
+        let mut buffer = Vec::new();
+        while let Some(event) = stream.next().await {
+            let change = match event {
+                Err(error) => {
+                    self.metrics.watch_errors.with_label_values(&[name]).inc();
+                    tracing::warn!(kind = name, %error, "watch failed; retrying with backoff");
+                    continue;
+                }
+                Ok(event) => {
+                    self.metrics.watch_events.with_label_values(&[name]).inc();
+                    match self.convert(event, kind, wrap, &mut buffer) {
+                        Some(change) => change,
+                        None => continue,
+                    }
+                }
+            };
+            let change = match change {
+                Change::Reset { kind, objects, .. } => Change::Reset {
+                    kind,
+                    namespace: namespace.clone(),
+                    objects,
+                },
+                other => other,
+            };
+            if self.tx.send(change).await.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn convert<K>(
+        &self,
+        event: Event<DeserializeGuard<K>>,
+        kind: Kind,
+        wrap: fn(K) -> Object,
+        buffer: &mut Vec<Object>,
+    ) -> Option<Change>
+    where
+        K: Resource<DynamicType = ()>,
+    {
+        match event {
+            Event::Init => {
+                buffer.clear();
+                None
+            }
+            Event::InitApply(guard) => {
+                buffer.extend(self.readable(guard, kind).map(wrap));
+                None
+            }
+            Event::InitDone => Some(Change::Reset {
+                kind,
+                namespace: None,
+                objects: std::mem::take(buffer),
+            }),
+            Event::Apply(guard) => match guard.0 {
+                Ok(object) => Some(Change::Apply(wrap(object))),
+                // Unreadable now: drop what we had rather than serve a stale version.
+                Err(invalid) => {
+                    self.log_invalid(kind, &invalid);
+                    Some(Change::Delete(kind, ObjectKey::of(&invalid.metadata)))
+                }
+            },
+            Event::Delete(guard) => {
+                let key = match &guard.0 {
+                    Ok(object) => ObjectKey::of(object.meta()),
+                    Err(invalid) => ObjectKey::of(&invalid.metadata),
+                };
+                Some(Change::Delete(kind, key))
+            }
+        }
+    }
+
+    fn readable<K>(&self, guard: DeserializeGuard<K>, kind: Kind) -> Option<K> {
+        match guard.0 {
+            Ok(object) => Some(object),
+            Err(invalid) => {
+                self.log_invalid(kind, &invalid);
+                None
+            }
+        }
+    }
+
+    fn log_invalid(&self, kind: Kind, invalid: &kube::core::error_boundary::InvalidObject) {
+        let name = kind_name(kind);
+        self.metrics
+            .malformed_objects
+            .with_label_values(&[name])
+            .inc();
+        tracing::warn!(kind = name, object = %ObjectKey::of(&invalid.metadata), error = %invalid.error, "ignoring a malformed object");
+    }
+}
