@@ -7,6 +7,7 @@
 
 pub mod backend;
 pub mod client;
+pub mod kube_standin;
 pub mod node;
 pub mod tls;
 pub mod wsgate;

@@ -1,0 +1,177 @@
+//! The HTTP front: records writes, answers discovery, and maps verbs on resource paths to
+//! the store.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use serde_json::Value;
+
+use super::objects::status;
+use super::resources::{self, Target};
+use super::store::{PatchKind, Store, StoreError, Write};
+use super::{discovery, watch};
+
+/// Response body: a whole JSON document or a watch stream.
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// Serves one request.
+pub async fn handle(
+    req: Request<Incoming>,
+    store: Arc<Mutex<Store>>,
+) -> Result<Response<Body>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or("").to_string();
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let bytes = req
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    lock(&store)
+        .requests
+        .push(format!("{method} {path}?{query}"));
+    if method != Method::GET {
+        let write = Write {
+            method: method.to_string(),
+            path: path.clone(),
+            content_type: content_type.clone(),
+            body: body.clone(),
+        };
+        lock(&store).writes.push(write);
+    }
+    if method == Method::GET
+        && let Some(doc) = discovery::document(&path)
+    {
+        return Ok(json(StatusCode::OK, &doc));
+    }
+    let Some(target) = resources::parse(&path) else {
+        lock(&store).unknown_paths.push(format!("{method} {path}"));
+        let missing = status(
+            404,
+            "NotFound",
+            &format!("the server could not find {path}"),
+        );
+        return Ok(json(StatusCode::NOT_FOUND, &missing));
+    };
+    let params = Params::parse(&query);
+    if method == Method::GET && target.name.is_none() && params.watch {
+        let ns = target.namespace.as_deref();
+        let body = watch::body(&store, target.resource, ns, params.resource_version);
+        return Ok(response(StatusCode::OK, body));
+    }
+    let result = dispatch(&mut lock(&store), &method, &target, &content_type, body);
+    Ok(match result {
+        Ok((code, value)) => json(code, &value),
+        Err(error) => failure(&error),
+    })
+}
+
+fn dispatch(
+    store: &mut Store,
+    method: &Method,
+    target: &Target,
+    content_type: &str,
+    body: Value,
+) -> Result<(StatusCode, Value), StoreError> {
+    let resource = target.resource;
+    let ns = if resource.namespaced {
+        target.namespace.clone().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let status_only = target.subresource.as_deref() == Some("status");
+    let Some(name) = target.name.as_deref() else {
+        return match *method {
+            Method::GET => Ok((
+                StatusCode::OK,
+                store.list(resource, target.namespace.as_deref()),
+            )),
+            Method::POST => Ok((StatusCode::CREATED, store.create(resource, &ns, body)?)),
+            _ => Err(StoreError::Invalid(format!("{method} on a collection"))),
+        };
+    };
+    let ok = |v| Ok((StatusCode::OK, v));
+    match *method {
+        Method::GET => ok(store.get(resource, &ns, name)?),
+        Method::PUT => ok(store.replace(resource, &ns, name, body)?),
+        Method::DELETE => ok(store.delete(resource, &ns, name)?),
+        Method::PATCH => {
+            let kind = if content_type.starts_with("application/apply-patch") {
+                PatchKind::Apply
+            } else {
+                PatchKind::Merge
+            };
+            ok(store.patch(resource, &ns, name, &body, kind, status_only)?)
+        }
+        _ => Err(StoreError::Invalid(format!("{method} is not served"))),
+    }
+}
+
+/// Query parameters the stand-in acts on; selectors and the rest are ignored.
+struct Params {
+    watch: bool,
+    resource_version: Option<u64>,
+}
+
+impl Params {
+    fn parse(query: &str) -> Params {
+        let mut p = Params {
+            watch: false,
+            resource_version: None,
+        };
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("watch", v)) => p.watch = v == "true" || v == "1",
+                Some(("resourceVersion", v)) => {
+                    p.resource_version = v.parse().ok().filter(|rv| *rv > 0);
+                }
+                _ => {}
+            }
+        }
+        p
+    }
+}
+
+fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
+    // A panicked holder leaves plain data behind; keep serving it.
+    store.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn failure(error: &StoreError) -> Response<Body> {
+    let (code, reason, message) = match error {
+        StoreError::NotFound(m) => (404, "NotFound", m),
+        StoreError::AlreadyExists(m) => (409, "AlreadyExists", m),
+        StoreError::Conflict(m) => (409, "Conflict", m),
+        StoreError::Invalid(m) => (422, "Invalid", m),
+    };
+    let code_status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
+    json(code_status, &status(code, reason, message))
+}
+
+fn json(code: StatusCode, value: &Value) -> Response<Body> {
+    let bytes = Bytes::from(serde_json::to_vec(value).unwrap_or_default());
+    response(code, Full::new(bytes).boxed())
+}
+
+fn response(code: StatusCode, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    *response.status_mut() = code;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

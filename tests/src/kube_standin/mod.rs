@@ -1,0 +1,185 @@
+//! An in-process stand-in for the Kubernetes API over real HTTP, for running the real
+//! controller against: discovery, list, watch from a resourceVersion (410 Gone when too old),
+//! get, create, replace, merge patch, server-side apply (as a merge), the status subresource
+//! and delete, for the kinds wsgate reads and writes. It records every write request and can
+//! be stopped and started again on the same port (open watches break).
+//!
+//! ```text
+//!   test ──create/patch/delete──> Store ──events──> watch streams ──HTTP──> wsgate controller
+//!                                   ^──────────── list/get/patch/... ──HTTP──┘
+//! ```
+
+mod discovery;
+mod handler;
+pub mod kubeconfig;
+mod objects;
+pub mod resources;
+mod store;
+mod watch;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::task::{JoinHandle, JoinSet};
+
+pub use objects::base64;
+pub use resources::Resource;
+pub use store::{StoreError, Write};
+
+use store::{PatchKind, Store};
+
+/// Watch events kept for resuming watches; older resourceVersions get 410 Gone.
+const KEEP_EVENTS: usize = 10_000;
+
+/// A running (or stopped) stand-in.
+pub struct KubeApi {
+    store: Arc<Mutex<Store>>,
+    addr: SocketAddr,
+    server: Option<JoinHandle<()>>,
+}
+
+impl KubeApi {
+    /// Starts on 127.0.0.1 with an OS-chosen port.
+    pub async fn start() -> KubeApi {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind stand-in");
+        let addr = listener.local_addr().expect("stand-in address");
+        let store = Arc::new(Mutex::new(Store::new(KEEP_EVENTS)));
+        let server = Some(tokio::spawn(serve(listener, store.clone())));
+        KubeApi {
+            store,
+            addr,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Writes a kubeconfig pointing here.
+    pub fn write_kubeconfig(&self, path: &Path) {
+        kubeconfig::write(path, &self.url()).expect("write kubeconfig");
+    }
+
+    /// Stops listening and drops every open connection (watches included). Objects stay.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            // Aborting the accept task drops its JoinSet, which aborts every connection.
+            server.abort();
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn start_again(&mut self) {
+        self.stop();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let listener = loop {
+            match TcpListener::bind(self.addr).await {
+                Ok(listener) => break listener,
+                Err(e) if Instant::now() < deadline => {
+                    let _ = e;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("rebinding {}: {e}", self.addr),
+            }
+        };
+        self.server = Some(tokio::spawn(serve(listener, self.store.clone())));
+    }
+
+    /// Creates an object (its `apiVersion` and `kind` pick the resource; namespaced kinds
+    /// need `metadata.namespace`), as a client's POST would, without recording a write.
+    pub fn create(&self, object: Value) -> Value {
+        let (resource, ns, _) = locate(&object);
+        self.lock().create(resource, &ns, object).expect("create")
+    }
+
+    /// Merge-patches an object named by `object`'s apiVersion, kind, namespace and name.
+    pub fn patch(&self, object: Value) -> Value {
+        let (resource, ns, name) = locate(&object);
+        self.lock()
+            .patch(resource, &ns, &name, &object, PatchKind::Merge, false)
+            .expect("patch")
+    }
+
+    /// Deletes an object.
+    pub fn delete(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Value {
+        let resource = Resource::of(api_version, kind).expect("known kind");
+        self.lock().delete(resource, ns, name).expect("delete")
+    }
+
+    /// One object, if it exists.
+    pub fn get(&self, api_version: &str, kind: &str, ns: &str, name: &str) -> Option<Value> {
+        let resource = Resource::of(api_version, kind).expect("known kind");
+        self.lock().get(resource, ns, name).ok()
+    }
+
+    /// Every write request received so far.
+    pub fn writes(&self) -> Vec<Write> {
+        self.lock().writes.clone()
+    }
+
+    /// Every request so far as `METHOD path?query`.
+    pub fn requests(&self) -> Vec<String> {
+        self.lock().requests.clone()
+    }
+
+    /// Requests to paths the stand-in does not serve.
+    pub fn unknown_paths(&self) -> Vec<String> {
+        self.lock().unknown_paths.clone()
+    }
+
+    /// Forgets the watch history: watches resuming from older versions get 410 Gone.
+    pub fn compact(&self) {
+        self.lock().compact();
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Store> {
+        self.store.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for KubeApi {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn locate(object: &Value) -> (Resource, String, String) {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let resource = Resource::of(api_version, kind)
+        .unwrap_or_else(|| panic!("the stand-in does not serve {api_version} {kind}"));
+    let ns = object["metadata"]["namespace"].as_str().unwrap_or_default();
+    assert!(
+        !resource.namespaced || !ns.is_empty(),
+        "{kind} needs metadata.namespace"
+    );
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    (resource, ns.to_string(), name.to_string())
+}
+
+async fn serve(listener: TcpListener, store: Arc<Mutex<Store>>) {
+    let mut connections = JoinSet::new();
+    loop {
+        while connections.try_join_next().is_some() {}
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let store = store.clone();
+        connections.spawn(async move {
+            let svc = service_fn(move |req| handler::handle(req, store.clone()));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,136 @@
+//! For the controller tests: the real `wsgate controller` process pointed at the API
+//! stand-in, and the Kubernetes objects the scenario creates.
+
+#![allow(dead_code)]
+
+pub mod objects;
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use wsgate_tests::kube_standin::KubeApi;
+use wsgate_tests::wsgate::{Scratch, binary};
+
+/// A running `wsgate controller`.
+pub struct Controller {
+    child: Child,
+    /// Plaintext listener.
+    pub http: SocketAddr,
+    /// TLS listener.
+    pub https: SocketAddr,
+    /// Admin listener.
+    pub admin: SocketAddr,
+    log: PathBuf,
+    _dir: Scratch,
+}
+
+impl Controller {
+    /// Starts the controller against `api` with every listener on loopback port 0.
+    pub fn start(api: &KubeApi) -> Controller {
+        let dir = Scratch::new("controller");
+        let kubeconfig = dir.path("kubeconfig");
+        api.write_kubeconfig(&kubeconfig);
+        let addresses = dir.path("addresses.json");
+        let log = dir.path("wsgate.log");
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let child = Command::new(binary())
+            .args(["controller", "--leader-election-namespace", "wsgate"])
+            .args([
+                "--http-listen",
+                "127.0.0.1:0",
+                "--https-listen",
+                "127.0.0.1:0",
+            ])
+            .args(["--admin-listen", "127.0.0.1:0", "--shutdown-timeout", "2s"])
+            .arg("--addresses-file")
+            .arg(&addresses)
+            .env("KUBECONFIG", &kubeconfig)
+            .env("POD_NAME", "wsgate-test-0")
+            .env("WSGATE_LOG", "info,wsgate=debug,kube=info")
+            .stdout(Stdio::null())
+            .stderr(log_file)
+            .spawn()
+            .expect("spawn wsgate controller");
+        let mut c = Controller {
+            child,
+            http: SocketAddr::from(([127, 0, 0, 1], 0)),
+            https: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&addresses)
+                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+            {
+                let addr = |k: &str| v[k].as_str().and_then(|s| s.parse().ok()).expect(k);
+                (c.http, c.https, c.admin) = (addr("http"), addr("https"), addr("admin"));
+                return c;
+            }
+            if let Ok(Some(status)) = c.child.try_wait() {
+                panic!("wsgate controller exited with {status}: {}", c.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "controller did not start: {}",
+                c.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The log so far.
+    pub fn log(&self) -> String {
+        let mut s = String::new();
+        if let Ok(mut f) = std::fs::File::open(&self.log) {
+            let _ = f.read_to_string(&mut s);
+        }
+        s
+    }
+
+    /// Status code of `/readyz`.
+    pub async fn readyz(&self) -> u16 {
+        let url = format!("http://{}/readyz", self.admin);
+        wsgate_tests::client::http_get(&url, None)
+            .await
+            .map(|(code, _)| code)
+            .unwrap_or(0)
+    }
+
+    /// GET through the plaintext listener with a Host header: (status, body).
+    pub async fn get(&self, host: &str, path: &str) -> (u16, String) {
+        let url = format!("http://{}{path}", self.http);
+        wsgate_tests::client::http_get(&url, Some(host))
+            .await
+            .unwrap_or((0, String::new()))
+    }
+}
+
+impl Drop for Controller {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` every 50 ms until it returns true or `limit` passes; returns the last answer.
+pub async fn eventually<F, Fut>(limit: Duration, mut probe: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if probe().await {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
