@@ -57,6 +57,14 @@ impl EndpointState {
         EndpointGuard(self.clone())
     }
 
+    /// Counts a connection that is not a request of its own (a Socket.IO session between
+    /// its polls) until the guard drops.
+    pub fn hold(self: &Arc<Self>) -> EndpointGuard {
+        self.active.fetch_add(1, Ordering::Relaxed);
+        self.gauge.inc();
+        EndpointGuard(self.clone())
+    }
+
     fn now_ms(&self) -> u64 {
         u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }

@@ -126,7 +126,7 @@ fn pinned(
             let hit = shared
                 .endpoints
                 .sessions
-                .lookup(sid)
+                .lookup(sid, !eio.polling)
                 .and_then(|a| balancer.position(a));
             count("socketio", hit.is_some());
             hit
@@ -234,7 +234,7 @@ pub fn session_to_learn(shared: &Shared, target: &Target, status: StatusCode) ->
     let ttl = target.choice.learn?;
     (status == StatusCode::OK).then(|| Learn {
         store: shared.endpoints.sessions.clone(),
-        addr: target.guard.endpoint().addr,
+        endpoint: target.guard.endpoint().clone(),
         ttl,
     })
 }

@@ -18,6 +18,7 @@ use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
 use super::hash::hash64;
 use super::query_param;
+use crate::endpoint::{EndpointGuard, EndpointState};
 use crate::error::Body;
 
 /// Shards of the session map: a request locks one briefly, so contention stays low.
@@ -30,6 +31,8 @@ const SNIFF_LIMIT: usize = 4096;
 const DEFAULT_TTL: Duration = Duration::from_secs(60);
 /// Slack on top of the session's own timeout (clocks, slow polls).
 const TTL_SLACK: Duration = Duration::from_secs(10);
+/// Expired sessions are swept (and stop counting on their endpoint) at most this often.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
 
 /// What an Engine.IO request says about its session.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +93,9 @@ struct Entry {
     addr: SocketAddr,
     ttl: Duration,
     expires: Instant,
+    /// A polling session counts as one connection on its endpoint until it upgrades (the
+    /// tunnel then counts) or expires, so least connections sees sessions being set up.
+    hold: Option<EndpointGuard>,
 }
 
 #[derive(Default)]
@@ -102,6 +108,9 @@ struct Shard {
 pub struct SessionStore {
     shards: Box<[Mutex<Shard>]>,
     len: AtomicU64,
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last sweep.
+    swept: AtomicU64,
 }
 
 impl Default for SessionStore {
@@ -109,6 +118,8 @@ impl Default for SessionStore {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             len: AtomicU64::new(0),
+            epoch: Instant::now(),
+            swept: AtomicU64::new(0),
         }
     }
 }
@@ -119,8 +130,9 @@ impl SessionStore {
         self.shards[i].lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Remembers that session `sid` lives on `addr` for `ttl` after each request.
-    pub fn learn(&self, sid: &str, addr: SocketAddr, ttl: Duration) {
+    /// Remembers that session `sid` lives on `addr` for `ttl` after each request; `hold`
+    /// counts the session on its endpoint until it upgrades or expires.
+    pub fn learn(&self, sid: &str, addr: SocketAddr, ttl: Duration, hold: Option<EndpointGuard>) {
         let now = Instant::now();
         let mut shard = self.shard(sid);
         shard.inserts += 1;
@@ -138,14 +150,17 @@ impl SessionStore {
             addr,
             ttl,
             expires: now + ttl,
+            hold,
         };
         if shard.map.insert(sid.into(), entry).is_none() {
             self.len.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// The endpoint of session `sid`, refreshing its lifetime.
-    pub fn lookup(&self, sid: &str) -> Option<SocketAddr> {
+    /// The endpoint of session `sid`, refreshing its lifetime; `upgrading` (the WebSocket
+    /// upgrade of the session) stops counting the session itself, as its tunnel now counts.
+    pub fn lookup(&self, sid: &str, upgrading: bool) -> Option<SocketAddr> {
+        self.sweep_if_due();
         let now = Instant::now();
         let mut shard = self.shard(sid);
         let entry = shard.map.get_mut(sid)?;
@@ -155,7 +170,33 @@ impl SessionStore {
             return None;
         }
         entry.expires = now + entry.ttl;
+        if upgrading {
+            entry.hold = None;
+        }
         Some(entry.addr)
+    }
+
+    /// Drops expired sessions (releasing their count) if the last sweep is a while ago.
+    pub fn sweep_if_due(&self) {
+        let now_ms = u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let last = self.swept.load(Ordering::Relaxed);
+        let every = u64::try_from(SWEEP_EVERY.as_millis()).unwrap_or(1000);
+        if now_ms.saturating_sub(last) < every
+            || self
+                .swept
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let now = Instant::now();
+        for shard in self.shards.iter() {
+            let mut shard = shard.lock().unwrap_or_else(|p| p.into_inner());
+            let before = shard.map.len();
+            shard.map.retain(|_, e| e.expires > now);
+            self.len
+                .fetch_sub((before - shard.map.len()) as u64, Ordering::Relaxed);
+        }
     }
 
     /// Sessions remembered (expired ones included until swept).
@@ -185,7 +226,7 @@ pub struct Learn {
     /// The store.
     pub store: Arc<SessionStore>,
     /// Endpoint that answered.
-    pub addr: SocketAddr,
+    pub endpoint: Arc<EndpointState>,
     /// Fixed entry lifetime; `None` follows the open packet.
     pub ttl: Option<Duration>,
 }
@@ -213,10 +254,10 @@ impl SniffBody {
         let room = SNIFF_LIMIT.saturating_sub(self.seen.len());
         self.seen.extend_from_slice(&data[..data.len().min(room)]);
         if let Some((sid, session_ttl)) = parse_open_packet(&self.seen) {
-            learn
-                .store
-                .learn(&sid, learn.addr, learn.ttl.unwrap_or(session_ttl));
-            tracing::debug!(endpoint = %learn.addr, "Socket.IO session learned");
+            let ep = &learn.endpoint;
+            let ttl = learn.ttl.unwrap_or(session_ttl);
+            learn.store.learn(&sid, ep.addr, ttl, Some(ep.hold()));
+            tracing::debug!(endpoint = %ep.addr, "Socket.IO session learned");
             self.learn = None;
         } else if self.seen.len() >= SNIFF_LIMIT {
             self.learn = None;

@@ -75,25 +75,28 @@ fn parses_the_open_packet_of_both_protocol_versions() {
 #[test]
 fn store_refreshes_expires_and_forgets_removed_endpoints() {
     let store = SessionStore::default();
-    store.learn("a", addr(1), Duration::from_millis(200));
-    store.learn("b", addr(2), Duration::from_secs(60));
-    assert_eq!(store.lookup("a"), Some(addr(1)));
-    assert_eq!(store.lookup("zz"), None);
+    store.learn("a", addr(1), Duration::from_millis(200), None);
+    store.learn("b", addr(2), Duration::from_secs(60), None);
+    assert_eq!(store.lookup("a", false), Some(addr(1)));
+    assert_eq!(store.lookup("zz", false), None);
     std::thread::sleep(Duration::from_millis(120));
     // A request within the lifetime refreshes it.
-    assert_eq!(store.lookup("a"), Some(addr(1)));
+    assert_eq!(store.lookup("a", false), Some(addr(1)));
     std::thread::sleep(Duration::from_millis(120));
-    assert_eq!(store.lookup("a"), Some(addr(1)));
+    assert_eq!(store.lookup("a", false), Some(addr(1)));
     std::thread::sleep(Duration::from_millis(250));
-    assert_eq!(store.lookup("a"), None, "an idle session expires");
+    assert_eq!(store.lookup("a", false), None, "an idle session expires");
     assert_eq!(store.len(), 1);
     store.forget_endpoints_not_in(&HashSet::from([addr(1)]));
-    assert_eq!(store.lookup("b"), None);
+    assert_eq!(store.lookup("b", false), None);
     assert!(store.is_empty());
 }
 
 #[tokio::test]
 async fn sniffing_learns_the_sid_from_a_split_body_and_passes_it_unchanged() {
+    let metrics = crate::metrics::Metrics::new(&prometheus::Registry::new()).expect("metrics");
+    let registry = crate::endpoint::EndpointRegistry::new(Default::default(), metrics);
+    let endpoint = registry.get(addr(7));
     let store = Arc::new(SessionStore::default());
     let chunks = Chunks(VecDeque::from([
         Bytes::from_static(&OPEN[..10]),
@@ -102,7 +105,7 @@ async fn sniffing_learns_the_sid_from_a_split_body_and_passes_it_unchanged() {
     let inner: Body = chunks.boxed();
     let learn = Learn {
         store: store.clone(),
-        addr: addr(7),
+        endpoint: endpoint.clone(),
         ttl: None,
     };
     let body = SniffBody::new(inner, learn)
@@ -111,5 +114,30 @@ async fn sniffing_learns_the_sid_from_a_split_body_and_passes_it_unchanged() {
         .expect("body")
         .to_bytes();
     assert_eq!(&body[..], OPEN);
-    assert_eq!(store.lookup("lv_VI97HAXpY6yYWAAAC"), Some(addr(7)));
+    // The session counts on its endpoint while it polls, and stops once it upgrades.
+    assert_eq!(endpoint.active(), 1);
+    let sid = "lv_VI97HAXpY6yYWAAAC";
+    assert_eq!(store.lookup(sid, false), Some(addr(7)));
+    assert_eq!(endpoint.active(), 1);
+    assert_eq!(store.lookup(sid, true), Some(addr(7)));
+    assert_eq!(endpoint.active(), 0);
+}
+
+#[test]
+fn an_expired_session_stops_counting_on_its_endpoint() {
+    let metrics = crate::metrics::Metrics::new(&prometheus::Registry::new()).expect("metrics");
+    let registry = crate::endpoint::EndpointRegistry::new(Default::default(), metrics);
+    let endpoint = registry.get(addr(8));
+    let store = SessionStore::default();
+    store.learn(
+        "s",
+        addr(8),
+        Duration::from_millis(50),
+        Some(endpoint.hold()),
+    );
+    assert_eq!(endpoint.active(), 1);
+    std::thread::sleep(SWEEP_EVERY + Duration::from_millis(50));
+    store.sweep_if_due();
+    assert_eq!(endpoint.active(), 0);
+    assert!(store.is_empty());
 }
