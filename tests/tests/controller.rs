@@ -259,3 +259,49 @@ async fn missing_secret(w: World, mut old: Wss) {
     );
     drop(w.one);
 }
+
+/// Changes made while the API was away, with its watch history compacted: resuming watches
+/// get 410 Gone, re-list, and the controller catches up; the leader keeps renewing its Lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_too_old_to_resume_re_list_and_catch_up() {
+    let mut w = world().await;
+    let (mut old, name) = w.whoami(CHAT).await.expect("wss through the controller");
+    assert_eq!(name, "one");
+
+    w.api.stop();
+    w.api.patch(endpoint_slice("echo", w.two.addr.port()));
+    w.api.compact();
+    let before = w.api.requests().len();
+    w.api.start_again().await;
+    assert!(
+        w.lands_on(CHAT, "two").await,
+        "the change made while away never arrived"
+    );
+    assert_eq!(
+        ask(&mut old, "whoami").await.expect("old connection"),
+        "one"
+    );
+    let relisted = w.api.requests()[before..].iter().any(|r| {
+        r.starts_with("GET /apis/discovery.k8s.io/v1/endpointslices?") && !r.contains("watch=true")
+    });
+    assert!(relisted, "EndpointSlices were not re-listed after 410 Gone");
+
+    let lease = "/apis/coordination.k8s.io/v1/namespaces/wsgate/leases/wsgate-leader";
+    let renewed = eventually(Duration::from_secs(15), || async {
+        w.api
+            .writes()
+            .iter()
+            .any(|x| x.method == "PUT" && x.path == lease)
+    })
+    .await;
+    assert!(renewed, "the Lease was never renewed: {:?}", w.api.writes());
+    let spec = w
+        .api
+        .get("coordination.k8s.io/v1", "Lease", "wsgate", "wsgate-leader");
+    let spec = spec.map(|l| l["spec"].clone()).unwrap_or_default();
+    assert_eq!(spec["holderIdentity"], "wsgate-test-0");
+    assert_ne!(
+        spec["renewTime"], spec["acquireTime"],
+        "renewal kept the acquire time"
+    );
+}

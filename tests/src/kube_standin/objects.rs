@@ -100,3 +100,32 @@ pub fn status(code: u16, reason: &str, message: &str) -> Value {
         "code": code,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn merge_patch_follows_rfc_7386() {
+        let mut target = json!({"a": "b", "c": {"d": "e", "f": "g"}, "l": [1, 2]});
+        merge(&mut target, &json!({"a": "z", "c": {"f": null}, "l": [3]}));
+        assert_eq!(target, json!({"a": "z", "c": {"d": "e"}, "l": [3]}));
+    }
+
+    #[test]
+    fn string_data_becomes_base64_data() {
+        let mut secret = json!({"stringData": {"k": "foobar", "p": "fo"}});
+        fold_string_data(&mut secret);
+        assert_eq!(secret, json!({"data": {"k": "Zm9vYmFy", "p": "Zm8="}}));
+        assert_eq!(base64(b"f"), "Zg==");
+    }
+
+    #[test]
+    fn timestamps_are_rfc_3339_utc() {
+        let now = now_rfc3339();
+        assert_eq!(now.len(), 20, "{now}");
+        assert!(now.starts_with("20") && now.ends_with('Z'), "{now}");
+    }
+}
