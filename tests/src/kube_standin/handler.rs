@@ -93,6 +93,10 @@ fn dispatch(
         String::new()
     };
     let status_only = target.subresource.as_deref() == Some("status");
+    // Indexing into a non-object JSON value would panic; the API answers 422 instead.
+    if *method != Method::GET && *method != Method::DELETE && !body.is_object() {
+        return Err(StoreError::Invalid("the body must be a JSON object".into()));
+    }
     let Some(name) = target.name.as_deref() else {
         return match *method {
             Method::GET => Ok((
