@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
-use wsgate_tests::client::{Ws, ws_connect};
+use wsgate_tests::client::{Ws, http_get, http_request, ws_connect};
 use wsgate_tests::wsgate::{Wsgate, routes};
 
 use balancing_support::{EchoProcess, SioServer, run_sio_clients, whoami};
@@ -288,4 +288,88 @@ async fn a_removed_endpoint_drains_with_1001_spread_over_the_drain_period() {
         "{:?}",
         counts(&fresh)
     );
+}
+
+async fn get_with_cookie(gw: &Wsgate, cookie: Option<&str>) -> (String, Option<String>) {
+    let mut req = http::Request::get("/whoami").header("host", "chat.example.com");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    let req = req
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let (status, body, headers) = http_request(&gw.http.to_string(), req).await.expect("GET");
+    assert_eq!(status, 200, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let set = headers
+        .get("set-cookie")
+        .map(|h| h.to_str().expect("ascii").to_string());
+    (v["backend"].as_str().expect("backend").to_string(), set)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_affinity_cookie_from_one_replica_is_honoured_by_another() {
+    let backends = [
+        Backend::start("a").await,
+        Backend::start("b").await,
+        Backend::start("c").await,
+    ];
+    let addrs: Vec<_> = backends.iter().map(|b| b.addr).collect();
+    let yaml = routes("chat", &addrs, "  sessionAffinity: {type: Cookie}\n");
+    let (one, two) = (Wsgate::start(&yaml), Wsgate::start(&yaml));
+    one.wait_ready().await;
+    two.wait_ready().await;
+    for _ in 0..6 {
+        let (first, set) = get_with_cookie(&one, None).await;
+        let set = set.expect("the first response sets the cookie");
+        assert!(
+            set.contains("; Path=/; HttpOnly; Max-Age=3600; SameSite=Lax"),
+            "{set}"
+        );
+        assert!(
+            !set.contains("Secure") && !set.contains("127.0.0.1"),
+            "{set}"
+        );
+        let cookie = set.split(';').next().expect("pair").to_string();
+        for gw in [&one, &two, &two] {
+            let (again, reset) = get_with_cookie(gw, Some(&cookie)).await;
+            assert_eq!(
+                again, first,
+                "the cookie pins the endpoint on every replica"
+            );
+            assert_eq!(reset, None, "a valid cookie is not set again");
+        }
+    }
+    // A cookie naming no endpoint of the route is replaced.
+    let (_, set) = get_with_cookie(&two, Some("wsgate-affinity=00000000deadbeef")).await;
+    assert!(set.is_some_and(|s| !s.contains("deadbeef")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn when_every_endpoint_is_down_wsgate_answers_503_with_retry_after() {
+    // Two addresses that refuse connections.
+    let dead: Vec<_> = futures_util::future::join_all((0..2).map(|_| async {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        l.local_addr().expect("addr")
+    }))
+    .await;
+    let gw = Wsgate::start(&routes("chat", &dead, ""));
+    gw.wait_ready().await;
+    let (status, _) = http_get(&gw.http_url("/x"), None).await.expect("GET");
+    assert_eq!(status, 502, "both endpoints refused: the retry failed too");
+    let req = http::Request::get("/x")
+        .header("host", "chat.example.com")
+        .body(http_body_util::Full::new(bytes::Bytes::new()))
+        .expect("request");
+    let (status, body, headers) = http_request(&gw.http.to_string(), req).await.expect("GET");
+    assert_eq!(status, 503, "{body}");
+    let retry: u64 = headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    assert_eq!(gw.metric("wsgate_endpoint_ejections_total{").await, 2.0);
 }
