@@ -43,18 +43,36 @@ async fn a_configmap_symlink_swap_reaches_the_running_proxy() {
     let first = Backend::start("first").await;
     let second = Backend::start("second").await;
     let volume = Scratch::new("configmap");
-    publish(&volume.0, "2026_11_22_10_00_00.1", &routes("app", &[first.addr], ""));
-    let gw = Wsgate::start_with("", &["--config", volume.path("routes.yaml").to_str().expect("utf-8 path")]);
+    publish(
+        &volume.0,
+        "2026_11_22_10_00_00.1",
+        &routes("app", &[first.addr], ""),
+    );
+    let gw = Wsgate::start_with(
+        "",
+        &[
+            "--config",
+            volume.path("routes.yaml").to_str().expect("utf-8 path"),
+        ],
+    );
     gw.wait_ready().await;
     assert_eq!(whoami(&gw.ws_url("/")).await, "first");
 
-    publish(&volume.0, "2026_11_22_10_05_00.2", &routes("app", &[second.addr], ""));
+    publish(
+        &volume.0,
+        "2026_11_22_10_05_00.2",
+        &routes("app", &[second.addr], ""),
+    );
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         if whoami(&gw.ws_url("/")).await == "second" {
             break;
         }
-        assert!(Instant::now() < deadline, "the swap never reached wsgate: {}", gw.log());
+        assert!(
+            Instant::now() < deadline,
+            "the swap never reached wsgate: {}",
+            gw.log()
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(gw.metric("wsgate_route_table_version").await, 2.0);

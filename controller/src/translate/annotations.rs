@@ -122,12 +122,12 @@ fn nginx_annotation(policy: &mut Policy, key: &str, name: &str, value: &str, coo
             policy.set(&["limits", "sourceRanges"], json!(ranges), key, true)
         }
         "limit-connections" => match value.parse::<u64>() {
-            Ok(n) => policy.set(&["limits", "maxConnectionsPerIp"], json!(n), key, false),
+            Ok(n) => policy.set(&["limits", "maxConnectionsPerIP"], json!(n), key, false),
             Err(_) => policy.ignore(key, "expected a whole number"),
         },
         "ssl-redirect" => policy.ignore(
             key,
-            "wsgate does not redirect; serve the route on the TLS listener",
+            "set wsgate.dev/tls.redirect-http: \"true\" to redirect plain HTTP requests with 308",
         ),
         _ => policy.ignore(key, "wsgate has no equivalent"),
     }

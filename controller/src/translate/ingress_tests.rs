@@ -209,7 +209,7 @@ fn nginx_and_wsgate_annotations() {
         ),
         (
             vec![(format!("{n}limit-connections"), "10")],
-            json!({"limits": {"maxConnectionsPerIp": 10}}),
+            json!({"limits": {"maxConnectionsPerIP": 10}}),
             vec![],
         ),
         (
