@@ -7,16 +7,20 @@
 //! - `wsbench echo URL MESSAGE`: one round trip, prints the reply (used by the demo).
 //!
 //! Clients spread over 127.0.0.2.. source addresses so ephemeral ports never run out.
+//! `wss://` URLs need `--ca FILE` (the CA that signed the server's certificate); TLS session
+//! resumption is off, so every connection costs the server a full handshake.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use futures_util::{SinkExt, StreamExt};
 use hdrhistogram::Histogram;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -24,6 +28,9 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 #[derive(Parser)]
 #[command(about = "WebSocket load tool for wsgate benchmarks")]
 struct Cli {
+    /// PEM CA bundle to trust for `wss://` URLs.
+    #[arg(long, global = true)]
+    ca: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -70,23 +77,67 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    num.parse::<f64>().map(|n| Duration::from_secs_f64(n * mult)).map_err(|e| e.to_string())
+    num.parse::<f64>()
+        .map(|n| Duration::from_secs_f64(n * mult))
+        .map_err(|e| e.to_string())
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
+/// A client stream: plain TCP or TLS over it.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+type Ws = tokio_tungstenite::WebSocketStream<Box<dyn Io>>;
+
+/// TLS client for `wss://` URLs, set from `--ca`.
+static TLS: OnceLock<tokio_rustls::TlsConnector> = OnceLock::new();
+
+fn tls_connector(ca: &std::path::Path) -> anyhow::Result<tokio_rustls::TlsConnector> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let pem = std::fs::read(ca).with_context(|| format!("reading {}", ca.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        roots.add(cert?)?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // Every new connection is a new, full TLS handshake.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
 
 /// Connects from source address 127.0.0.(2 + i % 250).
 async fn connect(url: &str, i: usize) -> anyhow::Result<Ws> {
     let req = url.into_client_request()?;
     let host = req.uri().host().context("url host")?.to_string();
-    let port = req.uri().port_u16().unwrap_or(80);
-    let target: SocketAddr = format!("{host}:{port}").parse().context("wsbench needs an ip:port url")?;
+    let wss = req.uri().scheme_str() == Some("wss");
+    let port = req.uri().port_u16().unwrap_or(if wss { 443 } else { 80 });
+    // `localhost` stands for 127.0.0.1 so that wss URLs can carry a name for SNI.
+    let ip = if host == "localhost" {
+        "127.0.0.1"
+    } else {
+        host.as_str()
+    };
+    let target: SocketAddr = format!("{ip}:{port}")
+        .parse()
+        .context("wsbench needs an ip:port or localhost:port url")?;
     let socket = TcpSocket::new_v4()?;
     let src = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + (i % 250) as u8));
     socket.bind(SocketAddr::new(src, 0))?;
     let stream = socket.connect(target).await?;
     stream.set_nodelay(true)?;
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+    let io: Box<dyn Io> = if wss {
+        let tls = TLS.get().context("wss:// needs --ca FILE")?;
+        let name = rustls::pki_types::ServerName::try_from(host)?;
+        Box::new(tls.connect(name, stream).await?)
+    } else {
+        Box::new(stream)
+    };
+    let (ws, _) = tokio_tungstenite::client_async(req, io).await?;
     Ok(ws)
 }
 
@@ -103,10 +154,20 @@ async fn round_trip(ws: &mut Ws, msg: Message) -> anyhow::Result<()> {
     }
 }
 
-async fn pingpong(url: String, n: usize, duration: Duration, size: usize, warmup: Duration) -> anyhow::Result<()> {
+async fn pingpong(
+    url: String,
+    n: usize,
+    duration: Duration,
+    size: usize,
+    warmup: Duration,
+) -> anyhow::Result<()> {
     let mut conns = Vec::with_capacity(n);
     for i in 0..n {
-        conns.push(connect(&url, i).await.with_context(|| format!("connection {i}"))?);
+        conns.push(
+            connect(&url, i)
+                .await
+                .with_context(|| format!("connection {i}"))?,
+        );
     }
     let measuring = Arc::new(AtomicBool::new(false));
     let stop = Arc::new(AtomicBool::new(false));
@@ -114,12 +175,20 @@ async fn pingpong(url: String, n: usize, duration: Duration, size: usize, warmup
     let payload = bytes::Bytes::from(vec![b'x'; size]);
     let mut tasks = Vec::new();
     for mut ws in conns {
-        let (measuring, stop, errors, payload) = (measuring.clone(), stop.clone(), errors.clone(), payload.clone());
+        let (measuring, stop, errors, payload) = (
+            measuring.clone(),
+            stop.clone(),
+            errors.clone(),
+            payload.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut hist = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
             while !stop.load(Ordering::Relaxed) {
                 let t0 = Instant::now();
-                if round_trip(&mut ws, Message::Binary(payload.clone())).await.is_err() {
+                if round_trip(&mut ws, Message::Binary(payload.clone()))
+                    .await
+                    .is_err()
+                {
                     errors.fetch_add(1, Ordering::Relaxed);
                     break;
                 }
@@ -197,7 +266,11 @@ async fn handshakes(url: String, concurrency: usize, duration: Duration) -> anyh
 async fn hold(url: String, n: usize, duration: Duration) -> anyhow::Result<()> {
     let mut conns = Vec::with_capacity(n);
     for i in 0..n {
-        conns.push(connect(&url, i).await.with_context(|| format!("connection {i}"))?);
+        conns.push(
+            connect(&url, i)
+                .await
+                .with_context(|| format!("connection {i}"))?,
+        );
     }
     println!("ready {n}");
     tokio::time::sleep(duration).await;
@@ -209,14 +282,31 @@ async fn hold(url: String, n: usize, duration: Duration) -> anyhow::Result<()> {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    if let Some(ca) = &cli.ca {
+        let _ = TLS.set(tls_connector(ca)?);
+    }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         match cli.cmd {
-            Cmd::Pingpong { url, connections, duration, size, warmup } => {
-                pingpong(url, connections, duration, size, warmup).await
-            }
-            Cmd::Handshakes { url, concurrency, duration } => handshakes(url, concurrency, duration).await,
-            Cmd::Hold { url, connections, duration } => hold(url, connections, duration).await,
+            Cmd::Pingpong {
+                url,
+                connections,
+                duration,
+                size,
+                warmup,
+            } => pingpong(url, connections, duration, size, warmup).await,
+            Cmd::Handshakes {
+                url,
+                concurrency,
+                duration,
+            } => handshakes(url, concurrency, duration).await,
+            Cmd::Hold {
+                url,
+                connections,
+                duration,
+            } => hold(url, connections, duration).await,
             Cmd::Echo { url, message } => {
                 let mut ws = connect(&url, 0).await?;
                 ws.send(Message::text(message)).await?;
