@@ -54,7 +54,20 @@ impl EndpointState {
         self.active.fetch_add(1, Ordering::Relaxed);
         self.gauge.inc();
         self.requests.inc();
-        EndpointGuard(self.clone())
+        EndpointGuard {
+            state: self.clone(),
+            counted: true,
+        }
+    }
+
+    /// Leases the endpoint for a request of a session that is already counted on it (a
+    /// Socket.IO poll): the request is counted as sent, not as one more connection.
+    pub fn lease_in_session(self: &Arc<Self>) -> EndpointGuard {
+        self.requests.inc();
+        EndpointGuard {
+            state: self.clone(),
+            counted: false,
+        }
     }
 
     /// Counts a connection that is not a request of its own (a Socket.IO session between
@@ -62,7 +75,10 @@ impl EndpointState {
     pub fn hold(self: &Arc<Self>) -> EndpointGuard {
         self.active.fetch_add(1, Ordering::Relaxed);
         self.gauge.inc();
-        EndpointGuard(self.clone())
+        EndpointGuard {
+            state: self.clone(),
+            counted: true,
+        }
     }
 
     fn now_ms(&self) -> u64 {
@@ -129,19 +145,24 @@ impl EndpointState {
 
 /// Holds one unit of an endpoint's active count.
 #[derive(Debug)]
-pub struct EndpointGuard(Arc<EndpointState>);
+pub struct EndpointGuard {
+    state: Arc<EndpointState>,
+    counted: bool,
+}
 
 impl EndpointGuard {
     /// The endpoint.
     pub fn endpoint(&self) -> &Arc<EndpointState> {
-        &self.0
+        &self.state
     }
 }
 
 impl Drop for EndpointGuard {
     fn drop(&mut self) {
-        self.0.active.fetch_sub(1, Ordering::Relaxed);
-        self.0.gauge.dec();
+        if self.counted {
+            self.state.active.fetch_sub(1, Ordering::Relaxed);
+            self.state.gauge.dec();
+        }
     }
 }
 

@@ -64,3 +64,19 @@ fn only_endpoints_added_after_the_first_table_or_recovered_ones_ramp() {
     first.mark_ok();
     assert!(first.ramp(window) < 0.1, "a recovered endpoint ramps again");
 }
+
+#[test]
+fn a_poll_inside_a_counted_session_is_not_a_second_connection() {
+    let reg = registry();
+    let e = reg.get(addr(1));
+    let session = e.hold();
+    let poll = e.lease_in_session();
+    assert_eq!(e.active(), 1);
+    drop(poll);
+    assert_eq!(e.active(), 1);
+    drop(session);
+    let request = e.acquire();
+    assert_eq!(e.active(), 1);
+    drop(request);
+    assert_eq!(e.active(), 0);
+}

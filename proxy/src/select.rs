@@ -31,6 +31,8 @@ pub struct Choice {
     key: Option<u64>,
     presented: Option<u64>,
     learn: Option<Option<Duration>>,
+    /// A poll of a session already counted on its endpoint.
+    in_session: bool,
 }
 
 /// The parts of a request the choice reads.
@@ -56,6 +58,7 @@ pub fn choose(
         key: None,
         presented: None,
         learn: None,
+        in_session: false,
     };
     let pinned = pinned(shared, route, &mut choice, req);
     if choice.key.is_none() && balancer.hashes_by_default() {
@@ -67,7 +70,12 @@ pub fn choose(
             .pick(choice.key, None)
             .ok_or_else(|| no_healthy(balancer))?,
     };
-    Ok((chosen.state.acquire(), choice))
+    let guard = if choice.in_session && pinned.is_some() {
+        chosen.state.lease_in_session()
+    } else {
+        chosen.state.acquire()
+    };
+    Ok((guard, choice))
 }
 
 /// The endpoint the request's session is bound to, if affinity names a usable one; also
@@ -123,11 +131,9 @@ fn pinned(
             };
             // The session exists only on its endpoint: go there even if it is ejected
             // (a failed connect still retries elsewhere).
-            let hit = shared
-                .endpoints
-                .sessions
-                .lookup(sid, !eio.polling)
-                .and_then(|a| balancer.position(a));
+            let found = shared.endpoints.sessions.find(sid, !eio.polling);
+            let hit = found.and_then(|(a, _)| balancer.position(a));
+            choice.in_session = eio.polling && found.is_some_and(|(_, held)| held);
             count("socketio", hit.is_some());
             hit
         }

@@ -160,6 +160,11 @@ impl SessionStore {
     /// The endpoint of session `sid`, refreshing its lifetime; `upgrading` (the WebSocket
     /// upgrade of the session) stops counting the session itself, as its tunnel now counts.
     pub fn lookup(&self, sid: &str, upgrading: bool) -> Option<SocketAddr> {
+        self.find(sid, upgrading).map(|(addr, _)| addr)
+    }
+
+    /// Like [`SessionStore::lookup`], and whether the session still counts on its endpoint.
+    pub fn find(&self, sid: &str, upgrading: bool) -> Option<(SocketAddr, bool)> {
         self.sweep_if_due();
         let now = Instant::now();
         let mut shard = self.shard(sid);
@@ -173,7 +178,7 @@ impl SessionStore {
         if upgrading {
             entry.hold = None;
         }
-        Some(entry.addr)
+        Some((entry.addr, entry.hold.is_some()))
     }
 
     /// Drops expired sessions (releasing their count) if the last sweep is a while ago.

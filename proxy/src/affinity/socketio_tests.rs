@@ -117,10 +117,11 @@ async fn sniffing_learns_the_sid_from_a_split_body_and_passes_it_unchanged() {
     // The session counts on its endpoint while it polls, and stops once it upgrades.
     assert_eq!(endpoint.active(), 1);
     let sid = "lv_VI97HAXpY6yYWAAAC";
-    assert_eq!(store.lookup(sid, false), Some(addr(7)));
+    assert_eq!(store.find(sid, false), Some((addr(7), true)));
     assert_eq!(endpoint.active(), 1);
     assert_eq!(store.lookup(sid, true), Some(addr(7)));
     assert_eq!(endpoint.active(), 0);
+    assert_eq!(store.find(sid, false), Some((addr(7), false)));
 }
 
 #[test]
