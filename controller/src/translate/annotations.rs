@@ -1,5 +1,5 @@
 //! Ingress annotations onto route-spec fields: `wsgate.dev/<field path>` for any spec field,
-//! and the ingress-nginx annotations people use for WebSockets. docs/ingress-annotations.md
+//! and the ingress-nginx annotations people use for WebSockets. README.md ("Migrating from ingress-nginx")
 //! is the user-facing table of this file.
 
 use std::collections::BTreeMap;
