@@ -128,5 +128,10 @@ async fn bind(
         let json = format!("{{{}}}\n", pairs.join(","));
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
     }
-    Ok(Listeners { http, https, admin })
+    Ok(Listeners {
+        http,
+        https,
+        admin,
+        options: settings.listener.clone(),
+    })
 }

@@ -95,6 +95,8 @@ pub fn compile_route_with(
     let (cert, redirect_http) =
         tls::compile_route_tls(spec, material).map_err(|(f, m)| err(f, m))?;
     policy.redirect_http = redirect_http;
+    policy.security =
+        Arc::new(crate::policy::compile::compile_security(&id, spec).map_err(|(f, m)| err(f, m))?);
     Ok(Route {
         id,
         hostnames: hostnames.into(),

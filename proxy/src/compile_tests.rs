@@ -27,11 +27,18 @@ fn id() -> RouteId {
 
 #[test]
 fn compiles_hosts_paths_endpoints_and_defaults() {
-    let route = compile_route(id(), &spec("/socket/", &["127.0.0.1:3000", "localhost:3001"]), &resolve_static_backend)
-        .expect("valid");
+    let route = compile_route(
+        id(),
+        &spec("/socket/", &["127.0.0.1:3000", "localhost:3001"]),
+        &resolve_static_backend,
+    )
+    .expect("valid");
     assert_eq!(
         route.hostnames.as_ref(),
-        &[HostMatch::Exact("chat.example.com".into()), HostMatch::Wildcard(".example.com".into())]
+        &[
+            HostMatch::Exact("chat.example.com".into()),
+            HostMatch::Wildcard(".example.com".into())
+        ]
     );
     assert_eq!(route.rules[0].path, PathMatch::Prefix("/socket".into()));
     match &route.rules[0].backend {
@@ -47,12 +54,24 @@ fn compiles_hosts_paths_endpoints_and_defaults() {
 #[test]
 fn each_invalid_field_is_named() {
     let cases: Vec<(RouteSpec, &str)> = vec![
-        (spec("chat", &["127.0.0.1:1"]), "chat: spec.rules[0].path.value: must start with /"),
-        (spec("/a b", &["127.0.0.1:1"]), "chat: spec.rules[0].path.value: must not contain spaces"),
-        (spec("/", &["chat-backend:80"]), "chat: spec.rules[0].backend: addresses[0]: \"chat-backend:80\" is not an ip:port address"),
+        (
+            spec("chat", &["127.0.0.1:1"]),
+            "chat: spec.rules[0].path.value: must start with /",
+        ),
+        (
+            spec("/a b", &["127.0.0.1:1"]),
+            "chat: spec.rules[0].path.value: must not contain spaces",
+        ),
+        (
+            spec("/", &["chat-backend:80"]),
+            "chat: spec.rules[0].backend: addresses[0]: \"chat-backend:80\" is not an ip:port address",
+        ),
         (spec("/", &["127.0.0.1:0"]), "port must not be 0"),
         (spec("/", &["127.0.0.1:1", "127.0.0.1:1"]), "listed twice"),
-        (spec("/", &[]), "chat: spec.rules[0].backend: addresses must not be empty"),
+        (
+            spec("/", &[]),
+            "chat: spec.rules[0].backend: addresses must not be empty",
+        ),
         (
             RouteSpec {
                 hostnames: vec!["bad host".into()],
@@ -70,7 +89,10 @@ fn each_invalid_field_is_named() {
     ];
     for (s, want) in cases {
         let err = compile_route(id(), &s, &resolve_static_backend).expect_err(want);
-        assert!(err.to_string().contains(want), "{err} should contain {want}");
+        assert!(
+            err.to_string().contains(want),
+            "{err} should contain {want}"
+        );
     }
 }
 
@@ -89,7 +111,14 @@ fn service_backends_are_refused_in_a_routes_file() {
 
 #[test]
 fn close_codes_must_be_sendable() {
-    for (code, ok) in [(1000, true), (1001, true), (1005, false), (1006, false), (2999, false), (4000, true)] {
+    for (code, ok) in [
+        (1000, true),
+        (1001, true),
+        (1005, false),
+        (1006, false),
+        (2999, false),
+        (4000, true),
+    ] {
         assert_eq!(valid_close_code(code), ok, "{code}");
     }
 }

@@ -70,6 +70,9 @@ pub enum ProxyError {
     /// wsgate is shutting down and takes no new connections.
     #[error("wsgate is shutting down")]
     ShuttingDown,
+    /// Handshake policy (limits, Origin, auth) refused the request.
+    #[error(transparent)]
+    Policy(#[from] crate::policy::Refusal),
 }
 
 impl ProxyError {
@@ -85,6 +88,7 @@ impl ProxyError {
             Self::ConnectTimeout { .. } | Self::UpstreamTimeout { .. } => {
                 StatusCode::GATEWAY_TIMEOUT
             }
+            Self::Policy(r) => r.status(),
         }
     }
 
@@ -109,6 +113,7 @@ impl ProxyError {
             Self::UpstreamTimeout { .. } => "upstream_timeout",
             Self::Upstream { .. } => "upstream_error",
             Self::ShuttingDown => "shutting_down",
+            Self::Policy(r) => r.reason(),
         }
     }
 
@@ -126,11 +131,15 @@ impl ProxyError {
             Self::Upstream { .. } => "the backend failed to answer".into(),
             Self::NoHealthyEndpoint { .. } => "no backend endpoint is healthy; retry later".into(),
             Self::ShuttingDown => "wsgate is shutting down".into(),
+            Self::Policy(r) => r.to_string(),
         }
     }
 
     /// The plain-text error response.
     pub fn response(&self) -> Response<Body> {
+        if let Self::Policy(refusal) = self {
+            return refusal.response();
+        }
         let status = self.status();
         let text = format!(
             "{} {}: {}\n",

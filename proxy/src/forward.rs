@@ -29,7 +29,8 @@ pub async fn proxy(
     let policy = target.route.policy.clone();
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    add_forwarded(&mut parts.headers, conn.peer.ip(), conn.proto);
+    let client = crate::client_addr::ClientAddr::of(&parts.extensions, conn.peer);
+    add_forwarded(&mut parts.headers, &client, conn.proto);
     parts.uri = origin_form(&parts.uri);
     parts.version = http::Version::HTTP_11;
     let mut upstream_req = Request::from_parts(parts, body.boxed());

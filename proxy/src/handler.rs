@@ -40,7 +40,7 @@ pub struct Target {
 /// Serves one request.
 pub async fn handle(
     shared: Arc<Shared>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = is_websocket_upgrade(req.headers());
@@ -50,7 +50,9 @@ pub async fn handle(
     {
         return Ok(redirect);
     }
-    let result = route(&shared, &req, conn).map(|target| (target, upgrade));
+    let result = admit(&shared, &mut req, conn)
+        .await
+        .map(|target| (target, upgrade));
     let response = match result {
         Ok((target, true)) => upgrade::proxy(&shared, target, req, conn).await,
         Ok((target, false)) => forward::proxy(&shared, target, req, conn).await,
@@ -67,8 +69,23 @@ fn req_method_hint(upgrade: bool) -> &'static str {
     if upgrade { "websocket" } else { "http" }
 }
 
-/// Finds the route and picks an endpoint for `req`.
-fn route(shared: &Shared, req: &Request<Incoming>, conn: ConnInfo) -> Result<Target, ProxyError> {
+/// Matches the route, applies its policy (limits, Origin, auth: see [`crate::policy`]), and
+/// only then picks an endpoint.
+async fn admit(
+    shared: &Shared,
+    req: &mut Request<Incoming>,
+    conn: ConnInfo,
+) -> Result<Target, ProxyError> {
+    let (route_rt, rule) = find_route(shared, req)?;
+    crate::policy::check(shared, &route_rt, req, conn).await?;
+    route(shared, &route_rt, rule, req, conn)
+}
+
+/// The route and rule index matching `req`.
+fn find_route(
+    shared: &Shared,
+    req: &Request<Incoming>,
+) -> Result<(Arc<RouteRuntime>, usize), ProxyError> {
     if shared.shutdown.is_cancelled() {
         return Err(ProxyError::ShuttingDown);
     }
@@ -86,6 +103,17 @@ fn route(shared: &Shared, req: &Request<Incoming>, conn: ConnInfo) -> Result<Tar
             path: path.to_string(),
         });
     };
+    Ok((route.clone(), rule))
+}
+
+/// Picks an endpoint of the matched rule for `req`.
+fn route(
+    shared: &Shared,
+    route: &Arc<RouteRuntime>,
+    rule: usize,
+    req: &Request<Incoming>,
+    conn: ConnInfo,
+) -> Result<Target, ProxyError> {
     let balancer = match &route.rules[rule].backend {
         BackendRuntime::Invalid(reason) => return Err(ProxyError::BackendInvalid(reason.clone())),
         BackendRuntime::Endpoints(b) => b,

@@ -1,9 +1,9 @@
 //! Request and response header rewriting: hop-by-hop removal, forwarded headers, and the
 //! rebuilt `Upgrade`/`Connection` pair for WebSocket upgrades.
 
-use std::net::IpAddr;
-
 use http::{HeaderMap, HeaderName, HeaderValue, header};
+
+use crate::client_addr::ClientAddr;
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -61,13 +61,16 @@ pub fn set_websocket_upgrade(headers: &mut HeaderMap) {
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
 }
 
-/// Appends the client to `X-Forwarded-For` and sets `X-Forwarded-Proto`, `X-Forwarded-Host`
-/// and `X-Real-IP`. `Host` itself is left as the client sent it.
-pub fn add_forwarded(headers: &mut HeaderMap, client: IpAddr, proto: &'static str) {
-    let ip = client.to_string();
-    let xff = match headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {ip}"),
-        _ => ip.clone(),
+/// Appends the peer to `X-Forwarded-For` (the hop history, as nginx does) and sets
+/// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Real-IP`: the client as resolved with the
+/// trusted proxies, so a client cannot spoof it. `Host` itself is left as the client sent it.
+pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientAddr, proto: &'static str) {
+    let peer = client.peer.to_string();
+    let ip = client.client.to_string();
+    let prev = headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok());
+    let xff = match prev {
+        Some(prev) if !prev.trim().is_empty() => format!("{prev}, {peer}"),
+        _ => peer,
     };
     // Joined values of valid header values plus an IP are valid header values.
     if let Ok(v) = HeaderValue::from_str(&xff) {
@@ -110,11 +113,24 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("chat.example.com"));
         h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
-        add_forwarded(&mut h, "127.0.0.7".parse().expect("ip"), "http");
+        let direct = ClientAddr::direct("127.0.0.7".parse().expect("ip"));
+        let mut spoofed = h.clone();
+        add_forwarded(&mut spoofed, &direct, "http");
+        assert_eq!(spoofed["x-forwarded-for"], "203.0.113.9, 127.0.0.7");
+        assert_eq!(
+            spoofed["x-real-ip"], "127.0.0.7",
+            "an untrusted XFF never becomes X-Real-IP"
+        );
+        let via_proxy = ClientAddr {
+            client: "203.0.113.9".parse().expect("ip"),
+            peer_trusted: true,
+            ..direct
+        };
+        add_forwarded(&mut h, &via_proxy, "http");
         assert_eq!(h["x-forwarded-for"], "203.0.113.9, 127.0.0.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "chat.example.com");
-        assert_eq!(h["x-real-ip"], "127.0.0.7");
+        assert_eq!(h["x-real-ip"], "203.0.113.9");
         assert_eq!(h[header::HOST], "chat.example.com");
     }
 

@@ -12,7 +12,9 @@
 
 pub mod admin;
 pub mod affinity;
+pub mod auth;
 pub mod balance;
+pub mod client_addr;
 pub mod compile;
 pub mod config;
 pub mod endpoint;
@@ -20,7 +22,10 @@ pub mod error;
 pub mod forward;
 pub mod handler;
 pub mod headers;
+pub mod limits;
 pub mod metrics;
+pub mod policy;
+pub mod prefixed;
 pub mod route_match;
 pub mod router;
 pub mod select;
@@ -50,6 +55,8 @@ pub struct Listeners {
     pub https: Option<TcpListener>,
     /// Admin listener.
     pub admin: TcpListener,
+    /// PROXY protocol, trusted proxies and request-head limits.
+    pub options: policy::ListenerOptions,
 }
 
 /// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
@@ -64,7 +71,9 @@ pub async fn run(
 ) {
     // Leave time after the last close for the close handshake to finish.
     let spread = shutdown_timeout.saturating_sub(Duration::from_secs(6));
-    let shared = Arc::new(server::Shared::new(metrics, shutdown.clone(), spread));
+    let mut shared = server::Shared::new(metrics, shutdown.clone(), spread);
+    shared.security.listener = listeners.options;
+    let shared = Arc::new(shared);
     tokio::spawn(server::follow_tables(shared.clone(), tables));
     let admin_stop = CancellationToken::new();
     let admin = tokio::spawn(admin::serve_admin(

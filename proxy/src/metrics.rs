@@ -46,6 +46,8 @@ pub struct Metrics {
     pub table_apply_seconds: Histogram,
     /// TLS listener and certificate metrics.
     pub tls: crate::tls::TlsMetrics,
+    /// Handshake security: Origin, auth and limit refusals, replay-store failures.
+    pub security: crate::policy::metrics::SecurityMetrics,
 }
 
 impl Metrics {
@@ -168,6 +170,7 @@ impl Metrics {
                 .buckets(vec![0.0001, 0.001, 0.01, 0.1, 1.0]),
             )?,
             tls: crate::tls::TlsMetrics::new(registry)?,
+            security: crate::policy::metrics::SecurityMetrics::new(registry)?,
         };
         registry.register(Box::new(m.active_connections.clone()))?;
         registry.register(Box::new(m.handshakes.clone()))?;

@@ -14,7 +14,9 @@ fn route(name: &str, hosts: &[HostMatch], paths: &[PathMatch]) -> Route {
             .iter()
             .map(|p| Rule {
                 path: p.clone(),
-                backend: Backend::Invalid { reason: name.into() },
+                backend: Backend::Invalid {
+                    reason: name.into(),
+                },
                 upstream_tls: None,
             })
             .collect::<Vec<_>>()
@@ -50,13 +52,25 @@ fn precedence_table() {
         route("any-root", &[], &[prefix("/")]),
         route("wild", &[wild(".example.com")], &[prefix("/")]),
         route("wild-deep", &[wild(".eu.example.com")], &[prefix("/")]),
-        route("chat", &[exact("chat.example.com")], &[prefix("/socket"), exact_path("/socket/admin")]),
-        route("chat-long", &[exact("chat.example.com")], &[prefix("/socket/v2")]),
+        route(
+            "chat",
+            &[exact("chat.example.com")],
+            &[prefix("/socket"), exact_path("/socket/admin")],
+        ),
+        route(
+            "chat-long",
+            &[exact("chat.example.com")],
+            &[prefix("/socket/v2")],
+        ),
         route("dup-first", &[exact("dup.example.com")], &[prefix("/a")]),
         route("dup-second", &[exact("dup.example.com")], &[prefix("/a")]),
     ]);
     let index = MatchIndex::build(&t);
-    let name = |host: &str, path: &str| index.find(host, path).map(|(r, i)| (t.routes[r].id.name.clone(), i));
+    let name = |host: &str, path: &str| {
+        index
+            .find(host, path)
+            .map(|(r, i)| (t.routes[r].id.name.clone(), i))
+    };
     type Case<'a> = (&'a str, &'a str, Option<(&'a str, usize)>);
     let cases: &[Case] = &[
         // Exact host, longest path first.

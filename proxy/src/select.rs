@@ -5,7 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderMap, StatusCode, Uri, header};
@@ -13,7 +13,7 @@ use http_body_util::BodyExt;
 
 use crate::affinity::socketio::{Learn, SniffBody, engine_io};
 use crate::affinity::{cookie, hash::hash64, query_param};
-use crate::balance::Balancer;
+use crate::balance::{Balancer, Candidate};
 use crate::endpoint::EndpointGuard;
 use crate::error::{Body, ProxyError};
 use crate::handler::Target;
@@ -33,6 +33,9 @@ pub struct Choice {
     learn: Option<Option<Duration>>,
     /// A poll of a session already counted on its endpoint.
     in_session: bool,
+    /// A polling handshake: the session's count on its endpoint, from the choice on (the
+    /// request itself is then not counted again). Taken once, when the response is learned.
+    session: Mutex<Option<EndpointGuard>>,
 }
 
 /// The parts of a request the choice reads.
@@ -59,6 +62,7 @@ pub fn choose(
         presented: None,
         learn: None,
         in_session: false,
+        session: Mutex::new(None),
     };
     let pinned = pinned(shared, route, &mut choice, req);
     if choice.key.is_none() && balancer.hashes_by_default() {
@@ -70,12 +74,25 @@ pub fn choose(
             .pick(choice.key, None)
             .ok_or_else(|| no_healthy(balancer))?,
     };
-    let guard = if choice.in_session && pinned.is_some() {
-        chosen.state.lease_in_session()
-    } else {
-        chosen.state.acquire()
-    };
+    let guard = lease(&choice, chosen);
     Ok((guard, choice))
+}
+
+/// Leases `chosen`: a session's poll adds no connection; a polling handshake counts as its
+/// session (held until the session upgrades or expires); anything else counts itself.
+fn lease(choice: &Choice, chosen: &Candidate) -> EndpointGuard {
+    if choice.in_session {
+        return chosen.state.lease_in_session();
+    }
+    if choice.learn.is_some() {
+        *lock(&choice.session) = Some(chosen.state.hold());
+        return chosen.state.lease_in_session();
+    }
+    chosen.state.acquire()
+}
+
+fn lock(m: &Mutex<Option<EndpointGuard>>) -> std::sync::MutexGuard<'_, Option<EndpointGuard>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// The endpoint the request's session is bound to, if affinity names a usable one; also
@@ -133,7 +150,7 @@ fn pinned(
             // (a failed connect still retries elsewhere).
             let found = shared.endpoints.sessions.find(sid, !eio.polling);
             let hit = found.and_then(|(a, _)| balancer.position(a));
-            choice.in_session = eio.polling && found.is_some_and(|(_, held)| held);
+            choice.in_session = eio.polling && hit.is_some() && found.is_some_and(|(_, h)| h);
             count("socketio", hit.is_some());
             hit
         }
@@ -179,7 +196,7 @@ where
         .with_label_values(&[&target.route.label])
         .inc();
     tracing::info!(route = %target.route.label, failed = %failed.addr, retry = %next.state.addr, error = %err, "connect failed: retrying on another endpoint");
-    target.guard = next.state.acquire();
+    target.guard = lease(&target.choice, next);
     attempt(&target.guard, &connect).await
 }
 
@@ -238,10 +255,12 @@ pub fn decorate_response(target: &Target, headers: &mut HeaderMap, secure: bool)
 /// The Socket.IO session a successful handshake response teaches, if any.
 pub fn session_to_learn(shared: &Shared, target: &Target, status: StatusCode) -> Option<Learn> {
     let ttl = target.choice.learn?;
+    let hold = lock(&target.choice.session).take();
     (status == StatusCode::OK).then(|| Learn {
         store: shared.endpoints.sessions.clone(),
         endpoint: target.guard.endpoint().clone(),
         ttl,
+        hold,
     })
 }
 

@@ -23,9 +23,6 @@ use crate::table::RouteTable;
 use crate::tls::{CertStore, TlsBase};
 use crate::upstream::Pool;
 
-/// How long a client may take to send a request head (slow-header defence).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// State shared by every connection of the data plane.
 pub struct Shared {
     /// The router in force; swapped whole on a table change.
@@ -49,6 +46,8 @@ pub struct Shared {
     /// What every TLS configuration shares (ticket key, session cache); `None` if the
     /// system could not provide randomness for a ticket key.
     pub tls_base: Option<TlsBase>,
+    /// Limits, replay state and listener settings of handshake security.
+    pub security: crate::policy::Security,
 }
 
 impl Shared {
@@ -67,6 +66,7 @@ impl Shared {
             tls_base: TlsBase::new()
                 .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
                 .ok(),
+            security: crate::policy::Security::default(),
         }
     }
 
@@ -142,16 +142,27 @@ pub async fn serve_plain(shared: Arc<Shared>, listener: TcpListener) {
             },
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_connection(
-            shared.clone(),
-            TokioIo::new(stream),
-            peer,
-            "http",
-        ));
+        connections.spawn(serve_plain_connection(shared.clone(), stream, peer));
     }
     drop(listener);
     connections.close();
     let _ = tokio::time::timeout(Duration::from_secs(5), connections.wait()).await;
+}
+
+/// PROXY header and first request head (see [`crate::policy::accept`]), then HTTP.
+async fn serve_plain_connection(
+    shared: Arc<Shared>,
+    mut stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    use crate::policy::accept::{client_of, first_head};
+    let Some(peer) = client_of(&shared, &mut stream, peer).await else {
+        return;
+    };
+    let Some(io) = first_head(&shared, stream, peer, "http").await else {
+        return;
+    };
+    serve_connection(shared, TokioIo::new(io), peer, "http").await;
 }
 
 /// Accepts TLS connections on `listener` until shutdown: the handshake picks the
@@ -173,8 +184,18 @@ pub async fn serve_tls(shared: Arc<Shared>, listener: TcpListener) {
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         connections.spawn(async move {
+            let mut stream = stream;
+            let Some(peer) = crate::policy::accept::client_of(&shared, &mut stream, peer).await
+            else {
+                return;
+            };
             match crate::tls::accept(stream, &shared.certs, &shared.metrics.tls).await {
-                Ok(tls) => serve_connection(shared, TokioIo::new(tls), peer, "https").await,
+                Ok(tls) => {
+                    let head = crate::policy::accept::first_head(&shared, tls, peer, "https");
+                    if let Some(io) = head.await {
+                        serve_connection(shared, TokioIo::new(io), peer, "https").await;
+                    }
+                }
                 Err(e) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
             }
         });
@@ -192,10 +213,13 @@ where
 {
     let info = ConnInfo { peer, proto };
     let shutdown = shared.shutdown.clone();
+    let head = shared.security.listener.head;
     let service = service_fn(move |req| handle(shared.clone(), req, info));
     let conn = http1::Builder::new()
         .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .header_read_timeout(head.read_timeout)
+        .max_header_size(head.max_bytes)
+        .max_headers(head.max_headers)
         .serve_connection(io, service)
         .with_upgrades();
     let mut conn = std::pin::pin!(conn);

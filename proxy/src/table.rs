@@ -150,6 +150,8 @@ pub struct RoutePolicy {
     pub affinity: Affinity,
     /// Answer plain-HTTP (non-upgrade) requests on the plaintext listener with a 308 to https.
     pub redirect_http: bool,
+    /// Handshake security: Origin, tickets, external auth, connection limits.
+    pub security: Arc<crate::policy::SecurityPolicy>,
 }
 
 /// Keepalive settings.
@@ -240,6 +242,7 @@ impl Default for RoutePolicy {
             balancing: Balancing::default(),
             affinity: Affinity::None,
             redirect_http: false,
+            security: Arc::default(),
         }
     }
 }

@@ -79,13 +79,19 @@ async fn proxy_inner(
     started: Instant,
 ) -> Result<Response<Body>, ProxyError> {
     validate_handshake(req.method(), req.version(), req.headers())?;
+    let admission = req.extensions_mut().remove::<crate::policy::Admission>();
+    if let Some((ticket, wait)) = admission.as_ref().and_then(|a| a.first_message.clone()) {
+        req.extensions_mut().insert(admission.unwrap_or_default());
+        return crate::auth::first_message::serve(shared, target, req, conn, ticket, wait);
+    }
     let policy = target.route.policy.clone();
     let client_upgrade = hyper::upgrade::on(&mut *req);
 
     let mut headers = std::mem::take(req.headers_mut());
     strip_hop_by_hop(&mut headers);
     set_websocket_upgrade(&mut headers);
-    add_forwarded(&mut headers, conn.peer.ip(), conn.proto);
+    let client = crate::client_addr::ClientAddr::of(req.extensions(), conn.peer);
+    add_forwarded(&mut headers, &client, conn.proto);
     let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let mut upstream_req = Request::new(Empty::new().map_err(|never| match never {}).boxed());
     *upstream_req.uri_mut() = path
@@ -174,6 +180,7 @@ async fn proxy_inner(
             "websocket closed"
         );
         drop(target.guard);
+        drop(admission);
     });
     Ok(client_resp)
 }

@@ -232,6 +232,9 @@ pub struct Learn {
     pub store: Arc<SessionStore>,
     /// Endpoint that answered.
     pub endpoint: Arc<EndpointState>,
+    /// The count the session holds on its endpoint from its handshake on (handed to the
+    /// session entry; released with the body if no session is learned).
+    pub hold: Option<EndpointGuard>,
     /// Fixed entry lifetime; `None` follows the open packet.
     pub ttl: Option<Duration>,
 }
@@ -255,13 +258,16 @@ impl SniffBody {
     }
 
     fn observe(&mut self, data: &Bytes) {
-        let Some(learn) = &self.learn else { return };
+        let Some(learn) = &mut self.learn else {
+            return;
+        };
         let room = SNIFF_LIMIT.saturating_sub(self.seen.len());
         self.seen.extend_from_slice(&data[..data.len().min(room)]);
         if let Some((sid, session_ttl)) = parse_open_packet(&self.seen) {
             let ep = &learn.endpoint;
             let ttl = learn.ttl.unwrap_or(session_ttl);
-            learn.store.learn(&sid, ep.addr, ttl, Some(ep.hold()));
+            let hold = learn.hold.take().or_else(|| Some(ep.hold()));
+            learn.store.learn(&sid, ep.addr, ttl, hold);
             tracing::debug!(endpoint = %ep.addr, "Socket.IO session learned");
             self.learn = None;
         } else if self.seen.len() >= SNIFF_LIMIT {

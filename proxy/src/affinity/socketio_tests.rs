@@ -107,7 +107,9 @@ async fn sniffing_learns_the_sid_from_a_split_body_and_passes_it_unchanged() {
         store: store.clone(),
         endpoint: endpoint.clone(),
         ttl: None,
+        hold: Some(endpoint.hold()),
     };
+    assert_eq!(endpoint.active(), 1, "the handshake counts as its session");
     let body = SniffBody::new(inner, learn)
         .collect()
         .await

@@ -56,6 +56,8 @@ pub struct ProxySettings {
     pub https_listen: Option<SocketAddr>,
     /// Longest time a shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
+    /// PROXY protocol, trusted proxies and request-head limits of the listeners.
+    pub listener: crate::policy::ListenerOptions,
 }
 
 impl Default for ProxySettings {
@@ -65,6 +67,7 @@ impl Default for ProxySettings {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             https_listen: None,
             shutdown_timeout: Duration::from_secs(30),
+            listener: crate::policy::ListenerOptions::default(),
         }
     }
 }
@@ -241,6 +244,7 @@ fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, St
     if let Some(t) = spec.shutdown_timeout {
         settings.shutdown_timeout = t.0;
     }
+    settings.listener = crate::policy::compile::compile_listener(spec)?;
     Ok(settings)
 }
 

@@ -42,7 +42,9 @@ fn loads_settings_and_routes_with_every_field() {
 #[test]
 fn errors_name_the_document_and_field() {
     let route = |body: &str| {
-        format!("apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: chat}}\nspec:\n{body}")
+        format!(
+            "apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: chat}}\nspec:\n{body}"
+        )
     };
     let rules = "  rules:\n    - backend: {addresses: [\"127.0.0.1:1\"]}\n";
     let cases = [

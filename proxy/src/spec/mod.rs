@@ -5,10 +5,15 @@
 
 mod balancing;
 mod duration;
+mod security;
 mod tls;
 
 pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
 pub use duration::{HumanDuration, parse_duration};
+pub use security::{
+    AuthSpec, ExternalAuthSpec, HeadLimitsSpec, OriginsSpec, SecretKeyRef, TicketAlgorithm,
+    TicketPlacement, TicketSpec,
+};
 pub use tls::{BackendTlsSpec, TlsMinVersion, TlsSpec};
 
 use schemars::JsonSchema;
@@ -49,6 +54,12 @@ pub struct RouteSpec {
     /// Limits applied to connections of this route.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<LimitsSpec>,
+    /// Browser origins allowed to open WebSockets (checked when set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origins: Option<OriginsSpec>,
+    /// Authentication of WebSocket handshakes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthSpec>,
     /// How connections are closed when their endpoint goes away or wsgate shuts down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainSpec>,
@@ -161,6 +172,26 @@ pub struct LimitsSpec {
     /// (default 16 MiB).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_message_bytes: Option<u64>,
+    /// Most concurrent WebSockets from one client address; more get 429.
+    #[serde(
+        default,
+        rename = "maxConnectionsPerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_connections_per_ip: Option<u32>,
+    /// Most concurrent WebSockets on the route; more get 429.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_connections: Option<u32>,
+    /// WebSocket handshakes per second from one client address (token bucket); more get 429.
+    #[serde(
+        default,
+        rename = "handshakesPerSecondPerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub handshakes_per_second_per_ip: Option<u32>,
+    /// Burst of the handshake token bucket (default: the per-second rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handshake_burst: Option<u32>,
 }
 
 /// Draining of connections.
@@ -185,6 +216,12 @@ pub struct ProxyConfigSpec {
     /// Longest time a shutdown waits for connections to close (default 30s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shutdown_timeout: Option<HumanDuration>,
+    /// Peers (CIDRs) whose `X-Forwarded-For` is believed; others' is replaced.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub trusted_proxies: Vec<String>,
+    /// Request-head limits of the listeners.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<HeadLimitsSpec>,
 }
 
 /// Listen addresses of the proxy.
@@ -200,4 +237,7 @@ pub struct ListenSpec {
     /// TLS listener for `wss://` and `https://` (default: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub https: Option<String>,
+    /// Expect a PROXY protocol v1/v2 header on every connection (cloud L4 balancers).
+    #[serde(default)]
+    pub proxy_protocol: bool,
 }

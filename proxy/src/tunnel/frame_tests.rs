@@ -30,7 +30,11 @@ fn frame(fin: bool, opcode: u8, payload: &[u8], mask: Option<[u8; 4]>) -> Vec<u8
 
 /// Feeds `input` in chunks of `chunk` bytes and rebuilds what would be forwarded; control
 /// frames are collected separately (and forwarded too).
-fn relay(tracker: &mut FrameTracker, input: &[u8], chunk: usize) -> (Vec<u8>, Vec<Vec<u8>>, Option<Step>) {
+fn relay(
+    tracker: &mut FrameTracker,
+    input: &[u8],
+    chunk: usize,
+) -> (Vec<u8>, Vec<Vec<u8>>, Option<Step>) {
     let mut out = Vec::new();
     let mut controls = Vec::new();
     for piece in input.chunks(chunk) {
@@ -51,7 +55,9 @@ fn relay(tracker: &mut FrameTracker, input: &[u8], chunk: usize) -> (Vec<u8>, Ve
                     out.extend_from_slice(tracker.control());
                     i += consumed;
                 }
-                stop @ (Step::TooBig | Step::ProtocolError(_)) => return (out, controls, Some(stop)),
+                stop @ (Step::TooBig | Step::ProtocolError(_)) => {
+                    return (out, controls, Some(stop));
+                }
             }
         }
     }
@@ -78,7 +84,11 @@ fn every_split_forwards_the_stream_unchanged_and_counts_messages() {
         assert_eq!(stop, None, "chunk {chunk}");
         assert!(out == input, "chunk {chunk}: forwarded bytes differ");
         assert_eq!(t.messages(), 2, "chunk {chunk}: text + fragmented binary");
-        assert_eq!(controls.len(), 2, "chunk {chunk}: ping and close held whole");
+        assert_eq!(
+            controls.len(),
+            2,
+            "chunk {chunk}: ping and close held whole"
+        );
         let (op, payload) = control_payload(&controls[1]);
         assert_eq!(op, OP_CLOSE);
         assert_eq!(&payload[..2], &1000u16.to_be_bytes());
@@ -95,7 +105,11 @@ fn a_fragmented_message_over_the_limit_stops_before_its_frame() {
     let mut t = FrameTracker::new(1000);
     let (out, _, stop) = relay(&mut t, &input, 4096);
     assert_eq!(stop, Some(Step::TooBig));
-    assert_eq!(out.len(), first_len, "the first fragment passed, nothing of the second");
+    assert_eq!(
+        out.len(),
+        first_len,
+        "the first fragment passed, nothing of the second"
+    );
 }
 
 #[test]
@@ -103,16 +117,27 @@ fn oversized_control_frames_are_protocol_errors() {
     let mut bad = vec![0x89, 126, 0, 200];
     bad.extend_from_slice(&[0u8; 200]);
     let mut t = FrameTracker::new(1 << 20);
-    assert!(matches!(relay(&mut t, &bad, 10).2, Some(Step::ProtocolError(_))));
+    assert!(matches!(
+        relay(&mut t, &bad, 10).2,
+        Some(Step::ProtocolError(_))
+    ));
     let mut t = FrameTracker::new(1 << 20);
-    assert!(matches!(relay(&mut t, &[0x09, 0x00], 10).2, Some(Step::ProtocolError(_))));
+    assert!(matches!(
+        relay(&mut t, &[0x09, 0x00], 10).2,
+        Some(Step::ProtocolError(_))
+    ));
 }
 
 #[test]
 fn encoded_controls_parse_back_masked_and_unmasked() {
     for mask in [None, Some([9, 8, 7, 6])] {
         let mut out = Vec::new();
-        encode_control(&mut out, OP_CLOSE, &close_payload(1009, "message too big"), mask);
+        encode_control(
+            &mut out,
+            OP_CLOSE,
+            &close_payload(1009, "message too big"),
+            mask,
+        );
         let h = parse_header(&out);
         assert_eq!((h.opcode, h.fin, h.mask), (OP_CLOSE, true, mask));
         let (_, payload) = control_payload(&out);

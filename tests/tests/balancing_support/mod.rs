@@ -80,8 +80,9 @@ pub struct SioRun {
     pub per_backend: serde_json::Map<String, serde_json::Value>,
 }
 
-/// Runs `n` Socket.IO clients against `url` (with a cookie jar when `cookies`).
-pub async fn run_sio_clients(url: &str, n: usize, cookies: bool) -> SioRun {
+/// Runs `n` Socket.IO clients against `url` (with a cookie jar when `cookies`); with
+/// `hold`, every session stays open until all are done, so the per-server counts are live.
+pub async fn run_sio_clients(url: &str, n: usize, cookies: bool, hold: bool) -> SioRun {
     let mut cmd = Command::new("node");
     cmd.arg(node_dir().join("sio-affinity-client.js"))
         .arg(url)
@@ -90,6 +91,9 @@ pub async fn run_sio_clients(url: &str, n: usize, cookies: bool) -> SioRun {
         .current_dir(node_dir());
     if cookies {
         cmd.arg("--cookies");
+    }
+    if hold {
+        cmd.arg("--hold");
     }
     let out = tokio::task::spawn_blocking(move || cmd.output())
         .await
