@@ -148,9 +148,11 @@ fn pinned(
             };
             // The session exists only on its endpoint: go there even if it is ejected
             // (a failed connect still retries elsewhere).
-            let found = shared.endpoints.sessions.find(sid, !eio.polling);
-            let hit = found.and_then(|(a, _)| balancer.position(a));
-            choice.in_session = eio.polling && hit.is_some() && found.is_some_and(|(_, h)| h);
+            let found = shared.endpoints.sessions.lookup(sid, !eio.polling);
+            let hit = found.and_then(|a| balancer.position(a));
+            // The session is counted on its endpoint (by its hold, later by its tunnel):
+            // its polls, including those racing the upgrade, add no connection.
+            choice.in_session = eio.polling && hit.is_some();
             count("socketio", hit.is_some());
             hit
         }
