@@ -245,7 +245,8 @@ impl Index {
         let problems = RefCell::new(Vec::new());
         let namespace = c.id.namespace.clone();
         let resolve = |b: &BackendSpec, _: &str| resolve_backend(view, &namespace, b, &problems);
-        let route = match compile_route(c.id, &spec, &resolve) {
+        let inlined = secrets::inline_ticket_key(&self.secrets, &namespace, &spec);
+        let route = match compile_route(c.id, inlined.as_ref().unwrap_or(&spec), &resolve) {
             Ok(route) => route,
             Err(e) => return report.refuse(reason::INVALID_SPEC, e.to_string()),
         };
@@ -341,3 +342,5 @@ mod tests;
 #[cfg(test)]
 #[path = "ingress_tests.rs"]
 mod ingress_tests;
+#[cfg(test)]
+mod secrets_tests;

@@ -48,6 +48,13 @@ pub fn check(
         let key = ObjectKey::new(&route.id.namespace, &name);
         let problem = match secrets.get(&key) {
             None => Some((reason::SECRET_NOT_FOUND, format!("secret {key} not found"))),
+            Some(secret) if !tls && ticket_key(secret, spec).is_none() => Some((
+                reason::INVALID_SECRET,
+                format!(
+                    "secret {key} has no data key {:?} holding the ticket key",
+                    ticket_key_name(spec)
+                ),
+            )),
             Some(secret) if tls && !is_tls(secret) => Some((
                 reason::INVALID_SECRET,
                 format!("secret {key} is not of type {TLS_SECRET_TYPE} with tls.crt and tls.key"),
@@ -68,6 +75,55 @@ pub fn check(
         None => route,
         Some(reason) => invalidate(route, &reason),
     }
+}
+
+/// Stands in for a ticket key whose Secret is unusable: `check` then makes every backend of
+/// the route answer 503, so no ticket is ever verified against it.
+const UNUSABLE_TICKET_KEY: &str = "wsgate: the ticket key Secret is not available";
+
+/// The data key of `auth.ticket.secretRef` (default `key`).
+fn ticket_key_name(spec: &RouteSpec) -> &str {
+    spec.auth
+        .as_ref()
+        .and_then(|a| a.ticket.as_ref())
+        .and_then(|t| t.secret_ref.as_ref())
+        .and_then(|r| r.key.as_deref())
+        .unwrap_or("key")
+}
+
+/// The ticket key held by `secret`, without a trailing newline.
+fn ticket_key(secret: &Secret, spec: &RouteSpec) -> Option<String> {
+    let bytes = secret.data.as_ref()?.get(ticket_key_name(spec))?;
+    let text = String::from_utf8(bytes.0.clone()).ok()?;
+    Some(text.trim_end_matches(['\n', '\r']).to_string())
+}
+
+/// The data plane never reads Secrets: the key named by `auth.ticket.secretRef` is put into
+/// the spec as an inline `key` before it is compiled. Returns the spec unchanged when it
+/// references no ticket Secret.
+pub fn inline_ticket_key(
+    secrets: &BTreeMap<ObjectKey, Secret>,
+    namespace: &str,
+    spec: &RouteSpec,
+) -> Option<RouteSpec> {
+    let name = spec
+        .auth
+        .as_ref()?
+        .ticket
+        .as_ref()?
+        .secret_ref
+        .as_ref()?
+        .name
+        .clone();
+    let key = secrets
+        .get(&ObjectKey::new(namespace, &name))
+        .and_then(|s| ticket_key(s, spec))
+        .unwrap_or_else(|| UNUSABLE_TICKET_KEY.to_string());
+    let mut inlined = spec.clone();
+    let ticket = inlined.auth.as_mut()?.ticket.as_mut()?;
+    ticket.secret_ref = None;
+    ticket.key = Some(key);
+    Some(inlined)
 }
 
 fn is_tls(secret: &Secret) -> bool {
