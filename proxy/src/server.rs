@@ -125,8 +125,24 @@ pub async fn follow_tables(shared: Arc<Shared>, mut tables: watch::Receiver<Arc<
     }
 }
 
-/// Accepts connections on `listener` until shutdown; `proto` is `http` or `https`.
+/// Accepts plaintext connections on `listener` until shutdown.
 pub async fn serve_plain(shared: Arc<Shared>, listener: TcpListener) {
+    accept_loop(shared, listener, serve_plain_connection).await;
+}
+
+/// Accepts TLS connections on `listener` until shutdown: the handshake picks the
+/// certificate by SNI from the table in force, then the connection is served as `https`.
+pub async fn serve_tls(shared: Arc<Shared>, listener: TcpListener) {
+    accept_loop(shared, listener, serve_tls_connection).await;
+}
+
+/// Accepts on `listener` until shutdown, serving each connection with `serve`; then waits
+/// briefly for the connections' requests in flight.
+async fn accept_loop<F, Fut>(shared: Arc<Shared>, listener: TcpListener, serve: F)
+where
+    F: Fn(Arc<Shared>, tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let connections = TaskTracker::new();
     loop {
         let (stream, peer) = tokio::select! {
@@ -142,7 +158,7 @@ pub async fn serve_plain(shared: Arc<Shared>, listener: TcpListener) {
             },
         };
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_plain_connection(shared.clone(), stream, peer));
+        connections.spawn(serve(shared.clone(), stream, peer));
     }
     drop(listener);
     connections.close();
@@ -165,44 +181,24 @@ async fn serve_plain_connection(
     serve_connection(shared, TokioIo::new(io), peer, "http").await;
 }
 
-/// Accepts TLS connections on `listener` until shutdown: the handshake picks the
-/// certificate by SNI from the table in force, then the connection is served as `https`.
-pub async fn serve_tls(shared: Arc<Shared>, listener: TcpListener) {
-    let connections = TaskTracker::new();
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shared.shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        connections.spawn(async move {
-            let mut stream = stream;
-            let Some(peer) = crate::policy::accept::client_of(&shared, &mut stream, peer).await
-            else {
-                return;
-            };
-            match crate::tls::accept(stream, &shared.certs, &shared.metrics.tls).await {
-                Ok(tls) => {
-                    let head = crate::policy::accept::first_head(&shared, tls, peer, "https");
-                    if let Some(io) = head.await {
-                        serve_connection(shared, TokioIo::new(io), peer, "https").await;
-                    }
-                }
-                Err(e) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
+/// PROXY header, TLS handshake, first request head, then HTTP as `https`.
+async fn serve_tls_connection(
+    shared: Arc<Shared>,
+    mut stream: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    use crate::policy::accept::{client_of, first_head};
+    let Some(peer) = client_of(&shared, &mut stream, peer).await else {
+        return;
+    };
+    match crate::tls::accept(stream, &shared.certs, &shared.metrics.tls).await {
+        Ok(tls) => {
+            if let Some(io) = first_head(&shared, tls, peer, "https").await {
+                serve_connection(shared, TokioIo::new(io), peer, "https").await;
             }
-        });
+        }
+        Err(e) => tracing::debug!(client = %peer, error = %e, "TLS handshake failed"),
     }
-    drop(listener);
-    connections.close();
-    let _ = tokio::time::timeout(Duration::from_secs(5), connections.wait()).await;
 }
 
 /// Serves one client connection (HTTP/1.1 with upgrades) to its end; on shutdown the
