@@ -3,7 +3,7 @@
 //! refuses the object when ignoring it would weaken security.
 
 use serde_json::Value;
-use wsgate_proxy::spec::RouteSpec;
+use wsgate_core::spec::RouteSpec;
 
 use super::annotations::Provenance;
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use wsgate_proxy::table::{HostMatch, PathMatch};
+use wsgate_core::table::{HostMatch, PathMatch};
 
 use super::annotations::policy_from_annotations;
 use super::report::{SourceKind, reason};

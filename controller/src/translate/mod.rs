@@ -24,9 +24,9 @@ use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use wsgate_proxy::compile::compile_route;
-use wsgate_proxy::spec::{BackendSpec, RouteSpec};
-use wsgate_proxy::table::{Backend, HostMatch, PathMatch, Route, RouteId};
+use wsgate_core::compile::compile_route;
+use wsgate_core::spec::{BackendSpec, RouteSpec};
+use wsgate_core::table::{Backend, HostMatch, PathMatch, Route, RouteId};
 
 use crate::crd::WebSocketRoute;
 use backend::{ServiceView, Unresolved};

@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
-use wsgate_proxy::spec::{RouteSpec, TlsMinVersion};
-use wsgate_proxy::table::{Backend, Route, Rule, TlsCert, TlsVersion};
+use wsgate_core::spec::{RouteSpec, TlsMinVersion};
+use wsgate_core::table::{Backend, Route, Rule, TlsCert, TlsVersion};
 
-use super::ObjectKey;
+use super::objects::ObjectKey;
 use super::report::{Report, reason};
 
 /// Type of Secrets that hold a certificate and key.

@@ -2,7 +2,7 @@
 
 use std::net::SocketAddr;
 
-use wsgate_proxy::table::Backend;
+use wsgate_core::table::Backend;
 
 use super::report::{Report, SourceKind, SourceRef, reason};
 use super::*;
