@@ -55,9 +55,8 @@ where
         .spawn(move || {
             CURRENT_TEST.with(|c| c.set(Some(test)));
             let runtime = build_runtime(options.multi_thread);
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                runtime.block_on(body)
-            }));
+            let result =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runtime.block_on(body)));
             // Let spawned tasks drop their sockets, but never wait long for blocking work.
             runtime.shutdown_timeout(Duration::from_secs(5));
             let _ = done.send(result);
@@ -91,7 +90,10 @@ fn build_runtime(multi_thread: bool) -> tokio::runtime::Runtime {
     } else {
         tokio::runtime::Builder::new_current_thread()
     };
-    builder.enable_all().build().expect("build the test runtime")
+    builder
+        .enable_all()
+        .build()
+        .expect("build the test runtime")
 }
 
 /// Heavy tests (hundreds of connections, browsers, many Node processes, the controller) of one

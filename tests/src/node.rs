@@ -83,7 +83,11 @@ pub fn run_clients(url: &str, n: usize, ca: Option<&std::path::Path>) -> ClientR
     if let Some(ca) = ca {
         cmd.arg(ca);
     }
-    let out = output_within(cmd.current_dir(node_dir()), "sio-client.js", CLIENTS_TIMEOUT);
+    let out = output_within(
+        cmd.current_dir(node_dir()),
+        "sio-client.js",
+        CLIENTS_TIMEOUT,
+    );
     let output = String::from_utf8_lossy(&out.stdout).into_owned();
     let summary = output
         .lines()

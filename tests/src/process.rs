@@ -83,15 +83,29 @@ pub enum Stream {
 
 /// Starts `cmd` and waits up to `limit` for a line containing `marker` on `stream`; returns
 /// the child and the rest of that line after the marker. Every later line goes to `on_line`
-/// on a reader thread, so the child never blocks on a full pipe.
+/// on a reader thread, so the child never blocks on a full pipe. Fails the test if the
+/// process ends or stays silent instead.
 pub fn start_until(
     cmd: &mut Command,
     what: &str,
     stream: Stream,
     marker: &str,
     limit: Duration,
-    mut on_line: impl FnMut(&str) + Send + 'static,
+    on_line: impl FnMut(&str) + Send + 'static,
 ) -> (OwnedChild, String) {
+    try_start_until(cmd, what, stream, marker, limit, on_line).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// [`start_until`] that returns what went wrong instead of failing the test (the process is
+/// stopped then), for callers that can retry.
+pub fn try_start_until(
+    cmd: &mut Command,
+    what: &str,
+    stream: Stream,
+    marker: &str,
+    limit: Duration,
+    mut on_line: impl FnMut(&str) + Send + 'static,
+) -> Result<(OwnedChild, String), String> {
     match stream {
         Stream::Stdout => cmd.stdout(Stdio::piped()),
         Stream::Stderr => cmd.stderr(Stdio::piped()),
@@ -120,13 +134,13 @@ pub fn start_until(
         }
     });
     match rx.recv_timeout(limit) {
-        Ok(Ok(rest)) => (child, rest),
-        Ok(Err(output)) => panic!(
+        Ok(Ok(rest)) => Ok((child, rest)),
+        Ok(Err(output)) => Err(format!(
             "{what} exited before printing {marker:?} (status {:?}):\n{output}",
             child.try_wait()
-        ),
+        )),
         Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
-            panic!("{what} did not print {marker:?} within {limit:?}")
+            Err(format!("{what} did not print {marker:?} within {limit:?}"))
         }
     }
 }

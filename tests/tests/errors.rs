@@ -192,7 +192,8 @@ async fn an_upgrade_the_backend_refuses_is_passed_back_and_counted() {
         1.0
     );
     assert_eq!(
-        gw.metric("wsgate_handshakes_total{result=\"upgraded\"").await,
+        gw.metric("wsgate_handshakes_total{result=\"upgraded\"")
+            .await,
         0.0
     );
     assert_eq!(gw.metric("wsgate_active_connections{").await, 0.0);

@@ -10,10 +10,10 @@ use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::{Backend, Seen};
 use wsgate_tests::client::{IO_TIMEOUT, close_ws, http_get, next_msg, send_msg};
 use wsgate_tests::e2e;
-use wsgate_tests::wait::within;
 use wsgate_tests::tls::{
     Versions, client_config, peer_leaf, pem_to_der, tls_connect, tls_error, wss_connect,
 };
+use wsgate_tests::wait::within;
 use wsgate_tests::wsgate::Scratch;
 
 async fn echo(ws: &mut wsgate_tests::tls::Wss, text: &str) {
@@ -259,9 +259,13 @@ async fn plain_http_redirects_to_https_but_websockets_pass() {
     .expect("request");
     req.headers_mut()
         .insert("host", "web.example.test".parse().expect("host"));
-    let (mut ws, _) = within(IO_TIMEOUT, "ws upgrade", tokio_tungstenite::connect_async(req))
-        .await
-        .expect("ws upgrade is not redirected");
+    let (mut ws, _) = within(
+        IO_TIMEOUT,
+        "ws upgrade",
+        tokio_tungstenite::connect_async(req),
+    )
+    .await
+    .expect("ws upgrade is not redirected");
     send_msg(&mut ws, Message::text("still ws")).await;
     assert_eq!(next_msg(&mut ws).await, Message::text("still ws"));
 }

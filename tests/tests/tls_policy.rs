@@ -308,7 +308,11 @@ async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
             .expect("request");
         req.headers_mut()
             .insert("host", "api.internal".parse().expect("host"));
-        within(IO_TIMEOUT, "ws through wsgate", tokio_tungstenite::connect_async(req))
+        within(
+            IO_TIMEOUT,
+            "ws through wsgate",
+            tokio_tungstenite::connect_async(req),
+        )
     };
     let (mut ws, _) = ws_through(&outer)
         .await

@@ -178,7 +178,13 @@ async fn a_client_that_never_answers_pings_is_disconnected() {
     let mut got = Vec::new();
     let started = Instant::now();
     loop {
-        match within(SETTLE_TIMEOUT, "wsgate cutting the dead client", tcp.read(&mut buf)).await {
+        match within(
+            SETTLE_TIMEOUT,
+            "wsgate cutting the dead client",
+            tcp.read(&mut buf),
+        )
+        .await
+        {
             Ok(0) | Err(_) => break,
             Ok(n) => got.extend_from_slice(&buf[..n]),
         }

@@ -43,7 +43,11 @@ pub fn e2e(args: TokenStream, item: TokenStream) -> TokenStream {
         return e.to_compile_error().into();
     }
     let ItemFn {
-        attrs, vis, sig, block, ..
+        attrs,
+        vis,
+        sig,
+        block,
+        ..
     } = func;
     let name = &sig.ident;
     let limit = match limit {
