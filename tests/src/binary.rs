@@ -4,7 +4,8 @@
 //! The first call in a test process runs `cargo build -p wsgate --bin wsgate` (same profile
 //! and target directory as the tests; a no-op of well under a second when nothing changed)
 //! and every later call returns the same path. `WSGATE_BIN=/path/to/wsgate` skips the build
-//! and tests exactly that file, e.g. a release build or a binary taken from an image.
+//! and tests exactly that file, e.g. a release build or a binary taken from an image (a
+//! relative path is taken from the repository root, since cargo runs tests in `tests/`).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -16,7 +17,7 @@ pub fn binary() -> PathBuf {
     static PATH: OnceLock<PathBuf> = OnceLock::new();
     PATH.get_or_init(|| match std::env::var_os("WSGATE_BIN") {
         Some(path) => {
-            let path = PathBuf::from(path);
+            let path = workspace().join(path);
             assert!(
                 path.is_file(),
                 "WSGATE_BIN={} is not a file",
@@ -31,9 +32,7 @@ pub fn binary() -> PathBuf {
 
 /// Runs `cargo build -p wsgate --bin wsgate` and returns the executable cargo reports.
 fn build() -> Result<PathBuf, String> {
-    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .ok_or("the tests crate has no parent directory")?;
+    let workspace = workspace();
     // `cargo test` sets CARGO; run directly, the test binary finds cargo on PATH.
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
     let mut cmd = Command::new(&cargo);
@@ -75,6 +74,12 @@ fn build() -> Result<PathBuf, String> {
         .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "wsgate")
         .find_map(|m| m["executable"].as_str().map(PathBuf::from))
         .ok_or_else(|| "cargo reported no wsgate executable".to_string())
+}
+
+/// The repository root (the workspace holding the tests crate).
+fn workspace() -> &'static Path {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    tests.parent().unwrap_or(tests)
 }
 
 /// Set by cargo for the crate it runs (the Cargo book's "environment variables Cargo sets for
