@@ -4,10 +4,21 @@
 //! ```text
 //!   test ──ws/http──> wsgate (child process, port 0) ──> backend (in-process hyper + tungstenite)
 //! ```
+//!
+//! Every end-to-end test wears [`e2e`]: it runs against a `wsgate` built from this checkout,
+//! under a hard time limit, and every network step in it is bounded ([`wait`], [`client`]).
 
 pub mod backend;
+pub mod binary;
+pub mod browser;
 pub mod client;
+pub mod e2e;
 pub mod kube_standin;
 pub mod node;
+pub mod open_files;
+pub mod process;
 pub mod tls;
+pub mod wait;
 pub mod wsgate;
+
+pub use wsgate_test_macros::e2e;

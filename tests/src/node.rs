@@ -1,8 +1,13 @@
 //! Real Node peers from `tests/node` (Socket.IO servers and clients).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::process::{OwnedChild, Stream, output_within, start_until};
+
+/// Limit of one `sio-client.js` run: each client gives up after 15 s by itself.
+const CLIENTS_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// `tests/node`, where the Node scripts and their `node_modules` live.
 pub fn node_dir() -> PathBuf {
@@ -19,9 +24,9 @@ pub fn require_node_modules() {
     );
 }
 
-/// A running Node Socket.IO server.
+/// A running Node Socket.IO server, stopped on drop.
 pub struct SocketIoServer {
-    child: Child,
+    _child: OwnedChild,
     /// Its port on 127.0.0.1.
     pub port: u16,
 }
@@ -30,37 +35,28 @@ impl SocketIoServer {
     /// Starts `sio-server.js` on a free port under `name`.
     pub fn start(name: &str) -> SocketIoServer {
         require_node_modules();
-        let mut child = Command::new("node")
-            .arg(node_dir().join("sio-server.js"))
+        let mut cmd = Command::new("node");
+        cmd.arg(node_dir().join("sio-server.js"))
             .args(["0", name])
             .current_dir(node_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node sio-server.js");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let port = loop {
-            let line = lines.next().expect("sio-server output").expect("read");
-            if let Some(p) = line.strip_prefix("listening ") {
-                break p.trim().parse().expect("port");
-            }
-        };
-        // Keep draining its output so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        SocketIoServer { child, port }
+            .stderr(Stdio::inherit());
+        let (child, port) = start_until(
+            &mut cmd,
+            "node sio-server.js",
+            Stream::Stdout,
+            "listening ",
+            Duration::from_secs(30),
+            |_| {},
+        );
+        SocketIoServer {
+            _child: child,
+            port: port.parse().expect("port"),
+        }
     }
 
     /// `127.0.0.1:port`.
     pub fn addr(&self) -> std::net::SocketAddr {
         std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
-    }
-}
-
-impl Drop for SocketIoServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -77,7 +73,7 @@ pub struct ClientRun {
     pub output: String,
 }
 
-/// Runs `sio-client.js URL N [CA]` to completion.
+/// Runs `sio-client.js URL N [CA]` to completion (at most [`CLIENTS_TIMEOUT`]). Blocking.
 pub fn run_clients(url: &str, n: usize, ca: Option<&std::path::Path>) -> ClientRun {
     require_node_modules();
     let mut cmd = Command::new("node");
@@ -87,10 +83,11 @@ pub fn run_clients(url: &str, n: usize, ca: Option<&std::path::Path>) -> ClientR
     if let Some(ca) = ca {
         cmd.arg(ca);
     }
-    let out = cmd
-        .current_dir(node_dir())
-        .output()
-        .expect("run sio-client.js");
+    let out = output_within(
+        cmd.current_dir(node_dir()),
+        "sio-client.js",
+        CLIENTS_TIMEOUT,
+    );
     let output = String::from_utf8_lossy(&out.stdout).into_owned();
     let summary = output
         .lines()

@@ -13,6 +13,8 @@ use tokio_rustls::client::TlsStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
+use crate::wait::IO_TIMEOUT;
+
 /// A WebSocket over TLS.
 pub type Wss = WebSocketStream<TlsStream<TcpStream>>;
 
@@ -49,18 +51,29 @@ pub enum Versions {
     Tls13,
 }
 
-/// Connects to `addr` and runs the TLS handshake with `sni` as the server name.
+/// Connects to `addr` and runs the TLS handshake with `sni` as the server name, within
+/// [`IO_TIMEOUT`] (else a `TimedOut` error).
 pub async fn tls_connect(
     addr: SocketAddr,
     sni: &str,
     config: Arc<ClientConfig>,
 ) -> std::io::Result<TlsStream<TcpStream>> {
-    let tcp = TcpStream::connect(addr).await?;
     let name = ServerName::try_from(sni.to_string()).map_err(std::io::Error::other)?;
-    TlsConnector::from(config).connect(name, tcp).await
+    let handshake = async {
+        let tcp = TcpStream::connect(addr).await?;
+        TlsConnector::from(config).connect(name, tcp).await
+    };
+    tokio::time::timeout(IO_TIMEOUT, handshake)
+        .await
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("no TLS handshake with {addr} within {IO_TIMEOUT:?}"),
+            )
+        })?
 }
 
-/// Opens `wss://{sni}{path}` on `addr`.
+/// Opens `wss://{sni}{path}` on `addr`, each step within [`IO_TIMEOUT`].
 pub async fn wss_connect(
     addr: SocketAddr,
     sni: &str,
@@ -69,7 +82,9 @@ pub async fn wss_connect(
 ) -> anyhow::Result<Wss> {
     let tls = tls_connect(addr, sni, config).await?;
     let request = format!("wss://{sni}{path}").into_client_request()?;
-    let (ws, _) = tokio_tungstenite::client_async(request, tls).await?;
+    let (ws, _) = tokio::time::timeout(IO_TIMEOUT, tokio_tungstenite::client_async(request, tls))
+        .await
+        .map_err(|_| anyhow::anyhow!("no WebSocket handshake within {IO_TIMEOUT:?}"))??;
     Ok(ws)
 }
 

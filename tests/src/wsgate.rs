@@ -3,26 +3,13 @@
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// Path of the `wsgate` binary: `WSGATE_BIN`, else the workspace's target directory.
-pub fn binary() -> PathBuf {
-    if let Ok(path) = std::env::var("WSGATE_BIN") {
-        return PathBuf::from(path);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let path = target.join("debug/wsgate");
-    assert!(
-        path.exists(),
-        "{} not found: run `cargo build -p wsgate` first (or set WSGATE_BIN)",
-        path.display()
-    );
-    path
-}
+pub use crate::binary::binary;
+use crate::process::OwnedChild;
+use crate::wait::SETTLE_TIMEOUT;
 
 /// A fresh scratch directory under the system temp dir, removed on drop.
 pub struct Scratch(pub PathBuf);
@@ -55,7 +42,7 @@ impl Drop for Scratch {
 
 /// A running `wsgate proxy`.
 pub struct Wsgate {
-    child: Option<Child>,
+    child: OwnedChild,
     /// Plaintext listener.
     pub http: SocketAddr,
     /// Admin listener.
@@ -70,46 +57,67 @@ pub struct Wsgate {
 }
 
 impl Wsgate {
-    /// Writes `routes` to a file and starts `wsgate proxy` on it, on loopback port 0.
+    /// Writes `routes` to a file and starts `wsgate proxy` on it, on loopback port 0, and
+    /// waits for it to report its addresses.
+    pub async fn launch(routes: &str) -> Wsgate {
+        Self::launch_with(routes, &[]).await
+    }
+
+    /// Like [`Wsgate::launch`] with extra arguments (`--config` or `--watch-interval` there
+    /// replace the harness's own).
+    pub async fn launch_with(routes: &str, extra: &[&str]) -> Wsgate {
+        let (mut w, addresses) = Self::spawn(routes, extra);
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        while !w.read_addresses(&addresses, deadline) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        w
+    }
+
+    /// [`Wsgate::launch`] for synchronous callers: blocks the calling thread (not only the
+    /// task) until wsgate reports its addresses, typically some tens of milliseconds.
     pub fn start(routes: &str) -> Wsgate {
         Self::start_with(routes, &[])
     }
 
-    /// Like [`Wsgate::start`] with extra arguments.
+    /// [`Wsgate::launch_with`] for synchronous callers; blocks like [`Wsgate::start`].
     pub fn start_with(routes: &str, extra: &[&str]) -> Wsgate {
+        let (mut w, addresses) = Self::spawn(routes, extra);
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        while !w.read_addresses(&addresses, deadline) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        w
+    }
+
+    /// Starts the process; returns it (addresses not known yet) and its addresses file.
+    fn spawn(routes: &str, extra: &[&str]) -> (Wsgate, PathBuf) {
         let dir = Scratch::new("proxy");
         let config = dir.path("routes.yaml");
         std::fs::write(&config, routes).expect("write routes");
         let addresses = dir.path("addresses.json");
         let log = dir.path("wsgate.log");
         let log_file = std::fs::File::create(&log).expect("log file");
+        let mut cmd = Command::new(binary());
+        cmd.arg("proxy");
         // A test may point `--config` elsewhere (e.g. a ConfigMap-style volume) in `extra`.
-        let own_config: &[&std::ffi::OsStr] = if extra.contains(&"--config") {
-            &[]
-        } else {
-            &["--config".as_ref(), config.as_os_str()]
-        };
-        let child = Command::new(binary())
-            .arg("proxy")
-            .args(own_config)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--admin-listen",
-                "127.0.0.1:0",
-                "--watch-interval",
-                "100ms",
-            ])
-            .arg("--addresses-file")
+        if !extra.contains(&"--config") {
+            cmd.arg("--config").arg(&config);
+        }
+        cmd.args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]);
+        // Fast file polling unless the test chose (e.g. a long interval so only SIGHUP acts).
+        if !extra.contains(&"--watch-interval") {
+            cmd.args(["--watch-interval", "100ms"]);
+        }
+        cmd.arg("--addresses-file")
             .arg(&addresses)
             .args(extra)
             .env("WSGATE_LOG", "info,wsgate=debug")
             .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn wsgate");
-        let mut w = Wsgate {
-            child: Some(child),
+            .stderr(log_file);
+        let child = OwnedChild::spawn(&mut cmd, "wsgate proxy");
+        let w = Wsgate {
+            child,
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
             https: None,
@@ -117,33 +125,30 @@ impl Wsgate {
             log,
             dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(text) = std::fs::read_to_string(&addresses)
-                && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-            {
-                w.http = v["http"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("http addr");
-                w.admin = v["admin"]
-                    .as_str()
-                    .and_then(|s| s.parse().ok())
-                    .expect("admin addr");
-                w.https = v["https"].as_str().and_then(|s| s.parse().ok());
-                break;
-            }
-            if let Some(status) = w.try_wait() {
-                panic!("wsgate exited early with {status}: {}", w.log());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "wsgate did not start: {}",
-                w.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        (w, addresses)
+    }
+
+    /// One look at the addresses file: true once read. Fails the test if wsgate exited or
+    /// `deadline` passed.
+    fn read_addresses(&mut self, addresses: &Path, deadline: Instant) -> bool {
+        if let Ok(text) = std::fs::read_to_string(addresses)
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        {
+            let addr = |k: &str| v[k].as_str().and_then(|s| s.parse().ok());
+            self.http = addr("http").expect("http addr");
+            self.admin = addr("admin").expect("admin addr");
+            self.https = addr("https");
+            return true;
         }
-        w
+        if let Some(status) = self.try_wait() {
+            panic!("wsgate exited early with {status}: {}", self.log());
+        }
+        assert!(
+            Instant::now() < deadline,
+            "wsgate did not report its addresses within {SETTLE_TIMEOUT:?}: {}",
+            self.log()
+        );
+        false
     }
 
     /// `ws://` URL for a path.
@@ -174,7 +179,7 @@ impl Wsgate {
 
     /// Process id.
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().map(|c| c.id()).unwrap_or(0)
+        self.child.id()
     }
 
     /// Sends a signal (`TERM`, `HUP`, ...) to the process.
@@ -182,6 +187,7 @@ impl Wsgate {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(self.pid().to_string())
+            .stderr(Stdio::inherit())
             .status()
             .expect("kill");
         assert!(status.success(), "kill -{name} failed");
@@ -189,28 +195,20 @@ impl Wsgate {
 
     /// Exit status if the process has ended.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
+        self.child.try_wait()
     }
 
-    /// Waits up to `limit` for the process to end.
-    pub fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(s) = self.try_wait() {
-                return Some(s);
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        None
+    /// Waits up to `limit` for the process to end, letting the runtime's other tasks (an
+    /// in-process backend, say) run meanwhile.
+    pub async fn wait_exit(&mut self, limit: Duration) -> Option<ExitStatus> {
+        self.child.exited_within(limit).await
     }
 
     /// GET on the admin listener: (status, body).
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
         crate::client::http_get(&format!("http://{}{}", self.admin, path), None)
             .await
-            .expect("admin request")
+            .unwrap_or_else(|e| panic!("admin request {path}: {e:#}\nwsgate log:\n{}", self.log()))
     }
 
     /// The value of a metric line that starts with `prefix` (name plus labels), or 0.
@@ -219,21 +217,34 @@ impl Wsgate {
         metric_value(&body, prefix)
     }
 
-    /// Waits up to 10 s for a metric to reach `value`; returns the last value read.
+    /// Waits until a metric reaches at least `value`; returns the value read then (which may
+    /// be larger: callers assert what they expect). Fails the test, with the log, when it
+    /// never does.
     pub async fn wait_metric(&self, prefix: &str, value: f64) -> f64 {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
         loop {
             let v = self.metric(prefix).await;
-            if v >= value || Instant::now() > deadline {
+            if v >= value {
                 return v;
             }
+            assert!(
+                Instant::now() < deadline,
+                "{prefix} stayed at {v}, never reached {value}: {}",
+                self.log()
+            );
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
     }
 
+    /// Waits until the route table `version` is applied (`wsgate_route_table_version`).
+    pub async fn wait_version(&self, version: f64) {
+        self.wait_metric("wsgate_route_table_version", version)
+            .await;
+    }
+
     /// Waits until `/readyz` answers 200.
     pub async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
         loop {
             if self.admin_get("/readyz").await.0 == 200 {
                 return;
@@ -246,6 +257,22 @@ impl Wsgate {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+
+    /// Waits until the log contains `text`; returns the log.
+    pub async fn wait_log(&self, text: &str) -> String {
+        let deadline = Instant::now() + SETTLE_TIMEOUT;
+        loop {
+            let log = self.log();
+            if log.contains(text) {
+                return log;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the log never showed {text:?}:\n{log}"
+            );
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
 }
 
 /// Sums the values of metric lines starting with `prefix`.
@@ -254,15 +281,6 @@ pub fn metric_value(body: &str, prefix: &str) -> f64 {
         .filter(|l| l.starts_with(prefix))
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum()
-}
-
-impl Drop for Wsgate {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
 }
 
 /// A minimal routes file: one route, every host, path prefix `/`, to `backends`, with

@@ -126,7 +126,7 @@ fn condition<'a>(patch: &'a Value, type_: &str) -> Option<&'a Value> {
         .find(|c| c["type"] == type_)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn controller_serves_declared_routes_and_explains_them() {
     let w = world().await;
 
@@ -262,7 +262,7 @@ async fn missing_secret(w: World, mut old: Wss) {
 
 /// Changes made while the API was away, with its watch history compacted: resuming watches
 /// get 410 Gone, re-list, and the controller catches up; the leader keeps renewing its Lease.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn watches_too_old_to_resume_re_list_and_catch_up() {
     let mut w = world().await;
     let (mut old, name) = w.whoami(CHAT).await.expect("wss through the controller");

@@ -1,47 +1,70 @@
 //! WebSocket and HTTP traffic through the real wsgate binary to a real backend.
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
 use http::Request;
 use http_body_util::Full;
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::{Backend, Seen};
-use wsgate_tests::client::{http_request, ws_connect};
+use wsgate_tests::client::{close_ws, http_request, next_msg, send_msg, ws_connect};
+use wsgate_tests::e2e;
 use wsgate_tests::wsgate::{Wsgate, routes};
 
-#[tokio::test]
+/// Bytes of one frame as it crosses the wire: 2-byte header, 2 or 8 more for lengths of 126
+/// and up, 4 for the mask clients add.
+fn frame_bytes(payload: u64, masked: bool) -> f64 {
+    let len = match payload {
+        0..=125 => 0,
+        126..=65535 => 2,
+        _ => 8,
+    };
+    (2 + len + if masked { 4 } else { 0 } + payload) as f64
+}
+
+#[e2e]
 async fn text_binary_and_one_mebibyte_messages_echo_through() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes("echo", &[backend.addr], ""));
+    let gw = Wsgate::launch(&routes("echo", &[backend.addr], "")).await;
     gw.wait_ready().await;
     let mut ws = ws_connect(&gw.ws_url("/chat"))
         .await
         .expect("connect through wsgate");
 
-    ws.send(Message::text("hello")).await.expect("send");
-    assert_eq!(
-        ws.next().await.expect("reply").expect("ok"),
-        Message::text("hello")
-    );
+    send_msg(&mut ws, Message::text("hello")).await;
+    assert_eq!(next_msg(&mut ws).await, Message::text("hello"));
 
     let binary: Vec<u8> = (0..=255u8).cycle().take(4096).collect();
-    ws.send(Message::binary(binary.clone()))
-        .await
-        .expect("send");
-    assert_eq!(
-        ws.next().await.expect("reply").expect("ok"),
-        Message::binary(binary)
-    );
+    send_msg(&mut ws, Message::binary(binary.clone())).await;
+    assert_eq!(next_msg(&mut ws).await, Message::binary(binary));
 
     let big: Vec<u8> = (0..(1 << 20)).map(|i| (i * 7 % 251) as u8).collect();
-    ws.send(Message::binary(big.clone()))
-        .await
-        .expect("send 1 MiB");
-    match ws.next().await.expect("reply").expect("ok") {
+    send_msg(&mut ws, Message::binary(big.clone())).await;
+    match next_msg(&mut ws).await {
         Message::Binary(b) => assert!(b.as_ref() == big.as_slice(), "1 MiB echo differs"),
         other => panic!("expected binary, got {other:?}"),
     }
-    ws.close(None).await.expect("close");
+
+    // Both directions counted exactly: three messages each way, every frame byte on the wire
+    // (client frames are masked, backend frames are not).
+    let metric = |name: &str, direction: &str| {
+        format!("{name}{{direction=\"{direction}\",route=\"default/echo\"}}")
+    };
+    let sizes = [5u64, 4096, 1 << 20];
+    let up_bytes: f64 = sizes.iter().map(|n| frame_bytes(*n, true)).sum();
+    let down_bytes: f64 = sizes.iter().map(|n| frame_bytes(*n, false)).sum();
+    for (direction, bytes) in [
+        ("client_to_backend", up_bytes),
+        ("backend_to_client", down_bytes),
+    ] {
+        let messages = gw
+            .wait_metric(&metric("wsgate_messages_total", direction), 3.0)
+            .await;
+        assert_eq!(messages, 3.0, "messages {direction}");
+        let counted = gw
+            .wait_metric(&metric("wsgate_bytes_total", direction), bytes)
+            .await;
+        assert_eq!(counted, bytes, "frame bytes {direction}");
+    }
+    close_ws(&mut ws).await;
 
     // The backend saw the handshake on the original path, and the messages counted.
     assert!(
@@ -56,10 +79,10 @@ async fn text_binary_and_one_mebibyte_messages_echo_through() {
     assert_eq!(up, 3.0, "three messages counted client to backend");
 }
 
-#[tokio::test]
+#[e2e]
 async fn http_get_and_post_are_proxied_with_forwarded_headers() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes("web", &[backend.addr], ""));
+    let gw = Wsgate::launch(&routes("web", &[backend.addr], "")).await;
     gw.wait_ready().await;
     let authority = gw.http.to_string();
 

@@ -6,8 +6,10 @@ use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
 use tokio::net::{TcpSocket, TcpStream};
-use wsgate_tests::backend::Backend;
+use wsgate_tests::backend::{Backend, Seen};
 use wsgate_tests::client::{http_get, http_request};
+use wsgate_tests::e2e;
+use wsgate_tests::process::output_within;
 use wsgate_tests::wsgate::{Wsgate, binary, routes};
 
 fn upgrade_request(key: &str, version: &str) -> Request<Full<Bytes>> {
@@ -21,12 +23,12 @@ fn upgrade_request(key: &str, version: &str) -> Request<Full<Bytes>> {
         .expect("request")
 }
 
-#[tokio::test]
+#[e2e]
 async fn unknown_host_gets_404_and_bad_handshakes_get_400_without_touching_the_backend() {
     let backend = Backend::start("b").await;
     let yaml = routes("chat", &[backend.addr], "")
         .replace("spec:\n", "spec:\n  hostnames: [chat.example.com]\n");
-    let gw = Wsgate::start(&yaml);
+    let gw = Wsgate::launch(&yaml).await;
     gw.wait_ready().await;
 
     let (status, body) = http_get(&gw.http_url("/"), Some("other.example.com"))
@@ -69,13 +71,20 @@ async fn unknown_host_gets_404_and_bad_handshakes_get_400_without_touching_the_b
     );
 }
 
-#[tokio::test]
+/// A loopback address where connects are refused, and stay refused: the port is held by a
+/// bound socket that never listens, so no other process can take it during the test.
+fn refusing_address() -> (TcpSocket, std::net::SocketAddr) {
+    let socket = TcpSocket::new_v4().expect("socket");
+    socket
+        .bind("127.0.0.1:0".parse().expect("addr"))
+        .expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    (socket, addr)
+}
+
+#[e2e]
 async fn refused_backend_gets_502_and_unanswered_connect_gets_504() {
-    // A port that was just free: nothing listens, the connect is refused.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        l.local_addr().expect("addr")
-    };
+    let (_held, closed) = refusing_address();
     // A listener whose accept queue is full drops new SYNs, so connects hang until the timeout.
     let socket = TcpSocket::new_v4().expect("socket");
     socket
@@ -96,7 +105,7 @@ async fn refused_backend_gets_502_and_unanswered_connect_gets_504() {
         routes("stuck", &[stuck], "  timeouts: {connect: 300ms}\n")
             .replace("value: /}", "value: /stuck}")
     );
-    let gw = Wsgate::start(&yaml);
+    let gw = Wsgate::launch(&yaml).await;
     gw.wait_ready().await;
 
     let (status, body) = http_get(&gw.http_url("/down"), None).await.expect("GET");
@@ -121,7 +130,7 @@ async fn refused_backend_gets_502_and_unanswered_connect_gets_504() {
     );
 }
 
-#[test]
+#[e2e]
 fn a_bad_routes_file_at_start_up_exits_64_naming_the_field() {
     let dir = wsgate_tests::wsgate::Scratch::new("badfile");
     let path = dir.path("routes.yaml");
@@ -130,16 +139,62 @@ fn a_bad_routes_file_at_start_up_exits_64_naming_the_field() {
         "apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {name: chat}\nspec:\n  rules:\n    - path: {type: PathPrefix, value: chat}\n      backend: {addresses: [\"127.0.0.1:1\"]}\n",
     )
     .expect("write");
-    let out = std::process::Command::new(binary())
-        .args(["proxy", "--config"])
-        .arg(&path)
-        .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"])
-        .output()
-        .expect("run wsgate");
+    let out = output_within(
+        std::process::Command::new(binary())
+            .args(["proxy", "--config"])
+            .arg(&path)
+            .args(["--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"]),
+        "wsgate proxy with a bad routes file",
+        Duration::from_secs(20),
+    );
     assert_eq!(out.status.code(), Some(64));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("chat: spec.rules[0].path.value: must start with /"),
         "{stderr}"
     );
+}
+
+#[e2e]
+async fn an_upgrade_the_backend_refuses_is_passed_back_and_counted() {
+    let backend = Backend::start("b").await;
+    let gw = Wsgate::launch(&routes("chat", &[backend.addr], "")).await;
+    gw.wait_ready().await;
+    // The backend answers `/refuse...` upgrades with 403 and a body instead of 101.
+    let (status, body, _) = http_request(
+        &gw.http.to_string(),
+        Request::get("/refuse/room")
+            .header("host", "chat.example.com")
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .header("sec-websocket-version", "13")
+            .body(Full::new(Bytes::new()))
+            .expect("request"),
+    )
+    .await
+    .expect("upgrade");
+    assert_eq!(
+        (status, body.as_str()),
+        (403, "backend says no\n"),
+        "the backend's refusal reaches the client unchanged"
+    );
+    assert!(
+        backend
+            .seen()
+            .iter()
+            .any(|s| matches!(s, Seen::Handshake(p, _) if p == "/refuse/room")),
+        "the handshake did reach the backend"
+    );
+    assert_eq!(
+        gw.metric("wsgate_handshakes_total{result=\"backend_rejected\",route=\"default/chat\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        gw.metric("wsgate_handshakes_total{result=\"upgraded\"")
+            .await,
+        0.0
+    );
+    assert_eq!(gw.metric("wsgate_active_connections{").await, 0.0);
 }

@@ -3,7 +3,8 @@
 mod security_support;
 
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response};
@@ -13,11 +14,17 @@ use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use security_support::*;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use wsgate_tests::backend::Backend;
+use wsgate_tests::e2e;
 use wsgate_tests::wsgate::{Wsgate, routes};
 
-/// Admits `session=good` (with `X-User: alice`), denies `session=bad`, stalls on `session=slow`.
-async fn auth_service(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// Admits `session=good` (with `X-User: alice`), denies `session=bad`; on `session=slow` it
+/// waits until `release` is notified and then admits.
+async fn auth_service(
+    req: Request<Incoming>,
+    release: Arc<Notify>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let cookie = req
         .headers()
         .get("cookie")
@@ -33,7 +40,9 @@ async fn auth_service(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, I
         resp.headers_mut()
             .insert("x-user", "alice".parse().expect("hv"));
     } else if cookie.contains("session=slow") {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        // Admits, but only after the test has seen wsgate's answer: a 503 can then only come
+        // from wsgate giving up on the auth service.
+        release.notified().await;
     } else {
         *resp.status_mut() = http::StatusCode::UNAUTHORIZED;
         *resp.body_mut() = Full::new(Bytes::from_static(b"please log in\n"));
@@ -41,26 +50,30 @@ async fn auth_service(req: Request<Incoming>) -> Result<Response<Full<Bytes>>, I
     Ok(resp)
 }
 
-#[tokio::test]
+#[e2e]
 async fn external_auth_admits_denies_and_fails_closed_on_timeout() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let auth_addr = listener.local_addr().expect("addr");
+    let release = Arc::new(Notify::new());
+    let service_release = release.clone();
     tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
+            let release = service_release.clone();
+            let svc = service_fn(move |req| auth_service(req, release.clone()));
             tokio::spawn(
-                hyper::server::conn::http1::Builder::new()
-                    .serve_connection(TokioIo::new(s), service_fn(auth_service)),
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(s), svc),
             );
         }
     });
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "chat",
         &[backend.addr],
         &format!(
             "  auth:\n    external:\n      url: http://{auth_addr}/verify\n      responseHeaders: [X-User]\n      timeout: 500ms\n"
         ),
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     let (mut ws, _) = ws_with(&url, &[("Cookie", "session=good")])
@@ -79,12 +92,19 @@ async fn external_auth_admits_denies_and_fails_closed_on_timeout() {
         (401, "please log in\n"),
         "the denial is passed back"
     );
-    let started = std::time::Instant::now();
+    let started = Instant::now();
     let (status, _) = refused(&url, &[("Cookie", "session=slow")]).await;
+    release.notify_waiters();
     assert_eq!(status, 503, "a slow auth service fails closed");
     assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "the timeout is the route's 500ms"
+        started.elapsed() >= Duration::from_millis(500),
+        "wsgate waited the route's 500ms before giving up, not {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        gw.metric("wsgate_auth_refusals_total{reason=\"external_unavailable\"")
+            .await,
+        1.0
     );
     assert_eq!(backend.handshakes(), 1);
 }

@@ -3,13 +3,23 @@
 
 mod security_support;
 
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use security_support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use wsgate_tests::backend::Backend;
+use wsgate_tests::client::{IO_TIMEOUT, close_ws};
+use wsgate_tests::e2e;
+use wsgate_tests::wait::{SETTLE_TIMEOUT, until, within};
 use wsgate_tests::wsgate::{Wsgate, routes};
+
+async fn connect(addr: SocketAddr) -> TcpStream {
+    within(IO_TIMEOUT, "TCP connect", TcpStream::connect(addr))
+        .await
+        .expect("connect")
+}
 
 fn with_proxy_config(config: &str, route: String) -> String {
     format!(
@@ -17,14 +27,15 @@ fn with_proxy_config(config: &str, route: String) -> String {
     )
 }
 
-#[tokio::test]
+#[e2e]
 async fn connections_per_ip_are_capped_and_released() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "chat",
         &[backend.addr],
         "  limits:\n    maxConnectionsPerIP: 2\n",
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     let (mut a, _) = ws_with(&url, &[]).await.expect("first");
@@ -32,18 +43,13 @@ async fn connections_per_ip_are_capped_and_released() {
     let (status, body) = refused(&url, &[]).await;
     assert_eq!(status, 429, "{body}");
     assert!(body.contains("too many connections"), "{body}");
-    a.close(None).await.expect("close");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        if ws_with(&url, &[]).await.is_ok() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "a closed connection frees its slot"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    close_ws(&mut a).await;
+    // The slot is free once wsgate has seen the close; until then a refusal is right.
+    until(
+        || "a closed connection frees its slot".to_string(),
+        || async { ws_with(&url, &[]).await.is_ok() },
+    )
+    .await;
     assert!(
         gw.metric("wsgate_limit_refusals_total{reason=\"connections_per_ip\"")
             .await
@@ -51,14 +57,15 @@ async fn connections_per_ip_are_capped_and_released() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn handshakes_per_second_are_a_token_bucket() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "chat",
         &[backend.addr],
         "  limits:\n    handshakesPerSecondPerIP: 1\n    handshakeBurst: 3\n",
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     for i in 0..3 {
@@ -74,62 +81,70 @@ async fn handshakes_per_second_are_a_token_bucket() {
         .expect("a token refilled after a second");
 }
 
-#[tokio::test]
+#[e2e]
 async fn a_slowloris_client_gets_408_and_delays_nobody() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&with_proxy_config(
+    let gw = Wsgate::launch(&with_proxy_config(
         "  limits:\n    headerReadTimeout: 2s\n",
         routes("chat", &[backend.addr], ""),
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let addr = gw.http;
+    let (first_byte, first_byte_sent) = tokio::sync::oneshot::channel();
     let slow = tokio::spawn(async move {
-        let (mut r, mut w) = TcpStream::connect(addr)
-            .await
-            .expect("connect")
-            .into_split();
+        let (mut r, mut w) = connect(addr).await.into_split();
         let started = Instant::now();
-        // One header byte per second, for longer than the deadline.
+        // One header byte per second, for far longer than the deadline.
         let writer = tokio::spawn(async move {
+            let mut first_byte = Some(first_byte);
             for b in b"GET /chat HTTP/1.1\r\nHost: x\r\nX-Slow: aaaaaaaaaa" {
                 if w.write_all(&[*b]).await.is_err() {
                     break;
+                }
+                if let Some(tx) = first_byte.take() {
+                    let _ = tx.send(());
                 }
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
         });
         let mut answer = String::new();
-        let _ = tokio::time::timeout(Duration::from_secs(6), r.read_to_string(&mut answer)).await;
+        let _ = tokio::time::timeout(SETTLE_TIMEOUT, r.read_to_string(&mut answer)).await;
         let took = started.elapsed();
         writer.abort();
         (answer, took)
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    let started = Instant::now();
+    within(IO_TIMEOUT, "the slow client's first byte", first_byte_sent)
+        .await
+        .expect("slow client started");
+    // A normal client handshakes and echoes while the slow one is still being read.
     let (mut ws, _) = ws_with(&gw.ws_url("/chat"), &[])
         .await
         .expect("normal handshake");
     echo(&mut ws, "not delayed").await;
     assert!(
-        started.elapsed() < Duration::from_millis(500),
-        "took {:?}",
-        started.elapsed()
+        !slow.is_finished(),
+        "the normal client had to wait for the slow one to be cut off"
     );
     let (answer, took) = slow.await.expect("slow client");
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer:?}");
+    // 408 means wsgate cut it off (the writer would have kept dripping for ~45 s), and never
+    // before the 2 s deadline.
     assert!(
-        took < Duration::from_secs(4),
-        "cut off at the 2s deadline, took {took:?}"
+        took >= Duration::from_secs(2),
+        "cut off after {took:?}, before the 2s deadline"
     );
+    assert_eq!(gw.metric("wsgate_header_timeouts_total").await, 1.0);
 }
 
-#[tokio::test]
+#[e2e]
 async fn oversized_request_heads_get_431() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&with_proxy_config(
+    let gw = Wsgate::launch(&with_proxy_config(
         "  limits:\n    maxRequestHeadBytes: 4096\n    maxRequestHeaders: 20\n",
         routes("chat", &[backend.addr], ""),
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let big = "x".repeat(8000);
     let (status, _) = refused(&gw.ws_url("/chat"), &[("X-Big", &big)]).await;
@@ -141,23 +156,24 @@ async fn oversized_request_heads_get_431() {
     assert_eq!(backend.handshakes(), 0);
 }
 
-#[tokio::test]
+#[e2e]
 async fn a_proxy_protocol_v2_header_sets_the_client_address() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&with_proxy_config(
+    let gw = Wsgate::launch(&with_proxy_config(
         "  listen:\n    proxyProtocol: true\n",
         routes(
             "chat",
             &[backend.addr],
             "  limits:\n    maxConnectionsPerIP: 1\n",
         ),
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let mut header = b"\r\n\r\n\0\r\nQUIT\n".to_vec();
     header.extend_from_slice(&[
         0x21, 0x11, 0, 12, 198, 51, 100, 23, 10, 0, 0, 1, 0xC3, 0x50, 0, 80,
     ]);
-    let mut tcp = TcpStream::connect(gw.http).await.expect("connect");
+    let mut tcp = connect(gw.http).await;
     tcp.write_all(&header).await.expect("proxy header");
     let head = raw_handshake(&mut tcp, "/chat", &[("X-Forwarded-For", "6.6.6.6")]).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
@@ -169,12 +185,12 @@ async fn a_proxy_protocol_v2_header_sets_the_client_address() {
     );
 
     // The per-IP limit counts the PROXY source, not the balancer's address.
-    let mut again = TcpStream::connect(gw.http).await.expect("connect");
+    let mut again = connect(gw.http).await;
     again.write_all(&header).await.expect("proxy header");
     let head = raw_handshake(&mut again, "/chat", &[]).await;
     assert!(head.starts_with("HTTP/1.1 429"), "{head}");
 
-    let mut bare = TcpStream::connect(gw.http).await.expect("connect");
+    let mut bare = connect(gw.http).await;
     let head = raw_handshake(&mut bare, "/chat", &[]).await;
     assert!(
         head.is_empty(),
@@ -182,13 +198,15 @@ async fn a_proxy_protocol_v2_header_sets_the_client_address() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    // Trusted: the loopback peer is a proxy, so the address it forwards is the client.
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&with_proxy_config(
+    let gw = Wsgate::launch(&with_proxy_config(
         "  trustedProxies: [\"127.0.0.0/8\"]\n",
         routes("chat", &[backend.addr], ""),
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     ws_with(&gw.ws_url("/chat"), &[("X-Forwarded-For", "203.0.113.50")])
         .await
@@ -196,4 +214,37 @@ async fn forwarded_for_is_believed_only_from_trusted_proxies() {
     let (_, h) = last_handshake(&backend);
     assert_eq!(h["x-real-ip"], "203.0.113.50");
     assert_eq!(h["x-forwarded-for"], "203.0.113.50, 127.0.0.1");
+
+    // Untrusted (another network is trusted): the header is history, never the client, and a
+    // client cannot dodge its per-IP limit by making up addresses.
+    let backend = Backend::start("b2").await;
+    let gw = Wsgate::launch(&with_proxy_config(
+        "  trustedProxies: [\"10.0.0.0/8\"]\n",
+        routes(
+            "chat",
+            &[backend.addr],
+            "  limits:\n    maxConnectionsPerIP: 1\n",
+        ),
+    ))
+    .await;
+    gw.wait_ready().await;
+    let (_held, _) = ws_with(&gw.ws_url("/chat"), &[("X-Forwarded-For", "203.0.113.50")])
+        .await
+        .expect("ws");
+    let (_, h) = last_handshake(&backend);
+    assert_eq!(
+        h["x-real-ip"], "127.0.0.1",
+        "the spoofed address is not the client"
+    );
+    assert_eq!(
+        h["x-forwarded-for"], "203.0.113.50, 127.0.0.1",
+        "the hop history is kept"
+    );
+    let (status, body) =
+        refused(&gw.ws_url("/chat"), &[("X-Forwarded-For", "198.51.100.77")]).await;
+    assert_eq!(
+        status, 429,
+        "counted as 127.0.0.1, whatever it claims: {body}"
+    );
+    assert_eq!(backend.handshakes(), 1);
 }

@@ -4,16 +4,18 @@ mod security_support;
 
 use security_support::*;
 use wsgate_tests::backend::Backend;
+use wsgate_tests::e2e;
 use wsgate_tests::wsgate::{Wsgate, routes};
 
-#[tokio::test]
+#[e2e]
 async fn origins_are_checked_before_the_backend_sees_anything() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "chat",
         &[backend.addr],
         "  origins:\n    allow: [\"https://chat.example.com\", \"https://*.example.org\"]\n",
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     for allowed in [
@@ -58,14 +60,15 @@ async fn origins_are_checked_before_the_backend_sees_anything() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn same_host_and_explicitly_allowed_missing_origin() {
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "chat",
         &[backend.addr],
         "  origins:\n    sameHost: true\n    allowMissingOrigin: true\n",
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let url = gw.ws_url("/chat");
     let own = format!("http://{}", gw.http);

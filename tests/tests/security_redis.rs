@@ -6,9 +6,10 @@ mod security_support;
 use security_support::*;
 use serde_json::json;
 use wsgate_tests::backend::Backend;
+use wsgate_tests::e2e;
 use wsgate_tests::wsgate::{Scratch, Wsgate, routes};
 
-#[tokio::test]
+#[e2e]
 async fn a_ticket_used_on_one_replica_is_refused_on_the_other_and_redis_down_fails_closed() {
     let mut redis = Redis::start();
     let dir = Scratch::new("ticket-redis");
@@ -22,7 +23,7 @@ async fn a_ticket_used_on_one_replica_is_refused_on_the_other_and_redis_down_fai
             redis.url()
         ),
     );
-    let (a, b) = (Wsgate::start(&yaml), Wsgate::start(&yaml));
+    let (a, b) = (Wsgate::launch(&yaml).await, Wsgate::launch(&yaml).await);
     a.wait_ready().await;
     b.wait_ready().await;
     let claims = || json!({"sub": "u", "jti": jti(), "exp": now() + 60});

@@ -3,15 +3,14 @@
 
 mod security_support;
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
 use security_support::*;
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsgate_tests::backend::{Backend, Seen};
-use wsgate_tests::client::ws_connect;
+use wsgate_tests::client::{IO_TIMEOUT, close_ws, next_within, send_msg, ws_connect};
+use wsgate_tests::e2e;
+use wsgate_tests::wait::within;
 use wsgate_tests::wsgate::{Scratch, Wsgate, routes};
 
 fn ticket_route(backend: &Backend, key_file: &str, from: &str, extra: &str) -> String {
@@ -29,12 +28,12 @@ fn good_claims() -> serde_json::Value {
            "aud": "default/chat", "ip": "127.0.0.1"})
 }
 
-#[tokio::test]
+#[e2e]
 async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
     let dir = Scratch::new("ticket-query");
     let key = write_key(dir.path("hs.key"), HS_KEY);
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&ticket_route(&backend, &key, "Query", ""));
+    let gw = Wsgate::launch(&ticket_route(&backend, &key, "Query", "")).await;
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
     let url = gw.ws_url(&format!("/chat?room=1&ticket={token}"));
@@ -53,13 +52,13 @@ async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
         "client-sent claim headers are replaced"
     );
     assert_eq!(headers["x-wsgate-claim-role"], "editor");
-    ws.close(None).await.expect("close");
+    close_ws(&mut ws).await;
 
     let (status, body) = refused(&url, &[]).await;
     assert_eq!(status, 403, "a replayed ticket is refused: {body}");
     assert!(body.contains("already used"), "{body}");
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let log = gw.log();
+    // Everything up to the refusal is in the log once the refusal is.
+    let log = gw.wait_log("ticket_replayed").await;
     let signature = token.rsplit('.').next().expect("signature");
     assert!(
         !log.contains(signature),
@@ -78,17 +77,21 @@ async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn subprotocol_ticket_is_removed_and_the_other_protocol_forwarded() {
     let dir = Scratch::new("ticket-proto");
     let key = write_key(dir.path("hs.key"), HS_KEY);
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&ticket_route(&backend, &key, "Subprotocol", ""));
+    let gw = Wsgate::launch(&ticket_route(&backend, &key, "Subprotocol", "")).await;
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
-    let mut tcp = tokio::net::TcpStream::connect(gw.http)
-        .await
-        .expect("connect");
+    let mut tcp = within(
+        IO_TIMEOUT,
+        "connect",
+        tokio::net::TcpStream::connect(gw.http),
+    )
+    .await
+    .expect("connect");
     let protocols = format!("ticket.{token}, chat.v1");
     let head = raw_handshake(&mut tcp, "/chat", &[("Sec-WebSocket-Protocol", &protocols)]).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
@@ -97,21 +100,19 @@ async fn subprotocol_ticket_is_removed_and_the_other_protocol_forwarded() {
     assert_eq!(headers["x-wsgate-claim-sub"], "user-1");
 }
 
-#[tokio::test]
+#[e2e]
 async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
     let dir = Scratch::new("ticket-first");
     let key = write_key(dir.path("hs.key"), HS_KEY);
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&ticket_route(&backend, &key, "FirstMessage", ""));
+    let gw = Wsgate::launch(&ticket_route(&backend, &key, "FirstMessage", "")).await;
     gw.wait_ready().await;
     let token = mint("HS256", &key, good_claims(), None);
     let mut ws = ws_connect(&gw.ws_url("/chat"))
         .await
         .expect("wsgate answers the upgrade");
     assert_eq!(backend.handshakes(), 0, "no backend before the ticket");
-    ws.send(Message::text(token.clone()))
-        .await
-        .expect("send ticket");
+    send_msg(&mut ws, Message::text(token.clone())).await;
     echo(&mut ws, "hello").await;
     let messages: Vec<Message> = backend
         .seen()
@@ -131,11 +132,9 @@ async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
     for (send, code) in [(Some("not-a-ticket"), 4401u16), (None, 4401)] {
         let mut ws = ws_connect(&gw.ws_url("/chat")).await.expect("upgrade");
         if let Some(text) = send {
-            ws.send(Message::text(text)).await.expect("send");
+            send_msg(&mut ws, Message::text(text)).await;
         }
-        let frame = tokio::time::timeout(Duration::from_secs(3), ws.next())
-            .await
-            .expect("closed in time");
+        let frame = next_within(&mut ws, IO_TIMEOUT).await;
         match frame {
             Some(Ok(Message::Close(Some(f)))) => assert_eq!(f.code, CloseCode::from(code), "{f:?}"),
             other => panic!("expected a close frame, got {other:?}"),
@@ -148,13 +147,13 @@ async fn first_message_ticket_is_consumed_then_the_socket_is_spliced() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn every_bad_ticket_is_refused_with_its_status() {
     let dir = Scratch::new("ticket-bad");
     let key = write_key(dir.path("hs.key"), HS_KEY);
     let other = write_key(dir.path("other.key"), "another-key-of-enough-length-123");
     let backend = Backend::start("b1").await;
-    let gw = Wsgate::start(&ticket_route(&backend, &key, "Query", ""));
+    let gw = Wsgate::launch(&ticket_route(&backend, &key, "Query", "")).await;
     gw.wait_ready().await;
     let t = now();
     let cases = [
@@ -210,7 +209,7 @@ async fn every_bad_ticket_is_refused_with_its_status() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn rs256_pem_and_es256_jwks_tickets_from_node_are_accepted() {
     for (alg, file, kid) in [
         ("RS256", "public.pem", None),
@@ -232,7 +231,7 @@ async fn rs256_pem_and_es256_jwks_tickets_from_node_are_accepted() {
                 dir.path(file).display()
             ),
         );
-        let gw = Wsgate::start(&yaml);
+        let gw = Wsgate::launch(&yaml).await;
         gw.wait_ready().await;
         let private = dir.path("private.pem").display().to_string();
         let token = mint(alg, &private, good_claims(), kid);

@@ -4,12 +4,10 @@
 
 use std::os::unix::fs::symlink;
 use std::path::Path;
-use std::time::{Duration, Instant};
-
-use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
-use wsgate_tests::client::ws_connect;
+use wsgate_tests::client::{close_ws, next_data, send_msg, ws_connect};
+use wsgate_tests::e2e;
 use wsgate_tests::wsgate::{Scratch, Wsgate, routes};
 
 /// Lays out `dir` like a ConfigMap volume holding `routes.yaml`, at version `tag`.
@@ -29,16 +27,16 @@ fn publish(dir: &Path, tag: &str, content: &str) {
 
 async fn whoami(url: &str) -> String {
     let mut ws = ws_connect(url).await.expect("connect");
-    ws.send(Message::text("whoami")).await.expect("send");
-    let name = match ws.next().await {
-        Some(Ok(Message::Text(t))) => t.to_string(),
+    send_msg(&mut ws, Message::text("whoami")).await;
+    let name = match next_data(&mut ws).await {
+        Message::Text(t) => t.to_string(),
         other => panic!("unexpected {other:?}"),
     };
-    let _ = ws.close(None).await;
+    close_ws(&mut ws).await;
     name
 }
 
-#[tokio::test]
+#[e2e]
 async fn a_configmap_symlink_swap_reaches_the_running_proxy() {
     let first = Backend::start("first").await;
     let second = Backend::start("second").await;
@@ -48,13 +46,14 @@ async fn a_configmap_symlink_swap_reaches_the_running_proxy() {
         "2026_11_22_10_00_00.1",
         &routes("app", &[first.addr], ""),
     );
-    let gw = Wsgate::start_with(
+    let gw = Wsgate::launch_with(
         "",
         &[
             "--config",
             volume.path("routes.yaml").to_str().expect("utf-8 path"),
         ],
-    );
+    )
+    .await;
     gw.wait_ready().await;
     assert_eq!(whoami(&gw.ws_url("/")).await, "first");
 
@@ -63,17 +62,8 @@ async fn a_configmap_symlink_swap_reaches_the_running_proxy() {
         "2026_11_22_10_05_00.2",
         &routes("app", &[second.addr], ""),
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if whoami(&gw.ws_url("/")).await == "second" {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the swap never reached wsgate: {}",
-            gw.log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The new table is applied once; from then on every new connection uses it.
+    gw.wait_version(2.0).await;
+    assert_eq!(whoami(&gw.ws_url("/")).await, "second");
     assert_eq!(gw.metric("wsgate_route_table_version").await, 2.0);
 }

@@ -6,15 +6,17 @@ mod support;
 
 use support::certs::{Alg, Ca};
 use support::{start_tls, tls_route, write_pair};
+use wsgate_tests::e2e;
 use wsgate_tests::node::{SocketIoServer, run_clients};
 use wsgate_tests::wsgate::{Scratch, Wsgate, routes};
 
-#[tokio::test(flavor = "multi_thread")]
+#[e2e(multi_thread, heavy)]
 async fn socketio_clients_poll_then_upgrade_and_exchange_events_through_wsgate() {
     let server = SocketIoServer::start("sio-a");
-    let gw = Wsgate::start(
+    let gw = Wsgate::launch(
         &routes("chat", &[server.addr()], "").replace("value: /}", "value: /socket.io/}"),
-    );
+    )
+    .await;
     gw.wait_ready().await;
     let url = format!("http://{}", gw.http);
     let run = tokio::task::spawn_blocking(move || run_clients(&url, 8, None))
@@ -39,7 +41,7 @@ async fn socketio_clients_poll_then_upgrade_and_exchange_events_through_wsgate()
     );
 }
 
-#[tokio::test(flavor = "multi_thread")]
+#[e2e(multi_thread, heavy)]
 async fn socketio_clients_work_over_https_with_wsgate_terminating_tls() {
     let root = Ca::root("wsgate socket.io test root");
     let leaf = root.leaf(&["localhost"], Alg::Ecdsa);

@@ -4,30 +4,24 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use std::time::Duration;
-
-use futures_util::{SinkExt, StreamExt};
 use support::certs::{Alg, Ca};
-use support::{eventually, start_tls, tls_route, write_pair};
+use support::{start_tls, tls_route, write_pair};
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::{Backend, Seen};
-use wsgate_tests::client::http_get;
+use wsgate_tests::client::{IO_TIMEOUT, close_ws, http_get, next_msg, send_msg};
+use wsgate_tests::e2e;
 use wsgate_tests::tls::{
     Versions, client_config, peer_leaf, pem_to_der, tls_connect, tls_error, wss_connect,
 };
+use wsgate_tests::wait::within;
 use wsgate_tests::wsgate::Scratch;
 
 async fn echo(ws: &mut wsgate_tests::tls::Wss, text: &str) {
-    ws.send(Message::text(text)).await.expect("send");
-    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .expect("echo in time")
-        .expect("open")
-        .expect("frame");
-    assert_eq!(reply, Message::text(text));
+    send_msg(ws, Message::text(text)).await;
+    assert_eq!(next_msg(ws).await, Message::text(text));
 }
 
-#[tokio::test]
+#[e2e]
 async fn wss_echoes_through_wsgate_to_a_plain_backend_with_a_full_chain() {
     let root = Ca::root("wsgate test root");
     let intermediate = root.intermediate("wsgate test intermediate");
@@ -62,12 +56,12 @@ async fn wss_echoes_through_wsgate_to_a_plain_backend_with_a_full_chain() {
         .expect("wss");
     echo(&mut ws, "over tls").await;
     let big: Vec<u8> = (0..(256 * 1024)).map(|i| (i % 251) as u8).collect();
-    ws.send(Message::binary(big.clone())).await.expect("send");
-    match ws.next().await.expect("reply").expect("ok") {
+    send_msg(&mut ws, Message::binary(big.clone())).await;
+    match next_msg(&mut ws).await {
         Message::Binary(b) => assert!(b.as_ref() == big.as_slice(), "binary echo differs"),
         other => panic!("expected binary, got {other:?}"),
     }
-    ws.close(None).await.expect("close");
+    close_ws(&mut ws).await;
 
     let proto = backend.seen().iter().find_map(|s| match s {
         Seen::Handshake(path, h) if path == "/room?x=1" => h
@@ -92,7 +86,7 @@ async fn wss_echoes_through_wsgate_to_a_plain_backend_with_a_full_chain() {
     );
 }
 
-#[tokio::test]
+#[e2e]
 async fn sni_picks_exact_then_wildcard_then_default_certificate() {
     let ca = Ca::root("wsgate sni ca");
     let dir = Scratch::new("tls-sni");
@@ -166,18 +160,14 @@ async fn sni_picks_exact_then_wildcard_then_default_certificate() {
         )
     );
     gw.rewrite(&with_default);
-    let got_default = eventually(Duration::from_secs(5), || {
-        let config = config.clone();
-        let want = pem_to_der(&fallback.cert_pem);
-        async move {
-            matches!(tls_connect(https, "unknown.test", config).await, Ok(t) if peer_leaf(&t) == want)
-        }
-    })
-    .await;
-    assert!(
-        got_default,
-        "unknown name served the default certificate: {}",
-        gw.log()
+    gw.wait_version(2.0).await;
+    let tls = tls_connect(https, "unknown.test", config.clone())
+        .await
+        .unwrap_or_else(|e| panic!("unknown name after the reload: {e}: {}", gw.log()));
+    assert_eq!(
+        peer_leaf(&tls),
+        pem_to_der(&fallback.cert_pem),
+        "unknown name served the default certificate"
     );
     let tls = tls_connect(https, "a.example.test", config)
         .await
@@ -185,7 +175,7 @@ async fn sni_picks_exact_then_wildcard_then_default_certificate() {
     assert_eq!(peer_leaf(&tls), pem_to_der(&exact.cert_pem));
 }
 
-#[tokio::test]
+#[e2e]
 async fn an_unknown_name_without_default_fails_with_unrecognized_name() {
     let ca = Ca::root("wsgate unknown ca");
     let dir = Scratch::new("tls-unknown");
@@ -230,7 +220,7 @@ async fn an_unknown_name_without_default_fails_with_unrecognized_name() {
     .expect("known name");
 }
 
-#[tokio::test]
+#[e2e]
 async fn plain_http_redirects_to_https_but_websockets_pass() {
     let backend = Backend::start("redirect").await;
     let routes = tls_route(
@@ -241,7 +231,7 @@ async fn plain_http_redirects_to_https_but_websockets_pass() {
         ", redirectHttp: true",
         "",
     );
-    let gw = wsgate_tests::wsgate::Wsgate::start(&routes);
+    let gw = wsgate_tests::wsgate::Wsgate::launch(&routes).await;
     gw.wait_ready().await;
     let uri: http::Uri = gw.http_url("/login?next=%2F").parse().expect("uri");
     let req = http::Request::get(uri.path_and_query().map_or("/", |p| p.as_str()))
@@ -269,12 +259,13 @@ async fn plain_http_redirects_to_https_but_websockets_pass() {
     .expect("request");
     req.headers_mut()
         .insert("host", "web.example.test".parse().expect("host"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws upgrade is not redirected");
-    ws.send(Message::text("still ws")).await.expect("send");
-    assert_eq!(
-        ws.next().await.expect("reply").expect("ok"),
-        Message::text("still ws")
-    );
+    let (mut ws, _) = within(
+        IO_TIMEOUT,
+        "ws upgrade",
+        tokio_tungstenite::connect_async(req),
+    )
+    .await
+    .expect("ws upgrade is not redirected");
+    send_msg(&mut ws, Message::text("still ws")).await;
+    assert_eq!(next_msg(&mut ws).await, Message::text("still ws"));
 }

@@ -11,12 +11,15 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use support::certs::{Alg, Ca, Leaf};
-use support::{eventually, start_tls, tls_route, write_pair};
+use support::{start_tls, tls_route, write_pair};
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
+use wsgate_tests::client::{IO_TIMEOUT, close_ws, next_msg, send_msg};
+use wsgate_tests::e2e;
+use wsgate_tests::process::output_within;
 use wsgate_tests::tls::{Versions, client_config, peer_leaf, pem_to_der, tls_connect, wss_connect};
+use wsgate_tests::wait::within;
 use wsgate_tests::wsgate::Scratch;
 
 /// Publishes `leaf` as `dir/..data/tls.*` the way the kubelet updates a Secret volume: a new
@@ -36,7 +39,7 @@ fn publish_secret(dir: &Path, version: &str, leaf: &Leaf) {
     }
 }
 
-#[tokio::test]
+#[e2e]
 async fn a_rotated_certificate_reaches_new_connections_and_old_ones_keep_echoing() {
     let ca = Ca::root("wsgate rotation ca");
     let first = ca.leaf(&["rot.example.test"], Alg::Ecdsa);
@@ -56,33 +59,32 @@ async fn a_rotated_certificate_reaches_new_connections_and_old_ones_keep_echoing
     );
     let (gw, https) = start_tls(&routes).await;
     let config = client_config(&ca.pem, Versions::Both);
-    let sees = |want: &Leaf| {
-        let (config, want) = (config.clone(), pem_to_der(&want.cert_pem));
-        move || {
-            let (config, want) = (config.clone(), want.clone());
-            async move {
-                matches!(tls_connect(https, "rot.example.test", config).await, Ok(t) if peer_leaf(&t) == want)
-            }
+    // Each probe is a new client: a client that kept a session ticket would resume it and be
+    // shown the certificate of that session, not the one new clients get.
+    let served = || {
+        let config = client_config(&ca.pem, Versions::Both);
+        async move {
+            let tls = tls_connect(https, "rot.example.test", config)
+                .await
+                .expect("TLS handshake");
+            peer_leaf(&tls)
         }
     };
-    assert!(eventually(Duration::from_secs(1), sees(&first)).await);
+    assert_eq!(served().await, pem_to_der(&first.cert_pem));
     let mut old = wss_connect(https, "rot.example.test", "/", config.clone())
         .await
         .expect("wss");
 
     publish_secret(&secret, "v2", &second);
-    assert!(
-        eventually(Duration::from_secs(5), sees(&second)).await,
-        "the renewed certificate is served within seconds: {}",
+    gw.wait_version(2.0).await;
+    assert_eq!(
+        served().await,
+        pem_to_der(&second.cert_pem),
+        "the renewed certificate is served once the new table is in: {}",
         gw.log()
     );
-    old.send(Message::text("still here"))
-        .await
-        .expect("old connection sends");
-    assert_eq!(
-        old.next().await.expect("reply").expect("ok"),
-        Message::text("still here")
-    );
+    send_msg(&mut old, Message::text("still here")).await;
+    assert_eq!(next_msg(&mut old).await, Message::text("still here"));
 
     // A broken renewal (key of another certificate) is rejected; the good one stays.
     let stranger = ca.leaf(&["rot.example.test"], Alg::Ecdsa);
@@ -91,47 +93,43 @@ async fn a_rotated_certificate_reaches_new_connections_and_old_ones_keep_echoing
         ..second.clone()
     };
     publish_secret(&secret, "v3", &broken);
-    let rejected = eventually(Duration::from_secs(5), || async {
-        gw.metric("wsgate_route_table_reloads_total{result=\"rejected\"}")
-            .await
-            >= 1.0
-    })
-    .await;
-    assert!(rejected, "the mismatched pair is rejected: {}", gw.log());
+    gw.wait_metric("wsgate_route_table_reloads_total{result=\"rejected\"}", 1.0)
+        .await;
     assert!(
         gw.log()
             .contains("spec.tls.keyFile: the private key does not match"),
         "the log names route and field: {}",
         gw.log()
     );
-    assert!(
-        eventually(Duration::from_secs(1), sees(&second)).await,
+    assert_eq!(
+        served().await,
+        pem_to_der(&second.cert_pem),
         "previous certificate in force"
     );
+    assert_eq!(gw.metric("wsgate_route_table_version").await, 2.0);
     let mut fresh = wss_connect(https, "rot.example.test", "/", config)
         .await
         .expect("wss");
-    fresh.send(Message::text("new")).await.expect("send");
-    assert_eq!(
-        fresh.next().await.expect("reply").expect("ok"),
-        Message::text("new")
-    );
+    send_msg(&mut fresh, Message::text("new")).await;
+    assert_eq!(next_msg(&mut fresh).await, Message::text("new"));
 }
 
-/// Runs `openssl s_client` against `addr`; returns (handshake completed, output).
+/// Runs `openssl s_client` against `addr` (stdin closed, so it ends after the handshake;
+/// killed after 30 s); returns (handshake completed, output).
 fn s_client(addr: SocketAddr, sni: &str, args: &[&str]) -> (bool, String) {
-    let out = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &addr.to_string(),
-            "-servername",
-            sni,
-        ])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run openssl s_client");
+    let out = output_within(
+        Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &addr.to_string(),
+                "-servername",
+                sni,
+            ])
+            .args(args),
+        "openssl s_client",
+        Duration::from_secs(30),
+    );
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -143,7 +141,7 @@ fn s_client(addr: SocketAddr, sni: &str, args: &[&str]) -> (bool, String) {
     )
 }
 
-#[tokio::test]
+#[e2e]
 async fn old_protocols_and_weak_ciphers_are_refused() {
     let ca = Ca::root("wsgate policy ca");
     let dir = Scratch::new("tls-policy");
@@ -234,7 +232,7 @@ async fn old_protocols_and_weak_ciphers_are_refused() {
     assert_eq!(backend.requests(), 0);
 }
 
-#[tokio::test]
+#[e2e]
 async fn sessions_resume_with_tickets() {
     let ca = Ca::root("wsgate resume ca");
     let dir = Scratch::new("tls-resume");
@@ -254,9 +252,9 @@ async fn sessions_resume_with_tickets() {
         let mut first = wss_connect(https, "resume.example.test", "/", config.clone())
             .await
             .expect("wss");
-        first.send(Message::text("a")).await.expect("send");
-        let _ = first.next().await;
-        first.close(None).await.expect("close");
+        send_msg(&mut first, Message::text("a")).await;
+        assert_eq!(next_msg(&mut first).await, Message::text("a"));
+        close_ws(&mut first).await;
         let second = tls_connect(https, "resume.example.test", config)
             .await
             .expect("TLS");
@@ -268,7 +266,7 @@ async fn sessions_resume_with_tickets() {
     }
 }
 
-#[tokio::test]
+#[e2e]
 async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
     let ca = Ca::root("wsgate backend ca");
     let other_ca = Ca::root("some other ca");
@@ -300,7 +298,7 @@ async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
             dir.path("ca.crt").display()
         ),
     );
-    let outer = wsgate_tests::wsgate::Wsgate::start(&verified);
+    let outer = wsgate_tests::wsgate::Wsgate::launch(&verified).await;
     outer.wait_ready().await;
     let ws_through = |outer: &wsgate_tests::wsgate::Wsgate| {
         let mut req =
@@ -310,16 +308,17 @@ async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
             .expect("request");
         req.headers_mut()
             .insert("host", "api.internal".parse().expect("host"));
-        tokio_tungstenite::connect_async(req)
+        within(
+            IO_TIMEOUT,
+            "ws through wsgate",
+            tokio_tungstenite::connect_async(req),
+        )
     };
     let (mut ws, _) = ws_through(&outer)
         .await
         .expect("ws over verified backend TLS");
-    ws.send(Message::text("via tls")).await.expect("send");
-    assert_eq!(
-        ws.next().await.expect("reply").expect("ok"),
-        Message::text("via tls")
-    );
+    send_msg(&mut ws, Message::text("via tls")).await;
+    assert_eq!(next_msg(&mut ws).await, Message::text("via tls"));
 
     // A backend certificate from another CA is refused with 502 and never reaches the app.
     outer.rewrite(&upstream(
@@ -329,11 +328,7 @@ async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
             dir.path("other.crt").display()
         ),
     ));
-    let applied = eventually(Duration::from_secs(5), || async {
-        outer.metric("wsgate_route_table_version").await >= 2.0
-    })
-    .await;
-    assert!(applied, "new table applied: {}", outer.log());
+    outer.wait_version(2.0).await;
     let before = app.handshakes();
     match ws_through(&outer).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status(), 502),
@@ -343,17 +338,20 @@ async fn wsgate_speaks_tls_to_a_wss_backend_and_verifies_it() {
 
     // insecureSkipVerify connects anyway and says so in the log (serverName still sets SNI:
     // without it the inner wsgate, having no default certificate, refuses the handshake).
-    outer.rewrite(&upstream(
+    // A fresh wsgate: the one above ejected the endpoint after the failed verification.
+    let skip = wsgate_tests::wsgate::Wsgate::launch(&upstream(
         "skip",
         "{insecureSkipVerify: true, serverName: api.internal}",
-    ));
-    let through = eventually(Duration::from_secs(5), || async {
-        ws_through(&outer).await.is_ok()
-    })
+    ))
     .await;
-    assert!(through, "insecureSkipVerify connects: {}", outer.log());
+    skip.wait_ready().await;
+    let (mut ws, _) = ws_through(&skip)
+        .await
+        .unwrap_or_else(|e| panic!("insecureSkipVerify connects: {e}: {}", skip.log()));
+    send_msg(&mut ws, Message::text("unverified")).await;
+    assert_eq!(next_msg(&mut ws).await, Message::text("unverified"));
     assert!(
-        outer.log().contains("NOT verified"),
+        skip.log().contains("NOT verified"),
         "skip-verify is logged as a warning"
     );
 }

@@ -2,27 +2,23 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsgate_tests::backend::{Backend, Seen};
-use wsgate_tests::client::ws_connect;
+use wsgate_tests::client::{IO_TIMEOUT, Ws, drain, next_msg, next_within, send_msg, ws_connect};
+use wsgate_tests::e2e;
+use wsgate_tests::wait::{SETTLE_TIMEOUT, until, within};
 use wsgate_tests::wsgate::{Wsgate, routes};
 
 /// Reads until a close frame arrives; returns its code and when it came.
-async fn next_close(
-    ws: &mut wsgate_tests::client::Ws,
-    limit: Duration,
-) -> (Option<CloseCode>, Instant) {
-    let deadline = tokio::time::Instant::now() + limit;
+async fn next_close(ws: &mut Ws) -> (Option<CloseCode>, Instant) {
     loop {
-        match tokio::time::timeout_at(deadline, ws.next()).await {
-            Err(_) => panic!("no close frame within {limit:?}"),
-            Ok(Some(Ok(Message::Close(frame)))) => return (frame.map(|f| f.code), Instant::now()),
-            Ok(Some(Ok(_))) => continue,
-            Ok(other) => panic!("connection ended without a close frame: {other:?}"),
+        match next_within(ws, SETTLE_TIMEOUT).await {
+            Some(Ok(Message::Close(frame))) => return (frame.map(|f| f.code), Instant::now()),
+            Some(Ok(_)) => continue,
+            other => panic!("connection ended without a close frame: {other:?}"),
         }
     }
 }
@@ -38,31 +34,39 @@ fn backend_closes(backend: &Backend) -> Vec<CloseCode> {
         .collect()
 }
 
-#[tokio::test]
+/// Waits until the backend has received a close frame, then returns every close code it got.
+async fn wait_backend_close(backend: &Backend) -> Vec<CloseCode> {
+    until(
+        || format!("the backend never got a close frame: {:?}", backend.seen()),
+        || async { !backend_closes(backend).is_empty() },
+    )
+    .await;
+    backend_closes(backend)
+}
+
+#[e2e]
 async fn a_message_over_the_limit_closes_both_sides_with_1009() {
     let backend = Backend::start("b").await;
-    let gw = Wsgate::start(&routes(
+    let gw = Wsgate::launch(&routes(
         "small",
         &[backend.addr],
         "  limits: {maxMessageBytes: 1024}\n",
-    ));
+    ))
+    .await;
     gw.wait_ready().await;
     let mut ws = ws_connect(&gw.ws_url("/")).await.expect("connect");
-    ws.send(Message::binary(vec![7u8; 1000]))
-        .await
-        .expect("send");
-    assert!(matches!(ws.next().await, Some(Ok(Message::Binary(b))) if b.len() == 1000));
-    ws.send(Message::binary(vec![7u8; 2000]))
-        .await
-        .expect("send");
-    let (code, _) = next_close(&mut ws, Duration::from_secs(5)).await;
+    send_msg(&mut ws, Message::binary(vec![7u8; 1000])).await;
+    assert!(matches!(next_msg(&mut ws).await, Message::Binary(b) if b.len() == 1000));
+    send_msg(&mut ws, Message::binary(vec![7u8; 2000])).await;
+    let (code, _) = next_close(&mut ws).await;
     assert_eq!(code, Some(CloseCode::Size));
-    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(
-        backend_closes(&backend),
+        wait_backend_close(&backend).await,
         vec![CloseCode::Size],
         "backend told too"
     );
+    // The close came after the oversized message on the same connection: had wsgate let the
+    // message through, the backend would have seen it first.
     let big_reached = backend
         .seen()
         .iter()
@@ -71,7 +75,7 @@ async fn a_message_over_the_limit_closes_both_sides_with_1009() {
         !big_reached,
         "the oversized message must not reach the backend"
     );
-    while let Some(Ok(_)) = ws.next().await {}
+    drain(&mut ws).await;
     let closed = gw
         .wait_metric(
             "wsgate_connections_closed_total{reason=\"message_too_big\",route=\"default/small\"}",
@@ -81,46 +85,63 @@ async fn a_message_over_the_limit_closes_both_sides_with_1009() {
     assert_eq!(closed, 1.0);
 }
 
-#[tokio::test]
+#[e2e]
 async fn an_idle_connection_is_closed_with_1001() {
     let backend = Backend::start("b").await;
-    let extra = "  timeouts: {idle: 600ms}\n  keepalive: {pingInterval: 0s}\n";
-    let gw = Wsgate::start(&routes("idle", &[backend.addr], extra));
+    let idle = Duration::from_millis(1500);
+    let extra = "  timeouts: {idle: 1500ms}\n  keepalive: {pingInterval: 0s}\n";
+    let gw = Wsgate::launch(&routes("idle", &[backend.addr], extra)).await;
     gw.wait_ready().await;
     let mut ws = ws_connect(&gw.ws_url("/")).await.expect("connect");
-    // Traffic keeps it open past the idle timeout...
-    for _ in 0..4 {
-        ws.send(Message::text("x")).await.expect("send");
-        assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
-        tokio::time::sleep(Duration::from_millis(250)).await;
+    // Traffic keeps it open for twice the idle timeout (a pause shorter than the timeout
+    // never closes it, however slow the machine)...
+    let busy = Instant::now();
+    let mut last_send = Instant::now();
+    while busy.elapsed() < idle * 2 {
+        last_send = Instant::now();
+        send_msg(&mut ws, Message::text("x")).await;
+        assert_eq!(next_msg(&mut ws).await, Message::text("x"), "still open");
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // ...silence closes it.
-    let quiet = Instant::now();
-    let (code, at) = next_close(&mut ws, Duration::from_secs(5)).await;
+    // ...silence closes it, never before the timeout has passed since the last message.
+    let (code, at) = next_close(&mut ws).await;
     assert_eq!(code, Some(CloseCode::Away));
-    assert!(at - quiet >= Duration::from_millis(300), "closed too early");
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert_eq!(backend_closes(&backend), vec![CloseCode::Away]);
+    assert!(
+        at - last_send >= idle,
+        "closed {:?} after the last message, before the {idle:?} idle timeout",
+        at - last_send
+    );
+    assert_eq!(wait_backend_close(&backend).await, vec![CloseCode::Away]);
 }
 
-#[tokio::test]
+#[e2e]
 async fn keepalive_pings_reach_the_client_and_its_pongs_stay_at_wsgate() {
     let backend = Backend::start("b").await;
-    let extra = "  keepalive: {pingInterval: 200ms, pongTimeout: 1s}\n";
-    let gw = Wsgate::start(&routes("ka", &[backend.addr], extra));
+    let extra = "  keepalive: {pingInterval: 200ms, pongTimeout: 5s}\n";
+    let gw = Wsgate::launch(&routes("ka", &[backend.addr], extra)).await;
     gw.wait_ready().await;
     let mut ws = ws_connect(&gw.ws_url("/")).await.expect("connect");
+    // tungstenite answers each ping with a pong as it reads.
     let mut pings = 0;
-    let end = tokio::time::Instant::now() + Duration::from_millis(1500);
-    while let Ok(msg) = tokio::time::timeout_at(end, ws.next()).await {
-        // tungstenite answers each ping with a pong as it reads.
-        if let Some(Ok(Message::Ping(_))) = msg {
-            pings += 1;
+    while pings < 4 {
+        match next_within(&mut ws, IO_TIMEOUT).await {
+            Some(Ok(Message::Ping(_))) => pings += 1,
+            Some(Ok(_)) => {}
+            other => panic!("the connection ended after {pings} pings: {other:?}"),
         }
     }
-    assert!(pings >= 4, "expected pings every 200ms, got {pings}");
-    ws.send(Message::text("still open")).await.expect("send");
-    assert!(matches!(ws.next().await, Some(Ok(Message::Text(t))) if t.as_str() == "still open"));
+    send_msg(&mut ws, Message::text("still open")).await;
+    loop {
+        match next_msg(&mut ws).await {
+            Message::Ping(_) => continue,
+            m => {
+                assert_eq!(m, Message::text("still open"));
+                break;
+            }
+        }
+    }
+    // The echo came back after the pongs went out on the same connection: any pong wsgate
+    // forwarded would be at the backend by now.
     let pongs = backend
         .seen()
         .iter()
@@ -130,16 +151,24 @@ async fn keepalive_pings_reach_the_client_and_its_pongs_stay_at_wsgate() {
         pongs, 0,
         "pongs answering wsgate's pings must not reach the backend"
     );
+    assert_eq!(
+        gw.metric("wsgate_connections_closed_total{reason=\"keepalive_timeout\"")
+            .await,
+        0.0,
+        "answered pings keep the connection"
+    );
 }
 
-#[tokio::test]
+#[e2e]
 async fn a_client_that_never_answers_pings_is_disconnected() {
     let backend = Backend::start("b").await;
     let extra = "  keepalive: {pingInterval: 200ms, pongTimeout: 300ms}\n";
-    let gw = Wsgate::start(&routes("dead", &[backend.addr], extra));
+    let gw = Wsgate::launch(&routes("dead", &[backend.addr], extra)).await;
     gw.wait_ready().await;
     // A raw client that completes the handshake and then never answers anything.
-    let mut tcp = TcpStream::connect(gw.http).await.expect("connect");
+    let mut tcp = within(IO_TIMEOUT, "connect", TcpStream::connect(gw.http))
+        .await
+        .expect("connect");
     tcp.write_all(
         b"GET / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
     )
@@ -149,10 +178,15 @@ async fn a_client_that_never_answers_pings_is_disconnected() {
     let mut got = Vec::new();
     let started = Instant::now();
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), tcp.read(&mut buf)).await {
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
-            Err(_) => panic!("wsgate kept a dead client for over 5s"),
+        match within(
+            SETTLE_TIMEOUT,
+            "wsgate cutting the dead client",
+            tcp.read(&mut buf),
+        )
+        .await
+        {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
         }
     }
     assert!(
@@ -160,7 +194,11 @@ async fn a_client_that_never_answers_pings_is_disconnected() {
         "handshake: {:?}",
         String::from_utf8_lossy(&got)
     );
-    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "cut after {:?}, before a ping interval plus the pong timeout",
+        started.elapsed()
+    );
     let closed = gw
         .wait_metric(
             "wsgate_connections_closed_total{reason=\"keepalive_timeout\",route=\"default/dead\"}",

@@ -2,20 +2,23 @@
 //! counted, the affinity client, echo-backend processes that can be killed, and a few
 //! WebSocket helpers.
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-use wsgate_tests::client::Ws;
+use wsgate_tests::client::{Ws, next_data, send_msg};
 use wsgate_tests::node::{node_dir, require_node_modules};
+use wsgate_tests::process::{OwnedChild, Stream, output_within, start_until};
+
+/// Limit of one `sio-affinity-client.js` run: each client gives up after 15 s by itself.
+const CLIENTS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A Node Socket.IO server (`sio-server.js`) that counts the sessions it did not know.
 pub struct SioServer {
-    child: Child,
+    _child: OwnedChild,
     /// Its address on 127.0.0.1.
     pub addr: SocketAddr,
     unknown: Arc<AtomicUsize>,
@@ -25,32 +28,28 @@ impl SioServer {
     /// Starts a server named `name` on a free port.
     pub fn start(name: &str) -> SioServer {
         require_node_modules();
-        let mut child = Command::new("node")
-            .arg(node_dir().join("sio-server.js"))
-            .args(["0", name])
-            .current_dir(node_dir())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start node sio-server.js");
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-        let port: u16 = loop {
-            let line = lines.next().expect("sio-server output").expect("read");
-            if let Some(p) = line.strip_prefix("listening ") {
-                break p.trim().parse().expect("port");
-            }
-        };
         let unknown = Arc::new(AtomicUsize::new(0));
         let counter = unknown.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
+        let mut cmd = Command::new("node");
+        cmd.arg(node_dir().join("sio-server.js"))
+            .args(["0", name])
+            .current_dir(node_dir())
+            .stderr(Stdio::inherit());
+        let (child, port) = start_until(
+            &mut cmd,
+            "node sio-server.js",
+            Stream::Stdout,
+            "listening ",
+            Duration::from_secs(30),
+            move |line| {
                 if line.contains("Session ID unknown") {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-            }
-        });
+            },
+        );
+        let port: u16 = port.parse().expect("port");
         SioServer {
-            child,
+            _child: child,
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             unknown,
         }
@@ -59,13 +58,6 @@ impl SioServer {
     /// Requests this server refused with "Session ID unknown" so far.
     pub fn unknown_sessions(&self) -> usize {
         self.unknown.load(Ordering::Relaxed)
-    }
-}
-
-impl Drop for SioServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -95,10 +87,11 @@ pub async fn run_sio_clients(url: &str, n: usize, cookies: bool, hold: bool) -> 
     if hold {
         cmd.arg("--hold");
     }
-    let out = tokio::task::spawn_blocking(move || cmd.output())
-        .await
-        .expect("join")
-        .expect("run sio-affinity-client.js");
+    let out = tokio::task::spawn_blocking(move || {
+        output_within(&mut cmd, "sio-affinity-client.js", CLIENTS_TIMEOUT)
+    })
+    .await
+    .expect("join");
     let text = String::from_utf8_lossy(&out.stdout);
     let summary: serde_json::Value = text
         .lines()
@@ -120,7 +113,7 @@ pub async fn run_sio_clients(url: &str, n: usize, cookies: bool, hold: bool) -> 
 
 /// A separate `echo-backend` process, so a test can kill it like a crashed pod.
 pub struct EchoProcess {
-    child: Child,
+    child: OwnedChild,
     /// Where it listens.
     pub addr: SocketAddr,
 }
@@ -128,44 +121,33 @@ pub struct EchoProcess {
 impl EchoProcess {
     /// Starts `echo-backend 127.0.0.1:0 NAME` and reads back its address.
     pub fn start(name: &str) -> EchoProcess {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_echo-backend"))
-            .args(["127.0.0.1:0", name])
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start echo-backend");
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let addr = loop {
-            let line = lines.next().expect("echo-backend output").expect("read");
-            if let Some((_, a)) = line.split_once("listening on ") {
-                break a.trim().parse().expect("addr");
-            }
-        };
-        std::thread::spawn(move || for _ in lines.by_ref() {});
-        EchoProcess { child, addr }
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_echo-backend"));
+        cmd.args(["127.0.0.1:0", name]).stdout(Stdio::null());
+        let (child, addr) = start_until(
+            &mut cmd,
+            "echo-backend",
+            Stream::Stderr,
+            "listening on ",
+            Duration::from_secs(30),
+            |_| {},
+        );
+        EchoProcess {
+            child,
+            addr: addr.parse().expect("addr"),
+        }
     }
 
     /// SIGKILL: the process dies without closing anything gracefully.
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for EchoProcess {
-    fn drop(&mut self) {
-        self.kill();
+        self.child.kill();
     }
 }
 
 /// Asks the backend behind `ws` for its name.
 pub async fn whoami(ws: &mut Ws) -> String {
-    ws.send(Message::text("whoami")).await.expect("send whoami");
-    loop {
-        match ws.next().await.expect("reply").expect("ok") {
-            Message::Text(t) => return t.to_string(),
-            Message::Ping(_) | Message::Pong(_) => continue,
-            other => panic!("unexpected {other:?}"),
-        }
+    send_msg(ws, Message::text("whoami")).await;
+    match next_data(ws).await {
+        Message::Text(t) => t.to_string(),
+        other => panic!("unexpected {other:?}"),
     }
 }

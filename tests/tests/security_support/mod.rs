@@ -4,13 +4,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::Command;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, HeaderValue};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Error};
-use wsgate_tests::client::Ws;
+use wsgate_tests::client::{IO_TIMEOUT, Ws, next_data, send_msg};
+use wsgate_tests::process::{OwnedChild, Stream, output_within, try_start_until};
+use wsgate_tests::wait::within;
+
+/// Limit of one `node ticket.js` run (minting a JWT or a key pair).
+const NODE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HS256 key the tests share (32 bytes).
 pub const HS_KEY: &str = "wsgate-test-key-0123456789abcdef";
@@ -41,9 +46,11 @@ pub fn mint(alg: &str, key_file: &str, claims: serde_json::Value, kid: Option<&s
     if let Some(k) = kid {
         cmd.arg(k);
     }
-    let out = cmd
-        .output()
-        .expect("run node (bash scripts/install-test-deps.sh)");
+    let out = output_within(
+        &mut cmd,
+        "node ticket.js mint (bash scripts/install-test-deps.sh)",
+        NODE_TIMEOUT,
+    );
     assert!(
         out.status.success(),
         "node: {}",
@@ -54,13 +61,19 @@ pub fn mint(alg: &str, key_file: &str, claims: serde_json::Value, kid: Option<&s
 
 /// Generates an RS256 or ES256 key pair into `dir` (private.pem, public.pem, jwks.json).
 pub fn keys(alg: &str, dir: &Path) {
-    let status = Command::new("node")
-        .arg(node_dir().join("ticket.js"))
-        .args(["keys", alg])
-        .arg(dir)
-        .status()
-        .expect("run node");
-    assert!(status.success());
+    let out = output_within(
+        Command::new("node")
+            .arg(node_dir().join("ticket.js"))
+            .args(["keys", alg])
+            .arg(dir),
+        "node ticket.js keys",
+        NODE_TIMEOUT,
+    );
+    assert!(
+        out.status.success(),
+        "node: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// A unique `jti`.
@@ -74,7 +87,8 @@ pub fn jti() -> String {
     )
 }
 
-/// Opens a WebSocket to `url` with extra request headers. `Err(status, body)` if refused.
+/// Opens a WebSocket to `url` with extra request headers (within [`IO_TIMEOUT`]).
+/// `Err(status, body)` if refused.
 pub async fn ws_with(
     url: &str,
     headers: &[(&str, &str)],
@@ -86,7 +100,7 @@ pub async fn ws_with(
             HeaderValue::from_str(v).expect("value"),
         );
     }
-    match tokio_tungstenite::connect_async(req).await {
+    match within(IO_TIMEOUT, url, tokio_tungstenite::connect_async(req)).await {
         Ok((ws, resp)) => Ok((ws, resp.headers().clone())),
         Err(Error::Http(resp)) => {
             let body = resp
@@ -110,47 +124,50 @@ pub async fn refused(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
 
 /// Sends `text` and expects it echoed.
 pub async fn echo(ws: &mut Ws, text: &str) {
-    use futures_util::{SinkExt, StreamExt};
-    ws.send(tungstenite::Message::text(text))
-        .await
-        .expect("send");
-    let reply = tokio::time::timeout(Duration::from_secs(5), ws.next())
-        .await
-        .expect("reply in time")
-        .expect("reply")
-        .expect("ok");
-    assert_eq!(reply, tungstenite::Message::text(text));
+    send_msg(ws, tungstenite::Message::text(text)).await;
+    assert_eq!(next_data(ws).await, tungstenite::Message::text(text));
 }
 
 /// A `redis-server` started for one test, stopped (by its PID) on drop.
 pub struct Redis {
-    child: Option<Child>,
+    child: Option<OwnedChild>,
     /// Where it listens.
     pub addr: SocketAddr,
 }
 
 impl Redis {
-    /// Starts redis-server on a free loopback port without persistence.
+    /// Starts redis-server on a free loopback port without persistence. Redis cannot take
+    /// port 0, so a free port is picked and, should another process take it first (redis
+    /// then reports the bind error), another one; the address is only used once redis
+    /// itself says it is ready, so the tests never talk to somebody else's server.
     pub fn start() -> Redis {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let addr = probe.local_addr().expect("addr");
-        drop(probe);
-        let child = Command::new("redis-server")
-            .args(["--port", &addr.port().to_string(), "--bind", "127.0.0.1"])
-            .args(["--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (bash scripts/install-test-deps.sh)");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
+        let mut failures = Vec::new();
+        for _ in 0..5 {
+            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let addr = probe.local_addr().expect("addr");
+            drop(probe);
+            let mut cmd = Command::new("redis-server");
+            cmd.args(["--port", &addr.port().to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"]);
+            match try_start_until(
+                &mut cmd,
+                "redis-server (bash scripts/install-test-deps.sh)",
+                Stream::Stdout,
+                "Ready to accept connections",
+                Duration::from_secs(20),
+                |_| {},
+            ) {
+                Ok((child, _)) => {
+                    return Redis {
+                        child: Some(child),
+                        addr,
+                    };
+                }
+                Err(e) if e.contains("Address already in use") => failures.push(e),
+                Err(e) => panic!("{e}"),
+            }
         }
-        Redis {
-            child: Some(child),
-            addr,
-        }
+        panic!("redis-server found no free port: {failures:?}");
     }
 
     /// `redis://` URL.
@@ -160,16 +177,7 @@ impl Redis {
 
     /// Stops the server and waits for it to exit.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        self.stop();
+        self.child.take();
     }
 }
 
@@ -187,14 +195,19 @@ pub async fn raw_handshake(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    stream.write_all(req.as_bytes()).await.expect("write");
+    within(
+        IO_TIMEOUT,
+        "writing the request",
+        stream.write_all(req.as_bytes()),
+    )
+    .await
+    .expect("write");
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         // A reset counts as the end: a dropped connection has no response.
-        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut byte))
+        let n = within(IO_TIMEOUT, "the response head", stream.read(&mut byte))
             .await
-            .expect("response in time")
             .unwrap_or(0);
         if n == 0 {
             break;

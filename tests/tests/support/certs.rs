@@ -89,16 +89,17 @@ impl Ca {
 }
 
 fn openssl_rsa_key() -> String {
-    let out = Command::new("openssl")
-        .args([
+    let out = wsgate_tests::process::output_within(
+        Command::new("openssl").args([
             "genpkey",
             "-algorithm",
             "RSA",
             "-pkeyopt",
             "rsa_keygen_bits:2048",
-        ])
-        .output()
-        .expect("run openssl");
+        ]),
+        "openssl genpkey",
+        std::time::Duration::from_secs(60),
+    );
     assert!(out.status.success(), "openssl genpkey failed");
     String::from_utf8(out.stdout).expect("PEM")
 }

@@ -6,7 +6,6 @@ pub mod certs;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use wsgate_tests::wsgate::Wsgate;
 
@@ -48,26 +47,8 @@ pub fn write_pair(dir: &Path, leaf: &certs::Leaf) -> PathBuf {
 
 /// Starts wsgate with a TLS listener on loopback port 0.
 pub async fn start_tls(routes: &str) -> (Wsgate, SocketAddr) {
-    let gw = Wsgate::start_with(routes, &["--https-listen", "127.0.0.1:0"]);
+    let gw = Wsgate::launch_with(routes, &["--https-listen", "127.0.0.1:0"]).await;
     gw.wait_ready().await;
     let https = gw.https.expect("wsgate reported its https address");
     (gw, https)
-}
-
-/// Waits until `probe` returns true, polling every 50 ms, for at most `limit`.
-pub async fn eventually<F, Fut>(limit: Duration, mut probe: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if probe().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
