@@ -25,6 +25,7 @@ use crate::publish::{self, Outputs};
 use crate::signals::shutdown_on_signal;
 use crate::status::StatusWriter;
 use crate::translate::Index;
+use crate::translate::tenancy::Tenancy;
 
 /// Runs the controller until a shutdown signal has been handled.
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
@@ -47,7 +48,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         tables: tables_tx,
         statuses: status_tx,
     };
-    let index = Index::new(&args.ingress_class);
+    let index = Index::new(&args.ingress_class)
+        .with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
     tokio::spawn(publish::run(
         index,
         changes_rx,
@@ -59,12 +61,19 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
 
     let identity = identity();
     let (leader_tx, leader_rx) = watch::channel(false);
+    let timing = leader::Timing::new(
+        args.leader_lease_duration,
+        args.leader_renew_deadline,
+        args.leader_retry_period,
+    )
+    .map_err(|e| anyhow::anyhow!("leader election: {e}"))?;
     let lease = LeaderConfig {
         namespace: args.leader_election_namespace.clone(),
         name: args.leader_election_id.clone(),
         identity: identity.clone(),
+        timing,
     };
-    tokio::spawn(leader::run(
+    let elector = tokio::spawn(leader::run(
         client.clone(),
         lease,
         leader_tx,
@@ -79,6 +88,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         recorder: Recorder::new(client.clone(), reporter),
         client,
         publish_service: args.publish_service.clone(),
+        publish_addresses: args.publish_status_addresses.clone(),
+        event_refresh: args.event_refresh,
         metrics: cm,
     };
     tokio::spawn(writer.run(status_rx, leader_rx, shutdown.clone()));
@@ -92,6 +103,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         args.shutdown_timeout.max(Duration::from_secs(1)),
     )
     .await;
+    // The Lease was released when the shutdown began; this only waits for that call.
+    let _ = tokio::time::timeout(Duration::from_secs(5), elector).await;
     tracing::info!("wsgate controller stopped");
     Ok(())
 }

@@ -23,8 +23,14 @@ fn field(name: &str, message: impl Into<String>) -> (String, String) {
     (name.to_string(), message.into())
 }
 
-/// The security policy of route `id`.
-pub fn compile_security(id: &RouteId, spec: &RouteSpec) -> FieldResult<SecurityPolicy> {
+/// The security policy of route `id`. `files`: whether key files named in the spec may be
+/// read (a routes file); in a cluster they are refused, so no route author can make wsgate
+/// open a path.
+pub fn compile_security(
+    id: &RouteId,
+    spec: &RouteSpec,
+    files: bool,
+) -> FieldResult<SecurityPolicy> {
     let mut policy = SecurityPolicy::default();
     if let Some(o) = &spec.origins {
         policy.origins = Some(OriginPolicy::compile(o)?);
@@ -56,7 +62,7 @@ pub fn compile_security(id: &RouteId, spec: &RouteSpec) -> FieldResult<SecurityP
             policy.first_message_timeout = t.0;
         }
         if let Some(t) = &a.ticket {
-            policy.ticket = Some(Arc::new(compile_ticket(id, t)?));
+            policy.ticket = Some(Arc::new(compile_ticket(id, t, files)?));
         }
         if let Some(e) = &a.external {
             policy.external = Some(Arc::new(ExternalAuth::compile(e)?));
@@ -69,27 +75,34 @@ fn read_file(path: &str, name: &str) -> FieldResult<Vec<u8>> {
     std::fs::read(path).map_err(|e| field(name, format!("{path}: {e}")))
 }
 
-fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
+const KEY_FIELDS: &str = "key, keyFile, secretRef, publicKey, publicKeyFile, jwks or jwksFile";
+
+fn key_material(t: &TicketSpec, files: bool) -> FieldResult<KeyMaterial> {
     let f = "spec.auth.ticket";
     let given = [
         t.key.is_some(),
         t.key_file.is_some(),
         t.secret_ref.is_some(),
+        t.public_key.is_some(),
         t.public_key_file.is_some(),
+        t.jwks.is_some(),
         t.jwks_file.is_some(),
     ];
     match given.iter().filter(|g| **g).count() {
-        0 => {
-            return Err(field(
-                f,
-                "one of key, keyFile, secretRef, publicKeyFile or jwksFile is required",
-            ));
-        }
+        0 => return Err(field(f, format!("one of {KEY_FIELDS} is required"))),
         1 => {}
-        _ => {
+        _ => return Err(field(f, format!("give only one of {KEY_FIELDS}"))),
+    }
+    if !files {
+        let named = [
+            (&t.key_file, "keyFile"),
+            (&t.public_key_file, "publicKeyFile"),
+            (&t.jwks_file, "jwksFile"),
+        ];
+        if let Some((_, name)) = named.iter().find(|(v, _)| v.is_some()) {
             return Err(field(
-                f,
-                "give only one of key, keyFile, secretRef, publicKeyFile, jwksFile",
+                &format!("spec.auth.ticket.{name}"),
+                "files are for routes files; in a cluster use secretRef (a Secret labelled wsgate.dev/secret)",
             ));
         }
     }
@@ -108,6 +121,10 @@ fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
             bytes.pop();
         }
         KeyMaterial::Secret(bytes)
+    } else if let Some(pem) = &t.public_key {
+        KeyMaterial::Pem(pem.as_bytes().to_vec())
+    } else if let Some(jwks) = &t.jwks {
+        KeyMaterial::Jwks(jwks.as_bytes().to_vec())
     } else if let Some(p) = &t.public_key_file {
         KeyMaterial::Pem(read_file(p, "spec.auth.ticket.publicKeyFile")?)
     } else {
@@ -116,9 +133,9 @@ fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
     })
 }
 
-fn compile_ticket(id: &RouteId, t: &TicketSpec) -> FieldResult<TicketPolicy> {
-    let keys =
-        TicketKeys::new(t.algorithm, key_material(t)?).map_err(|m| field("spec.auth.ticket", m))?;
+fn compile_ticket(id: &RouteId, t: &TicketSpec, files: bool) -> FieldResult<TicketPolicy> {
+    let keys = TicketKeys::new(t.algorithm, key_material(t, files)?)
+        .map_err(|m| field("spec.auth.ticket", m))?;
     let from = if t.from.is_empty() {
         vec![TicketPlacement::Query, TicketPlacement::Subprotocol]
     } else {
