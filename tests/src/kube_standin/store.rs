@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 
 use super::objects::{fold_string_data, merge, now_rfc3339};
 use super::resources::Resource;
+use super::selectors::{Selector, field_of, label_of};
 
 /// One watch event, serialized once as a JSON line.
 #[derive(Debug)]
@@ -22,6 +23,49 @@ pub struct WatchEvent {
     pub namespace: String,
     /// `{"type":..,"object":..}\n`.
     pub line: Bytes,
+    /// The object, for selectors.
+    pub object: Value,
+}
+
+/// Label and field selectors of a list or watch.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// `labelSelector`.
+    pub labels: Selector,
+    /// `fieldSelector`.
+    pub fields: Selector,
+}
+
+impl Filter {
+    /// Whether `object` is selected.
+    pub fn matches(&self, object: &Value) -> bool {
+        self.labels.matches(&label_of(object)) && self.fields.matches(&field_of(object))
+    }
+}
+
+/// `limit` and `continue` of a paged list.
+#[derive(Debug, Clone)]
+pub struct Page {
+    limit: Option<usize>,
+    /// (resourceVersion of the first page, items already returned).
+    from: Option<(u64, usize)>,
+}
+
+impl Page {
+    /// From the query parameters; a malformed continue token is a 400.
+    pub fn parse(limit: Option<usize>, token: Option<&str>) -> Result<Page, String> {
+        let from = match token {
+            None | Some("") => None,
+            Some(t) => {
+                let (rv, offset) = t
+                    .split_once('-')
+                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
+                    .ok_or_else(|| format!("invalid continue token {t:?}"))?;
+                Some((rv, offset))
+            }
+        };
+        Ok(Page { limit, from })
+    }
 }
 
 /// A write request as received.
@@ -48,6 +92,8 @@ pub enum StoreError {
     Conflict(String),
     /// 422.
     Invalid(String),
+    /// 410.
+    Gone(String),
 }
 
 type Key = (Resource, String, String);
@@ -103,20 +149,43 @@ impl Store {
         self.rv
     }
 
-    /// A `<Kind>List` of `resource` in `namespace` (all when `None`).
-    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> Value {
-        let items: Vec<Value> = self
+    /// One page of the selected objects; `metadata.continue` names the next. A continue
+    /// token older than the kept history is 410 Gone, as the API server answers.
+    pub fn list_page(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+        page: Option<&Page>,
+    ) -> Result<Value, StoreError> {
+        let (rv, skip) = match page.and_then(|p| p.from) {
+            Some((rv, _)) if rv < self.compacted => {
+                return Err(StoreError::Gone(
+                    "the provided continue parameter is too old".into(),
+                ));
+            }
+            Some(from) => from,
+            None => (self.rv, 0),
+        };
+        let limit = page.and_then(|p| p.limit).unwrap_or(usize::MAX);
+        let mut selected = self
             .objects
             .iter()
-            .filter(|((r, ns, _), _)| *r == resource && namespace.is_none_or(|n| n == ns))
-            .map(|(_, o)| o.clone())
-            .collect();
-        json!({
+            .filter(|((r, ns, _), o)| {
+                *r == resource && namespace.is_none_or(|n| n == ns) && filter.matches(o)
+            })
+            .skip(skip);
+        let items: Vec<Value> = selected.by_ref().take(limit).map(|(_, o)| o.clone()).collect();
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if selected.next().is_some() {
+            metadata["continue"] = Value::from(format!("{rv}-{}", skip + items.len()));
+        }
+        Ok(json!({
             "apiVersion": resource.api_version(),
             "kind": format!("{}List", resource.kind),
-            "metadata": {"resourceVersion": self.rv.to_string()},
+            "metadata": metadata,
             "items": items,
-        })
+        }))
     }
 
     /// One object.
@@ -331,6 +400,7 @@ impl Store {
             resource,
             namespace: ns.to_string(),
             line: Bytes::from(line),
+            object: object.clone(),
         });
         self.history.push_back(event.clone());
         while self.history.len() > self.keep {

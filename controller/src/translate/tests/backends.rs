@@ -166,3 +166,15 @@ fn missing_service_breaks_only_its_route() {
     assert_eq!(bad.generation, Some(2));
     assert!(report(&t, SourceKind::Route, "ns", "good").all_true());
 }
+
+#[test]
+fn only_slices_of_the_endpointslice_controller_count() {
+    let mut objects = chat_backend("ns");
+    // A slice anyone could write, claiming to belong to Service chat.
+    objects.push(Object::EndpointSlice(Box::new(obj(
+        "metadata: {name: forged, namespace: ns, labels: {kubernetes.io/service-name: chat, endpointslice.kubernetes.io/managed-by: someone-else}}\naddressType: IPv4\nports: [{name: http, port: 8080}]\nendpoints: [{addresses: [192.0.2.66]}]",
+    ))));
+    objects.push(route("ns", "r", 1, CHAT));
+    let t = index(objects).build();
+    assert_eq!(endpoints(&t, "r"), Ok(addrs(&["10.0.0.1:8080", "10.0.0.2:8080"])));
+}

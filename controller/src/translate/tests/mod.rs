@@ -37,7 +37,7 @@ pub(super) fn service(ns: &str, name: &str, ports: &str) -> Object {
 /// An EndpointSlice of `svc`; `endpoints` is a YAML list.
 pub(super) fn slice(ns: &str, svc: &str, name: &str, ports: &str, endpoints: &str) -> Object {
     Object::EndpointSlice(Box::new(obj(&format!(
-        "metadata: {{name: {name}, namespace: {ns}, labels: {{kubernetes.io/service-name: {svc}}}}}\naddressType: IPv4\nports: {ports}\nendpoints: {endpoints}"
+        "metadata: {{name: {name}, namespace: {ns}, labels: {{kubernetes.io/service-name: {svc}, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}}}}\naddressType: IPv4\nports: {ports}\nendpoints: {endpoints}"
     ))))
 }
 
