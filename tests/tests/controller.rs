@@ -227,7 +227,11 @@ async fn missing_secret(w: World, mut old: Wss) {
         200,
         "another route stopped serving"
     );
-    let _ = ask(&mut old, "whoami").await;
+    // A new table never touches an established connection.
+    assert_eq!(
+        ask(&mut old, "whoami").await.expect("old connection after the Secret went"),
+        "one"
+    );
 
     let reported = eventually(Duration::from_secs(10), || async {
         status_patches(&w.api.writes(), "chat")
