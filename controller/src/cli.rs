@@ -136,5 +136,5 @@ fn parse_object_ref(text: &str) -> Result<(String, String), String> {
 }
 
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    wsgate_proxy::spec::parse_duration(text)
+    wsgate_core::spec::parse_duration(text)
 }

@@ -6,17 +6,17 @@
 //!                                   └─StatusInput─> status writer (leader only) <─ leader
 //! ```
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
-use tokio::net::TcpListener;
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use wsgate_proxy::{Listeners, Metrics, RouteTable};
+use wsgate_core::table::RouteTable;
+use wsgate_core::table::security::ListenerOptions;
+use wsgate_proxy::{ListenAddrs, Listeners, Metrics};
 
 use crate::cli::ControllerArgs;
 use crate::leader::{self, LeaderConfig};
@@ -124,34 +124,14 @@ fn identity() -> String {
 }
 
 async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
-    let listen = |addr: SocketAddr, what: &'static str| async move {
-        TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding the {what} listener {addr}"))
+    let addrs = ListenAddrs {
+        http: args.http_listen,
+        https: Some(args.https_listen),
+        admin: args.admin_listen,
     };
-    let http = listen(args.http_listen, "HTTP").await?;
-    let https = listen(args.https_listen, "HTTPS").await?;
-    let admin = listen(args.admin_listen, "admin").await?;
-    let fields = [
-        ("http", http.local_addr()?),
-        ("https", https.local_addr()?),
-        ("admin", admin.local_addr()?),
-    ];
-    for (name, addr) in &fields {
-        tracing::info!(listener = name, address = %addr, "listening");
-    }
+    let listeners = Listeners::bind(addrs, ListenerOptions::default()).await?;
     if let Some(path) = &args.addresses_file {
-        let pairs: Vec<String> = fields
-            .iter()
-            .map(|(n, a)| format!("\"{n}\":\"{a}\""))
-            .collect();
-        let json = format!("{{{}}}\n", pairs.join(","));
-        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        listeners.write_addresses(path)?;
     }
-    Ok(Listeners {
-        http,
-        https: Some(https),
-        admin,
-        options: Default::default(),
-    })
+    Ok(listeners)
 }

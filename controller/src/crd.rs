@@ -10,7 +10,7 @@ use kube::CustomResource;
 use kube::core::CustomResourceExt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use wsgate_proxy::spec::RouteSpec;
+use wsgate_core::spec::RouteSpec;
 
 /// Spec of a `WebSocketRoute`: exactly the routes-file [`RouteSpec`], so the file and the
 /// cluster share one schema and new spec fields reach the CRD without an edit here.
@@ -89,7 +89,7 @@ pub fn crd() -> CustomResourceDefinition {
 }
 
 /// The CRD as YAML, as `wsgate crd` prints it and `crds/` stores it.
-pub fn crd_yaml() -> Result<String, serde_yaml::Error> {
+pub fn crd_yaml() -> Result<String, crate::yaml::YamlError> {
     crate::yaml::to_string(&crd())
 }
 

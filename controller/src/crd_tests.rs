@@ -114,7 +114,7 @@ spec:
     - backend: {service: {name: chat, port: 3000}}
   timeouts: {idle: 1h}
 "#;
-    let route: WebSocketRoute = serde_yaml::from_str(yaml).expect("valid resource");
+    let route: WebSocketRoute = crate::yaml::from_str(yaml).expect("valid resource");
     assert_eq!(route.spec.route.hostnames, ["chat.example.com"]);
     let ports: Vec<_> = route
         .spec
@@ -123,7 +123,7 @@ spec:
         .iter()
         .map(|r| r.backend.service.as_ref().map(|s| s.port.clone()))
         .collect();
-    use wsgate_proxy::spec::ServicePort;
+    use wsgate_core::spec::ServicePort;
     assert_eq!(
         ports,
         [
@@ -133,7 +133,7 @@ spec:
     );
     let bad = yaml.replace("idle: 1h", "idle: soon");
     assert!(
-        serde_yaml::from_str::<WebSocketRoute>(&bad).is_err(),
+        crate::yaml::from_str::<WebSocketRoute>(&bad).is_err(),
         "field values are checked"
     );
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use wsgate_proxy::RouteTable;
+use wsgate_core::table::RouteTable;
 
 use crate::crd::WebSocketRouteStatus;
 use crate::metrics::ControllerMetrics;

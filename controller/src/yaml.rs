@@ -1,11 +1,16 @@
-//! The one place the controller knows its YAML library.
+//! The one place the controller knows its YAML library, so it can be swapped in one edit.
+
+/// A YAML document that could not be read or written (the library's message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct YamlError(String);
 
 /// Parses YAML text into any deserializable value.
-pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, serde_yaml::Error> {
-    serde_yaml::from_str(text)
+pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlError> {
+    serde_yaml::from_str(text).map_err(|e| YamlError(e.to_string()))
 }
 
 /// Renders a value as YAML.
-pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, serde_yaml::Error> {
-    serde_yaml::to_string(value)
+pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, YamlError> {
+    serde_yaml::to_string(value).map_err(|e| YamlError(e.to_string()))
 }

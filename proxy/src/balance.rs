@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::affinity::cookie;
-use crate::affinity::ring::Ring;
 use crate::endpoint::EndpointState;
-use crate::table::{Affinity, Algorithm, RoutePolicy};
+use wsgate_core::affinity::cookie;
+use wsgate_core::affinity::ring::Ring;
+use wsgate_core::table::{Affinity, Algorithm, RoutePolicy};
 
 /// Up to this many endpoints least-connections compares them all; above, it compares two
 /// random ones (power of two choices), which stays O(1) and avoids herding.
@@ -52,7 +52,7 @@ impl Balancer {
             Affinity::Hash { bound, .. } => (Some(Ring::build(&weights)), *bound),
             _ if policy.balancing.algorithm == Algorithm::ConsistentHash => (
                 Some(Ring::build(&weights)),
-                Some(crate::compile::balancing::DEFAULT_BOUNDED_LOAD),
+                Some(wsgate_core::compile::balancing::DEFAULT_BOUNDED_LOAD),
             ),
             _ => (None, None),
         };

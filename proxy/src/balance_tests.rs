@@ -2,11 +2,11 @@ use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use super::*;
-use crate::affinity::hash::hash64;
 use crate::endpoint::{EndpointGuard, EndpointRegistry};
 use crate::metrics::Metrics;
-use crate::table::{Balancing, HashKey};
 use tokio_util::sync::CancellationToken;
+use wsgate_core::affinity::hash::hash64;
+use wsgate_core::table::{Balancing, HashKey};
 
 fn registry() -> EndpointRegistry {
     let metrics = Metrics::new(&prometheus::Registry::new()).expect("metrics");
@@ -271,7 +271,7 @@ fn cookie_tokens_name_endpoints() {
         Affinity::Cookie {
             name: "x".into(),
             ttl: None,
-            same_site: crate::table::SameSite::Lax,
+            same_site: wsgate_core::table::SameSite::Lax,
         },
     );
     let b = Balancer::new(c, &p, 42);

@@ -1,63 +1,47 @@
-//! wsgate's data plane: the route-table model, the routes-file loader and the
-//! WebSocket/HTTP reverse proxy.
+//! wsgate's data plane: the WebSocket/HTTP reverse proxy that serves a
+//! [`wsgate_core::table::RouteTable`].
 //!
 //! ```text
-//!  routes file ─> config ─┐                      ┌─> forward (HTTP, pooled upstreams)
+//!  routes file ─> reload ─┐                      ┌─> forward (HTTP, pooled upstreams)
 //!  controller ────────────┴─> watch<RouteTable> ─> router ─> handler ─┤
 //!                                                                     └─> upgrade ─> tunnel
 //! ```
 //!
-//! The [`table::RouteTable`] is the contract: plain data, built by [`config`] or by the
-//! controller, published on a `tokio::sync::watch` channel and applied atomically.
+//! The table is the contract: plain data from `wsgate-core`, built by the routes-file loader
+//! or by the controller, published on a `tokio::sync::watch` channel and applied atomically.
 
 pub mod admin;
 pub mod affinity;
 pub mod auth;
 pub mod balance;
 pub mod client_addr;
-pub mod compile;
-pub mod config;
 pub mod endpoint;
 pub mod error;
 pub mod forward;
 pub mod handler;
 pub mod headers;
 pub mod limits;
+pub mod listeners;
 pub mod metrics;
 pub mod policy;
-pub mod prefixed;
-pub mod route_match;
+pub mod reload;
 pub mod router;
 pub mod select;
 pub mod server;
-pub mod spec;
-pub mod table;
 pub mod tls;
-pub mod tunnel;
 pub mod upgrade;
 pub mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+pub use listeners::{BindError, ListenAddrs, Listeners};
 pub use metrics::Metrics;
-pub use table::RouteTable;
-
-/// Sockets the proxy serves on, bound by the caller (tests bind port 0).
-pub struct Listeners {
-    /// Plaintext HTTP/WebSocket listener.
-    pub http: TcpListener,
-    /// TLS listener (`wss://`, `https://`), if configured.
-    pub https: Option<TcpListener>,
-    /// Admin listener.
-    pub admin: TcpListener,
-    /// PROXY protocol, trusted proxies and request-head limits.
-    pub options: policy::ListenerOptions,
-}
+pub use reload::{FileSource, ReloadOutcome};
+use wsgate_core::table::RouteTable;
 
 /// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
 /// every WebSocket a close frame (spread over the drain period) and waits up to

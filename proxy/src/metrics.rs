@@ -239,3 +239,18 @@ pub struct TunnelCounters {
     /// Bytes backend to client.
     pub bytes_down: IntCounter,
 }
+
+impl wsgate_tunnel::Meter for TunnelCounters {
+    fn record(&self, t: wsgate_tunnel::Traffic) {
+        for (counter, n) in [
+            (&self.messages_up, t.messages_up),
+            (&self.messages_down, t.messages_down),
+            (&self.bytes_up, t.bytes_up),
+            (&self.bytes_down, t.bytes_down),
+        ] {
+            if n > 0 {
+                counter.inc_by(n);
+            }
+        }
+    }
+}

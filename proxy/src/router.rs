@@ -4,11 +4,11 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::affinity::cookie;
 use crate::balance::{Balancer, Candidate};
 use crate::endpoint::EndpointRegistry;
-use crate::route_match::MatchIndex;
-use crate::table::{Backend, PathMatch, RouteId, RoutePolicy, RouteTable};
+use wsgate_core::affinity::cookie;
+use wsgate_core::route_match::MatchIndex;
+use wsgate_core::table::{Backend, PathMatch, RouteId, RoutePolicy, RouteTable};
 
 /// A route as connections hold it: they keep this `Arc` for their whole life.
 #[derive(Debug)]

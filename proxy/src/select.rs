@@ -12,14 +12,14 @@ use http::{HeaderMap, StatusCode, Uri, header};
 use http_body_util::BodyExt;
 
 use crate::affinity::socketio::{Learn, SniffBody, engine_io};
-use crate::affinity::{cookie, hash::hash64, query_param};
 use crate::balance::{Balancer, Candidate};
 use crate::endpoint::EndpointGuard;
 use crate::error::{Body, ProxyError};
 use crate::handler::Target;
 use crate::router::RouteRuntime;
 use crate::server::Shared;
-use crate::table::{Affinity, HashKey};
+use wsgate_core::affinity::{cookie, hash::hash64, query_param};
+use wsgate_core::table::{Affinity, HashKey};
 
 /// Seed of affinity-key hashes (fixed: every replica must map a key alike).
 const KEY_SEED: u64 = 0x7773_6761_7465_6b79;

@@ -19,9 +19,9 @@ use crate::endpoint::EndpointRegistry;
 use crate::handler::{ConnInfo, handle};
 use crate::metrics::Metrics;
 use crate::router::Router;
-use crate::table::RouteTable;
 use crate::tls::{CertStore, TlsBase};
 use crate::upstream::Pool;
+use wsgate_core::table::RouteTable;
 
 /// State shared by every connection of the data plane.
 pub struct Shared {
@@ -82,8 +82,8 @@ impl Shared {
             .iter()
             .flat_map(|r| r.rules.iter())
             .filter_map(|rule| match &rule.backend {
-                crate::table::Backend::Endpoints(eps) => Some(eps.iter().map(|e| e.addr)),
-                crate::table::Backend::Invalid { .. } => None,
+                wsgate_core::table::Backend::Endpoints(eps) => Some(eps.iter().map(|e| e.addr)),
+                wsgate_core::table::Backend::Invalid { .. } => None,
             })
             .flatten()
             .collect();

@@ -15,8 +15,8 @@ use crate::handler::{ConnInfo, Target};
 use crate::headers::{add_forwarded, set_websocket_upgrade, strip_hop_by_hop};
 use crate::select;
 use crate::server::Shared;
-use crate::tunnel::{self, TunnelConfig};
 use crate::upstream::handshake_with;
+use wsgate_tunnel::TunnelConfig;
 
 /// Checks the client's handshake (RFC 6455 4.2.1) before anything reaches the backend.
 pub fn validate_handshake(
@@ -140,8 +140,8 @@ async fn proxy_inner(
         .with_label_values(&[&target.route.label])
         .observe(started.elapsed().as_secs_f64());
     let cfg = TunnelConfig {
-        policy,
-        counters: metrics.tunnel_counters(&target.route.label),
+        policy: tunnel_policy(&policy),
+        meter: metrics.tunnel_counters(&target.route.label),
         drain: target.guard.endpoint().drain.clone(),
         shutdown: shared.shutdown.clone(),
         shutdown_spread: shared.shutdown_spread,
@@ -158,7 +158,7 @@ async fn proxy_inner(
         let active = metrics.active_connections.with_label_values(&[&label]);
         active.inc();
         let opened = Instant::now();
-        let summary = tunnel::run(TokioIo::new(client), TokioIo::new(backend), cfg).await;
+        let summary = wsgate_tunnel::run(TokioIo::new(client), TokioIo::new(backend), cfg).await;
         active.dec();
         let secs = opened.elapsed().as_secs_f64();
         metrics.connection_seconds.with_label_values(&[&label]).observe(secs);
@@ -183,6 +183,22 @@ async fn proxy_inner(
         drop(admission);
     });
     Ok(client_resp)
+}
+
+/// The part of a route's policy the tunnel enforces.
+pub fn tunnel_policy(p: &wsgate_core::table::RoutePolicy) -> wsgate_tunnel::TunnelPolicy {
+    wsgate_tunnel::TunnelPolicy {
+        max_message_bytes: p.max_message_bytes,
+        idle_timeout: p.idle_timeout,
+        keepalive: p.keepalive.map(|k| wsgate_tunnel::Keepalive {
+            interval: k.interval,
+            pong_timeout: k.pong_timeout,
+        }),
+        drain: wsgate_tunnel::Drain {
+            close_code: p.drain.close_code,
+            period: p.drain.period,
+        },
+    }
 }
 
 #[cfg(test)]

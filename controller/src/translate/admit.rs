@@ -3,9 +3,9 @@
 
 use std::cell::RefCell;
 
-use wsgate_proxy::compile::compile_route_with;
-use wsgate_proxy::spec::BackendSpec;
-use wsgate_proxy::table::Backend;
+use wsgate_core::compile::compile_route_with;
+use wsgate_core::spec::BackendSpec;
+use wsgate_core::table::Backend;
 
 use super::backend::{ServiceView, Unresolved};
 use super::candidate::Candidate;

@@ -6,10 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use wsgate_proxy::spec::{ServicePort, ServiceRef};
-use wsgate_proxy::table::Endpoint;
+use wsgate_core::spec::{ServicePort, ServiceRef};
+use wsgate_core::table::Endpoint;
 
-use super::ObjectKey;
+use super::objects::ObjectKey;
 use super::report::reason;
 
 /// Label that ties an EndpointSlice to its Service.

@@ -2,8 +2,8 @@
 //! IngressClass, each with what decides its precedence (oldest first).
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
-use wsgate_proxy::spec::RouteSpec;
-use wsgate_proxy::table::RouteId;
+use wsgate_core::spec::RouteSpec;
+use wsgate_core::table::RouteId;
 
 use super::decode::Refusal;
 use super::report::{SourceKind, SourceRef};

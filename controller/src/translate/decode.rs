@@ -3,7 +3,7 @@
 //! names the annotation that set it: nothing an annotation asked for is dropped.
 
 use serde_json::Value;
-use wsgate_proxy::spec::RouteSpec;
+use wsgate_core::spec::RouteSpec;
 
 use super::annotations::Provenance;
 use super::report::reason;

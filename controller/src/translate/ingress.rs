@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressClass, IngressRule};
 use serde_json::{Map, Value, json};
-use wsgate_proxy::table::RouteId;
+use wsgate_core::table::RouteId;
 
 use super::annotations::{Policy, Provenance, policy_from_annotations};
 use super::decode::{Decoded, Refusal, decode_spec};

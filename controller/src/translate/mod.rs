@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::{Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
-use wsgate_proxy::table::Route;
+use wsgate_core::table::Route;
 
 use crate::crd::WebSocketRoute;
 use backend::ServiceView;

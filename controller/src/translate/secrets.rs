@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
-use wsgate_proxy::spec::{RouteSpec, TicketAlgorithm, TlsMinVersion};
-use wsgate_proxy::table::{Backend, Route, Rule, TlsCert, TlsVersion};
+use wsgate_core::spec::{RouteSpec, TicketAlgorithm, TlsMinVersion};
+use wsgate_core::table::{Backend, Route, Rule, TlsCert, TlsVersion};
 
-use super::ObjectKey;
+use super::objects::ObjectKey;
 use super::report::{Report, reason};
 use crate::watch::SECRET_LABEL;
 
@@ -203,21 +203,21 @@ pub struct SecretMaterial<'a> {
     pub namespace: &'a str,
 }
 
-impl wsgate_proxy::compile::tls::TlsMaterial for SecretMaterial<'_> {
+impl wsgate_core::compile::tls::TlsMaterial for SecretMaterial<'_> {
     fn certificate(
         &self,
-        spec: &wsgate_proxy::spec::TlsSpec,
-    ) -> Result<Option<wsgate_proxy::compile::tls::PemPair>, (String, String)> {
-        wsgate_proxy::compile::tls::NoFiles.certificate(spec)
+        spec: &wsgate_core::spec::TlsSpec,
+    ) -> Result<Option<wsgate_core::compile::tls::PemPair>, (String, String)> {
+        wsgate_core::compile::tls::NoFiles.certificate(spec)
     }
 
     fn ca_bundle(
         &self,
-        spec: &wsgate_proxy::spec::BackendTlsSpec,
+        spec: &wsgate_core::spec::BackendTlsSpec,
         field: &str,
     ) -> Result<Option<Arc<[u8]>>, (String, String)> {
         let Some(r) = &spec.ca_secret_ref else {
-            return wsgate_proxy::compile::tls::NoFiles.ca_bundle(spec, field);
+            return wsgate_core::compile::tls::NoFiles.ca_bundle(spec, field);
         };
         let key = ObjectKey::new(self.namespace, &r.name);
         let data_key = r.key.as_deref().unwrap_or("ca.crt");

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use wsgate_proxy::table::{HostMatch, PathMatch, Route};
+use wsgate_core::table::{HostMatch, PathMatch, Route};
 
 use super::decode::Refusal;
 use super::report::{SourceRef, reason};

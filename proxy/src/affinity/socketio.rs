@@ -16,10 +16,10 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
 
-use super::hash::hash64;
-use super::query_param;
 use crate::endpoint::{EndpointGuard, EndpointState};
 use crate::error::Body;
+use wsgate_core::affinity::hash::hash64;
+use wsgate_core::affinity::query_param;
 
 /// Shards of the session map: a request locks one briefly, so contention stays low.
 const SHARDS: usize = 32;

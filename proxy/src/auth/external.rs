@@ -3,33 +3,17 @@
 //! may pass headers upstream), 401/403 go back to the client, anything else refuses with 503.
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 
-use crate::spec::ExternalAuthSpec;
+use wsgate_core::table::security::ExternalAuth;
 
 /// Largest auth-service body passed back to a refused client.
 const MAX_DENY_BODY: usize = 4096;
-
-/// A compiled external-auth policy.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ExternalAuth {
-    /// `host:port` to connect to.
-    pub authority: String,
-    /// Path and query of the auth URL.
-    pub path: String,
-    /// Request headers copied to the auth call.
-    pub forward_headers: Vec<HeaderName>,
-    /// Response headers copied upstream on 2xx.
-    pub response_headers: Vec<HeaderName>,
-    /// Time allowed for the answer.
-    pub timeout: Duration,
-}
 
 /// Why external auth refused.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -49,136 +33,90 @@ pub enum ExternalRefusal {
     Unavailable(&'static str),
 }
 
-impl ExternalAuth {
-    /// Compiles the spec; only `http://` URLs.
-    pub fn compile(spec: &ExternalAuthSpec) -> Result<Self, (String, String)> {
-        let bad = |m: &str| {
-            (
-                "spec.auth.external.url".to_string(),
-                format!("{:?}: {m}", spec.url),
-            )
-        };
-        let uri: Uri = spec.url.parse().map_err(|_| bad("not a URL"))?;
-        if uri.scheme_str() != Some("http") {
-            return Err(bad("must be an http:// URL"));
+/// Asks the service about a request; on admission returns headers to add upstream.
+/// `uri` is the request's path and query with any ticket already removed.
+pub async fn check(
+    auth: &ExternalAuth,
+    method: &Method,
+    uri: &str,
+    headers: &HeaderMap,
+    client: IpAddr,
+) -> Result<HeaderMap, ExternalRefusal> {
+    let mut req = Request::new(Empty::<Bytes>::new());
+    *req.method_mut() = method.clone();
+    *req.uri_mut() = auth
+        .path
+        .parse()
+        .map_err(|_| ExternalRefusal::Unavailable("bad_url"))?;
+    let h = req.headers_mut();
+    for name in &auth.forward_headers {
+        for v in headers.get_all(name) {
+            h.append(name.clone(), v.clone());
         }
-        let host = uri.host().ok_or_else(|| bad("has no host"))?;
-        let authority = format!("{host}:{}", uri.port_u16().unwrap_or(80));
-        let names = |list: &[String],
-                     field: &str,
-                     default: &[&str]|
-         -> Result<Vec<HeaderName>, (String, String)> {
-            let list: Vec<&str> = if list.is_empty() {
-                default.to_vec()
-            } else {
-                list.iter().map(String::as_str).collect()
-            };
-            list.iter()
-                .map(|n| {
-                    HeaderName::from_bytes(n.as_bytes())
-                        .map_err(|_| (field.to_string(), format!("{n:?} is not a header name")))
-                })
-                .collect()
-        };
-        Ok(Self {
-            authority,
-            path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
-            forward_headers: names(
-                &spec.forward_headers,
-                "spec.auth.external.forwardHeaders",
-                &["cookie", "authorization"],
-            )?,
-            response_headers: names(
-                &spec.response_headers,
-                "spec.auth.external.responseHeaders",
-                &[],
-            )?,
-            timeout: spec.timeout.map_or(Duration::from_secs(2), |t| t.0),
-        })
     }
+    if let Ok(host) = HeaderValue::from_str(&auth.authority) {
+        h.insert(header::HOST, host);
+    }
+    let original = [
+        (
+            "x-original-method",
+            HeaderValue::from_str(method.as_str()).ok(),
+        ),
+        ("x-original-uri", HeaderValue::from_str(uri).ok()),
+        ("x-forwarded-host", headers.get(header::HOST).cloned()),
+        (
+            "x-forwarded-for",
+            HeaderValue::from_str(&client.to_string()).ok(),
+        ),
+    ];
+    for (name, value) in original {
+        if let Some(v) = value {
+            h.insert(name, v);
+        }
+    }
+    match tokio::time::timeout(auth.timeout, exchange(auth, req)).await {
+        Err(_) => Err(ExternalRefusal::Unavailable("timeout")),
+        Ok(result) => result,
+    }
+}
 
-    /// Asks the service about a request; on admission returns headers to add upstream.
-    /// `uri` is the request's path and query with any ticket already removed.
-    pub async fn check(
-        &self,
-        method: &Method,
-        uri: &str,
-        headers: &HeaderMap,
-        client: IpAddr,
-    ) -> Result<HeaderMap, ExternalRefusal> {
-        let mut req = Request::new(Empty::<Bytes>::new());
-        *req.method_mut() = method.clone();
-        *req.uri_mut() = self
-            .path
-            .parse()
-            .map_err(|_| ExternalRefusal::Unavailable("bad_url"))?;
-        let h = req.headers_mut();
-        for name in &self.forward_headers {
-            for v in headers.get_all(name) {
-                h.append(name.clone(), v.clone());
+async fn exchange(
+    auth: &ExternalAuth,
+    req: Request<Empty<Bytes>>,
+) -> Result<HeaderMap, ExternalRefusal> {
+    let stream = TcpStream::connect(&auth.authority)
+        .await
+        .map_err(|_| ExternalRefusal::Unavailable("connect"))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| ExternalRefusal::Unavailable("handshake"))?;
+    tokio::spawn(conn);
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|_| ExternalRefusal::Unavailable("request"))?;
+    let status = resp.status();
+    if status.is_success() {
+        let mut upstream = HeaderMap::new();
+        for name in &auth.response_headers {
+            for v in resp.headers().get_all(name) {
+                upstream.append(name.clone(), v.clone());
             }
         }
-        if let Ok(host) = HeaderValue::from_str(&self.authority) {
-            h.insert(header::HOST, host);
-        }
-        let original = [
-            (
-                "x-original-method",
-                HeaderValue::from_str(method.as_str()).ok(),
-            ),
-            ("x-original-uri", HeaderValue::from_str(uri).ok()),
-            ("x-forwarded-host", headers.get(header::HOST).cloned()),
-            (
-                "x-forwarded-for",
-                HeaderValue::from_str(&client.to_string()).ok(),
-            ),
-        ];
-        for (name, value) in original {
-            if let Some(v) = value {
-                h.insert(name, v);
-            }
-        }
-        match tokio::time::timeout(self.timeout, self.exchange(req)).await {
-            Err(_) => Err(ExternalRefusal::Unavailable("timeout")),
-            Ok(result) => result,
-        }
+        return Ok(upstream);
     }
-
-    async fn exchange(&self, req: Request<Empty<Bytes>>) -> Result<HeaderMap, ExternalRefusal> {
-        let stream = TcpStream::connect(&self.authority)
+    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+        let www_authenticate = resp.headers().get(header::WWW_AUTHENTICATE).cloned();
+        let body = Limited::new(resp.into_body(), MAX_DENY_BODY)
+            .collect()
             .await
-            .map_err(|_| ExternalRefusal::Unavailable("connect"))?;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(|_| ExternalRefusal::Unavailable("handshake"))?;
-        tokio::spawn(conn);
-        let resp = sender
-            .send_request(req)
-            .await
-            .map_err(|_| ExternalRefusal::Unavailable("request"))?;
-        let status = resp.status();
-        if status.is_success() {
-            let mut upstream = HeaderMap::new();
-            for name in &self.response_headers {
-                for v in resp.headers().get_all(name) {
-                    upstream.append(name.clone(), v.clone());
-                }
-            }
-            return Ok(upstream);
-        }
-        if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
-            let www_authenticate = resp.headers().get(header::WWW_AUTHENTICATE).cloned();
-            let body = Limited::new(resp.into_body(), MAX_DENY_BODY)
-                .collect()
-                .await
-                .map(|c| c.to_bytes())
-                .unwrap_or_default();
-            return Err(ExternalRefusal::Denied {
-                status,
-                body,
-                www_authenticate,
-            });
-        }
-        Err(ExternalRefusal::Unavailable("unexpected_status"))
+            .map(|c| c.to_bytes())
+            .unwrap_or_default();
+        return Err(ExternalRefusal::Denied {
+            status,
+            body,
+            www_authenticate,
+        });
     }
+    Err(ExternalRefusal::Unavailable("unexpected_status"))
 }

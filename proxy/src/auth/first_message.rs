@@ -13,25 +13,24 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::{BodyExt, Empty};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use sha1::{Digest, Sha1};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use super::ticket::{TicketPolicy, TicketRefusal};
 use crate::client_addr::ClientAddr;
 use crate::error::{Body, ProxyError};
 use crate::handler::{ConnInfo, Target};
 use crate::headers::{add_forwarded, set_websocket_upgrade, strip_hop_by_hop};
 use crate::policy::Admission;
-use crate::prefixed::Prefixed;
 use crate::server::Shared;
-use crate::tunnel::frame::{OP_CLOSE, apply_mask, close_payload, encode_control};
-use crate::tunnel::{self, TunnelConfig};
 use crate::upstream::handshake;
+use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal};
+use wsgate_tunnel::Prefixed;
+use wsgate_tunnel::TunnelConfig;
+use wsgate_tunnel::first_message::{close_with, read_first_message};
 
 /// Largest ticket message accepted.
 const MAX_TICKET_MESSAGE: u64 = 16 * 1024;
@@ -45,106 +44,6 @@ pub fn accept_key(key: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(sha.finalize())
 }
 
-/// The first data message of a client, as read from the wire.
-#[derive(Debug)]
-pub struct FirstMessage {
-    /// Unmasked payload of the message.
-    pub payload: Vec<u8>,
-    /// The frames exactly as received (masked).
-    pub raw: Bytes,
-    /// Bytes received after the message.
-    pub rest: Bytes,
-}
-
-/// Reads frames until one whole data message has arrived; pings and pongs are skipped.
-pub async fn read_first_message<S: AsyncRead + Unpin>(
-    s: &mut S,
-) -> Result<FirstMessage, &'static str> {
-    let mut buf = BytesMut::with_capacity(1024);
-    let mut at = 0usize;
-    let mut payload = Vec::new();
-    loop {
-        let (fin, opcode, header_len, len, mask) = loop {
-            if let Some(h) = parse_frame_header(&buf[at..])? {
-                break h;
-            }
-            if s.read_buf(&mut buf)
-                .await
-                .map_err(|_| "the connection failed")?
-                == 0
-            {
-                return Err("the connection closed before a ticket arrived");
-            }
-        };
-        if payload.len() as u64 + len > MAX_TICKET_MESSAGE {
-            return Err("the ticket message is too large");
-        }
-        let end = at + header_len + len as usize;
-        while buf.len() < end {
-            if s.read_buf(&mut buf)
-                .await
-                .map_err(|_| "the connection failed")?
-                == 0
-            {
-                return Err("the connection closed before a ticket arrived");
-            }
-        }
-        let mut chunk = buf[at + header_len..end].to_vec();
-        apply_mask(&mut chunk, mask);
-        at = end;
-        match opcode {
-            OP_CLOSE => return Err("the client closed before sending a ticket"),
-            0x9 | 0xA => continue,
-            0x0..=0x2 => payload.extend_from_slice(&chunk),
-            _ => return Err("unknown opcode"),
-        }
-        if fin {
-            let all = buf.freeze();
-            return Ok(FirstMessage {
-                payload,
-                raw: all.slice(..at),
-                rest: all.slice(at..),
-            });
-        }
-    }
-}
-
-/// fin, opcode, header length, payload length, mask.
-type FrameHeader = (bool, u8, usize, u64, [u8; 4]);
-
-/// The frame header at the start of `b`, once all of it has arrived.
-fn parse_frame_header(b: &[u8]) -> Result<Option<FrameHeader>, &'static str> {
-    if b.len() < 2 {
-        return Ok(None);
-    }
-    if b[1] & 0x80 == 0 {
-        return Err("client frames must be masked");
-    }
-    let (len, ext) = match b[1] & 0x7F {
-        126 => (
-            b.get(2..4)
-                .map(|x| u64::from(u16::from_be_bytes([x[0], x[1]]))),
-            2,
-        ),
-        127 => (
-            b.get(2..10)
-                .map(|x| x.iter().fold(0u64, |a, v| (a << 8) | u64::from(*v))),
-            8,
-        ),
-        n => (Some(u64::from(n)), 0),
-    };
-    let (Some(len), Some(m)) = (len, b.get(2 + ext..6 + ext)) else {
-        return Ok(None);
-    };
-    Ok(Some((
-        b[0] & 0x80 != 0,
-        b[0] & 0x0F,
-        6 + ext,
-        len,
-        [m[0], m[1], m[2], m[3]],
-    )))
-}
-
 /// The ticket inside a message: the whole text, or the `ticket` field of a JSON object.
 fn ticket_text(payload: &[u8]) -> Option<String> {
     let text = std::str::from_utf8(payload).ok()?.trim();
@@ -153,16 +52,6 @@ fn ticket_text(payload: &[u8]) -> Option<String> {
         return v.get("ticket")?.as_str().map(str::to_string);
     }
     Some(text.to_string())
-}
-
-async fn close_client<S: tokio::io::AsyncWrite + Unpin>(s: &mut S, code: u16, reason: &str) {
-    let mut frame = Vec::new();
-    encode_control(&mut frame, OP_CLOSE, &close_payload(code, reason), None);
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let _ = s.write_all(&frame).await;
-        let _ = s.shutdown().await;
-    })
-    .await;
 }
 
 /// Answers the upgrade with wsgate's own `101` and runs the rest of the flow in a task.
@@ -233,9 +122,18 @@ struct Pending {
 impl Pending {
     async fn run(mut self, mut io: TokioIo<Upgraded>) {
         let label = self.target.route.label.clone();
-        let first = match tokio::time::timeout(self.timeout, read_first_message(&mut io)).await {
+        let first = match tokio::time::timeout(
+            self.timeout,
+            read_first_message(&mut io, MAX_TICKET_MESSAGE),
+        )
+        .await
+        {
             Ok(Ok(m)) => m,
-            Ok(Err(why)) => return self.refuse(&mut io, TicketRefusal::Missing, why).await,
+            Ok(Err(why)) => {
+                return self
+                    .refuse(&mut io, TicketRefusal::Missing, &why.to_string())
+                    .await;
+            }
             Err(_) => {
                 return self
                     .refuse(&mut io, TicketRefusal::Missing, "no ticket arrived in time")
@@ -265,7 +163,7 @@ impl Pending {
             Ok(b) => b,
             Err(e) => {
                 tracing::info!(route = %label, client = %self.client.client, error = %e, "backend WebSocket failed after a FirstMessage ticket");
-                close_client(&mut io, 1014, "the backend is unavailable").await;
+                close_with(&mut io, 1014, "the backend is unavailable").await;
                 return;
             }
         };
@@ -286,7 +184,7 @@ impl Pending {
             .with_label_values(&[label, refusal.reason()])
             .inc();
         tracing::info!(route = label, client = %self.client.client, reason = refusal.reason(), detail = why, "FirstMessage ticket refused");
-        close_client(io, refusal.close_code(), why).await;
+        close_with(io, refusal.close_code(), why).await;
     }
 
     async fn open_upstream(&mut self) -> Result<TokioIo<Upgraded>, ProxyError> {
@@ -334,8 +232,8 @@ impl Pending {
         let label = self.target.route.label.clone();
         let metrics = self.shared.metrics.clone();
         let cfg = TunnelConfig {
-            policy: self.target.route.policy.clone(),
-            counters: metrics.tunnel_counters(&label),
+            policy: crate::upgrade::tunnel_policy(&self.target.route.policy),
+            meter: metrics.tunnel_counters(&label),
             drain: self.target.guard.endpoint().drain.clone(),
             shutdown: self.shared.shutdown.clone(),
             shutdown_spread: self.shared.shutdown_spread,
@@ -343,7 +241,7 @@ impl Pending {
         let active = metrics.active_connections.with_label_values(&[&label]);
         active.inc();
         let opened = Instant::now();
-        let summary = tunnel::run(client, backend, cfg).await;
+        let summary = wsgate_tunnel::run(client, backend, cfg).await;
         active.dec();
         let secs = opened.elapsed().as_secs_f64();
         metrics
@@ -382,30 +280,13 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn reads_one_masked_message_and_keeps_the_rest() {
-        let mask = [1, 2, 3, 4];
-        let mut body = b"tok.en.x".to_vec();
-        apply_mask(&mut body, mask);
-        let mut wire = vec![0x89, 0x80, 9, 9, 9, 9]; // an empty ping first
-        wire.extend_from_slice(&[0x81, 0x80 | body.len() as u8]);
-        wire.extend_from_slice(&mask);
-        wire.extend_from_slice(&body);
-        wire.extend_from_slice(b"NEXT");
-        let mut r: &[u8] = &wire;
-        let m = read_first_message(&mut r).await.expect("message");
-        assert_eq!(m.payload, b"tok.en.x");
-        assert_eq!(&m.rest[..], b"NEXT");
-        assert_eq!(m.raw.len(), wire.len() - 4);
+    #[test]
+    fn finds_the_ticket_in_text_or_json() {
+        assert_eq!(ticket_text(b" a.b.c ").as_deref(), Some("a.b.c"));
         assert_eq!(
             ticket_text(br#"{"ticket":"a.b.c"}"#).as_deref(),
             Some("a.b.c")
         );
-    }
-
-    #[tokio::test]
-    async fn refuses_unmasked_frames() {
-        let mut r: &[u8] = &[0x81, 0x01, b'x'];
-        assert!(read_first_message(&mut r).await.is_err());
+        assert_eq!(ticket_text(br#"{"other":1}"#), None);
     }
 }

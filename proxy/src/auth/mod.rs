@@ -9,7 +9,6 @@
 pub mod external;
 pub mod first_message;
 pub mod replay;
-pub mod ticket;
 
 use std::net::IpAddr;
 
@@ -18,9 +17,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Request, Uri};
 
 use crate::metrics::Metrics;
 use replay::{ReplayError, ReplayGuard};
-use ticket::{TicketPolicy, TicketRefusal, VerifiedTicket};
+use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal, VerifiedTicket};
 
-use crate::spec::TicketPlacement;
+use wsgate_core::spec::TicketPlacement;
 
 /// Prefix of the headers that carry verified claims to the backend.
 pub const CLAIM_HEADER_PREFIX: &str = "x-wsgate-claim-";

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
+use wsgate_core::table::ticket::parse_redis_url;
 
 /// Time allowed for connecting to and asking the store.
 const STORE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -76,35 +77,6 @@ struct RedisStore {
     password: Option<String>,
     db: u32,
     idle: Mutex<Vec<BufReader<TcpStream>>>,
-}
-
-/// Splits a store URL into address, password and database.
-pub fn parse_redis_url(url: &str) -> Result<(String, Option<String>, u32), String> {
-    let rest = url
-        .strip_prefix("redis://")
-        .ok_or_else(|| format!("{url:?} must start with redis://"))?;
-    let (auth, rest) = match rest.rsplit_once('@') {
-        Some((a, r)) => (Some(a.trim_start_matches(':').to_string()), r),
-        None => (None, rest),
-    };
-    let (hostport, db) = match rest.split_once('/') {
-        Some((h, d)) if !d.is_empty() => (
-            h,
-            d.parse()
-                .map_err(|_| format!("{url:?}: bad database number"))?,
-        ),
-        Some((h, _)) => (h, 0),
-        None => (rest, 0),
-    };
-    if hostport.is_empty() {
-        return Err(format!("{url:?} has no host"));
-    }
-    let addr = if hostport.contains(':') && !hostport.ends_with(']') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:6379")
-    };
-    Ok((addr, auth.filter(|a| !a.is_empty()), db))
 }
 
 fn command(args: &[&str]) -> Vec<u8> {
@@ -227,18 +199,5 @@ mod tests {
             g.use_once("a", Duration::from_secs(5), Some(&url)).await,
             Err(ReplayError::Unavailable(_))
         ));
-    }
-
-    #[test]
-    fn parses_store_urls() {
-        assert_eq!(
-            parse_redis_url("redis://127.0.0.1:6380").expect("url"),
-            ("127.0.0.1:6380".into(), None, 0)
-        );
-        assert_eq!(
-            parse_redis_url("redis://:pw@redis/2").expect("url"),
-            ("redis:6379".into(), Some("pw".into()), 2)
-        );
-        assert!(parse_redis_url("http://x").is_err());
     }
 }

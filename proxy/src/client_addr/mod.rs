@@ -10,63 +10,12 @@
 pub mod proxy_protocol;
 
 use std::net::{IpAddr, SocketAddr};
-use std::str::FromStr;
+
+use wsgate_core::table::cidr::Cidr;
 
 use http::{Extensions, HeaderMap, HeaderName};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
-
-/// An IPv4 or IPv6 network (`10.0.0.0/8`, `fd00::/8`, or a bare address).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Cidr {
-    net: IpAddr,
-    prefix: u8,
-}
-
-impl FromStr for Cidr {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        let (ip, prefix) = match text.trim().split_once('/') {
-            Some((ip, p)) => (ip, Some(p)),
-            None => (text.trim(), None),
-        };
-        let net: IpAddr = ip
-            .parse()
-            .map_err(|_| format!("{text:?} is not an IP address or CIDR"))?;
-        let max = if net.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            None => max,
-            Some(p) => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: prefix length must be 0-{max}"))?,
-        };
-        Ok(Cidr { net, prefix })
-    }
-}
-
-impl Cidr {
-    /// True if `ip` is inside this network (IPv4-mapped IPv6 counts as IPv4).
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.net, ip.to_canonical()) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
 
 /// Who sent a request: the direct peer and the client policy applies to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

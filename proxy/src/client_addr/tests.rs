@@ -12,22 +12,6 @@ fn cidrs(list: &[&str]) -> Vec<Cidr> {
 }
 
 #[test]
-fn cidrs_parse_and_contain() {
-    let c: Cidr = "10.1.0.0/16".parse().expect("cidr");
-    assert!(c.contains("10.1.200.3".parse().expect("ip")));
-    assert!(!c.contains("10.2.0.1".parse().expect("ip")));
-    assert!(c.contains("::ffff:10.1.0.9".parse().expect("ip")));
-    let all: Cidr = "0.0.0.0/0".parse().expect("cidr");
-    assert!(all.contains("203.0.113.1".parse().expect("ip")));
-    let v6: Cidr = "fd00::/8".parse().expect("cidr");
-    assert!(v6.contains("fd12::1".parse().expect("ip")));
-    let single: Cidr = "127.0.0.1".parse().expect("cidr");
-    assert!(!single.contains("127.0.0.2".parse().expect("ip")));
-    assert!("10.0.0.0/33".parse::<Cidr>().is_err());
-    assert!("nonsense".parse::<Cidr>().is_err());
-}
-
-#[test]
 fn forwarded_for_is_believed_only_from_trusted_peers() {
     let trusted = cidrs(&["10.0.0.0/8"]);
     let headers = xff("198.51.100.7, 10.0.0.5");

@@ -6,27 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-
-/// Limits of request heads on a listener.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct HeadLimits {
-    /// Largest request head (request line and headers), in bytes.
-    pub max_bytes: usize,
-    /// Most header fields.
-    pub max_headers: usize,
-    /// Time to receive a whole head.
-    pub read_timeout: Duration,
-}
-
-impl Default for HeadLimits {
-    fn default() -> Self {
-        Self {
-            max_bytes: 16 * 1024,
-            max_headers: 100,
-            read_timeout: Duration::from_secs(10),
-        }
-    }
-}
+use wsgate_core::table::security::HeadLimits;
 
 /// How reading the first head ended.
 #[derive(Debug)]

@@ -12,16 +12,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Per-route limits, every default applied (`None`: unlimited).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct ConnLimits {
-    /// Concurrent WebSockets per client address.
-    pub per_ip: Option<u32>,
-    /// Concurrent WebSockets on the route.
-    pub per_route: Option<u32>,
-    /// Handshake rate per client address: tokens per second and bucket size.
-    pub rate: Option<(u32, u32)>,
-}
+use wsgate_core::table::security::ConnLimits;
 
 /// Why a limit refused a handshake (429).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]

@@ -8,8 +8,8 @@ use tokio::net::TcpStream;
 
 use crate::client_addr::proxy_protocol::{ProxyHeaderError, read_header};
 use crate::limits::head::{FirstHead, read_first_head};
-use crate::prefixed::Prefixed;
 use crate::server::Shared;
+use wsgate_tunnel::Prefixed;
 
 /// The client address of a new connection: the PROXY header's source when the listener
 /// expects one, else `peer`. `None`: the header was missing or broken; drop the connection.

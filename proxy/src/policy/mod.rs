@@ -8,9 +8,7 @@
 //! ```
 
 pub mod accept;
-pub mod compile;
 pub mod metrics;
-pub mod origin;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,58 +16,20 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
 
-use crate::auth::external::{ExternalAuth, ExternalRefusal};
+use crate::auth::external::{self, ExternalRefusal};
 use crate::auth::replay::ReplayGuard;
-use crate::auth::ticket::{TicketPolicy, TicketRefusal};
 use crate::auth::{self, redact_query};
-use crate::client_addr::{self, Cidr, ClientAddr};
+use crate::client_addr::{self, ClientAddr};
 use crate::error::{Body, ProxyError, full};
 use crate::handler::ConnInfo;
 use crate::headers::is_websocket_upgrade;
-use crate::limits::head::HeadLimits;
-use crate::limits::{ConnLimits, ConnPermit, LimitRefusal, Limiter};
+use crate::limits::{ConnPermit, LimitRefusal, Limiter};
 use crate::router::RouteRuntime;
 use crate::server::Shared;
-use crate::spec::TicketPlacement;
-use origin::{OriginPolicy, OriginRefusal};
-
-/// Settings of the listeners: PROXY protocol, trusted proxies, request-head limits.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ListenerOptions {
-    /// Every connection starts with a PROXY protocol v1/v2 header.
-    pub proxy_protocol: bool,
-    /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Arc<[Cidr]>,
-    /// Request-head limits.
-    pub head: HeadLimits,
-}
-
-/// A route's security policy, every default applied (part of the route table).
-#[derive(Clone, Debug, PartialEq)]
-pub struct SecurityPolicy {
-    /// Origin allow-list; `None`: Origin is not checked.
-    pub origins: Option<OriginPolicy>,
-    /// Ticket authentication.
-    pub ticket: Option<Arc<TicketPolicy>>,
-    /// External authorization.
-    pub external: Option<Arc<ExternalAuth>>,
-    /// Time allowed for a FirstMessage ticket.
-    pub first_message_timeout: Duration,
-    /// Connection and handshake-rate limits.
-    pub limits: ConnLimits,
-}
-
-impl Default for SecurityPolicy {
-    fn default() -> Self {
-        Self {
-            origins: None,
-            ticket: None,
-            external: None,
-            first_message_timeout: Duration::from_secs(5),
-            limits: ConnLimits::default(),
-        }
-    }
-}
+use wsgate_core::spec::TicketPlacement;
+use wsgate_core::table::origin::OriginRefusal;
+use wsgate_core::table::security::{ListenerOptions, SecurityPolicy};
+use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal};
 
 /// Process-wide security state, kept across route-table swaps.
 #[derive(Default)]
@@ -289,9 +249,7 @@ async fn external<B>(
         req.uri().path_and_query().map_or("/", |p| p.as_str()),
         param,
     );
-    let add = ext
-        .check(req.method(), &uri, req.headers(), addr.client)
-        .await?;
+    let add = external::check(ext, req.method(), &uri, req.headers(), addr.client).await?;
     for (name, value) in &add {
         req.headers_mut().insert(name.clone(), value.clone());
     }

@@ -13,8 +13,8 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 
-use super::pem::parse_chain;
-use crate::table::UpstreamTls;
+use wsgate_core::cert::parse_chain;
+use wsgate_core::table::UpstreamTls;
 
 /// A ready TLS client for one backend (or the reason it could not be built).
 #[derive(Clone)]

@@ -6,19 +6,16 @@
 //!  Rule.upstream_tls ──> client::UpstreamConnector ──> TLS to the endpoint
 //! ```
 //!
-//! Certificates are data in the route table ([`crate::table::TlsCert`]); a new table brings
+//! Certificates are data in the route table ([`wsgate_core::table::TlsCert`]); a new table brings
 //! a new store, and established connections keep the session they negotiated.
 
 pub mod accept;
 pub mod client;
-pub mod der;
 pub mod metrics;
-pub mod pem;
 pub mod redirect;
 pub mod store;
 
 pub use accept::{HandshakeError, accept};
 pub use client::UpstreamConnector;
 pub use metrics::TlsMetrics;
-pub use pem::{CertError, ParsedCert};
 pub use store::{CertStore, TlsBase};

@@ -11,8 +11,8 @@ use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSess
 use rustls::sign::SingleCertAndKey;
 
 use super::TlsMetrics;
-use super::pem::{ParsedCert, parse};
-use crate::table::{HostMatch, RouteTable, TlsCert, TlsVersion};
+use wsgate_core::cert::{ParsedCert, parse};
+use wsgate_core::table::{HostMatch, RouteTable, TlsCert, TlsVersion};
 
 /// TLS sessions remembered for resumption by session ID (TLS 1.2).
 const SESSION_CACHE_SIZE: usize = 4096;
@@ -140,7 +140,7 @@ impl CertStore {
 
     fn insert(
         &mut self,
-        route: &crate::table::Route,
+        route: &wsgate_core::table::Route,
         label: &str,
         config: Arc<ServerConfig>,
         not_after: Option<i64>,

@@ -1,5 +1,5 @@
 use super::*;
-use crate::table::{Route, RouteId, RoutePolicy};
+use wsgate_core::table::{Route, RouteId, RoutePolicy};
 
 fn cert(chain: &[u8], key: &[u8], min_version: TlsVersion) -> Arc<TlsCert> {
     Arc::new(TlsCert {
@@ -24,24 +24,24 @@ fn route(name: &str, hosts: &[HostMatch], tls: Option<Arc<TlsCert>>) -> Route {
 
 fn rsa() -> Arc<TlsCert> {
     let (c, k) = (
-        include_bytes!("testdata/rsa.crt"),
-        include_bytes!("testdata/rsa.key"),
+        include_bytes!("../../../core/src/cert/testdata/rsa.crt"),
+        include_bytes!("../../../core/src/cert/testdata/rsa.key"),
     );
     cert(c, k, TlsVersion::Tls12)
 }
 
 fn ecdsa() -> Arc<TlsCert> {
     let (c, k) = (
-        include_bytes!("testdata/ecdsa.crt"),
-        include_bytes!("testdata/ecdsa.key"),
+        include_bytes!("../../../core/src/cert/testdata/ecdsa.crt"),
+        include_bytes!("../../../core/src/cert/testdata/ecdsa.key"),
     );
     cert(c, k, TlsVersion::Tls13)
 }
 
 fn ed25519() -> Arc<TlsCert> {
     let (c, k) = (
-        include_bytes!("testdata/ed25519.crt"),
-        include_bytes!("testdata/ed25519.key"),
+        include_bytes!("../../../core/src/cert/testdata/ed25519.crt"),
+        include_bytes!("../../../core/src/cert/testdata/ed25519.key"),
     );
     cert(c, k, TlsVersion::Tls12)
 }
@@ -134,8 +134,8 @@ fn a_route_without_hostnames_provides_the_default_certificate() {
 fn an_unusable_certificate_is_skipped_counted_and_expiry_is_exported() {
     let (base, metrics, registry) = setup();
     let broken = cert(
-        include_bytes!("testdata/rsa.crt"),
-        include_bytes!("testdata/ecdsa.key"),
+        include_bytes!("../../../core/src/cert/testdata/rsa.crt"),
+        include_bytes!("../../../core/src/cert/testdata/ecdsa.key"),
         TlsVersion::Tls12,
     );
     let table = RouteTable {

@@ -15,10 +15,12 @@ use hyper::body::Frame;
 use serde_json::json;
 use tokio::sync::broadcast;
 
-use super::handler::Body;
 use super::objects::status;
 use super::resources::Resource;
 use super::store::{Filter, Store, WatchEvent, matches};
+
+/// The response body of a watch (the handler's body type).
+type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
 /// What a watch asked for.
 pub struct Options {

@@ -204,7 +204,7 @@ fn tls_hosts_redirect_to_https_like_ingress_nginx() {
 struct HostMatchFixture;
 
 impl HostMatchFixture {
-    fn exact(h: &str) -> wsgate_proxy::table::HostMatch {
-        wsgate_proxy::table::HostMatch::Exact(h.into())
+    fn exact(h: &str) -> wsgate_core::table::HostMatch {
+        wsgate_core::table::HostMatch::Exact(h.into())
     }
 }

@@ -10,7 +10,7 @@ mod tenancy;
 
 use std::net::SocketAddr;
 
-use wsgate_proxy::table::Backend;
+use wsgate_core::table::Backend;
 
 use super::report::{Report, SourceKind, SourceRef};
 use super::*;

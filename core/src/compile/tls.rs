@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use crate::cert::{CertError, parse, parse_chain};
 use crate::spec::{BackendTlsSpec, RouteSpec, TlsMinVersion, TlsSpec};
 use crate::table::{TlsCert, TlsVersion, UpstreamTls};
-use crate::tls::pem::{CertError, parse, parse_chain};
 
 /// A rejected field: (dotted path, message).
 pub type FieldFailure = (String, String);
@@ -197,5 +197,5 @@ pub fn compile_upstream_tls(
 }
 
 #[cfg(test)]
-#[path = "compile_tls_tests.rs"]
+#[path = "tls_tests.rs"]
 mod tests;

@@ -153,5 +153,5 @@ fn hash(a: &SessionAffinitySpec, key: HashKey) -> FieldResult<Affinity> {
 }
 
 #[cfg(test)]
-#[path = "compile_balancing_tests.rs"]
+#[path = "balancing_tests.rs"]
 mod tests;

@@ -8,7 +8,8 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderValue, header};
 
 use super::hash::hash64;
-use crate::table::{RouteId, SameSite};
+use crate::spec::SameSite;
+use crate::table::RouteId;
 
 /// Domain separation so affinity keys never collide with other uses of the hash.
 const KEY_CONTEXT: &[u8] = b"wsgate/cookie-affinity/v1/";

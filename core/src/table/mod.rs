@@ -1,6 +1,11 @@
 //! The route table: the one contract between the control plane (file loader or controller)
 //! and the data plane. Plain, immutable, comparable data; no tokio or kube types.
 
+pub mod cidr;
+pub mod origin;
+pub mod security;
+pub mod ticket;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -151,7 +156,7 @@ pub struct RoutePolicy {
     /// Answer plain-HTTP (non-upgrade) requests on the plaintext listener with a 308 to https.
     pub redirect_http: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
-    pub security: Arc<crate::policy::SecurityPolicy>,
+    pub security: Arc<security::SecurityPolicy>,
 }
 
 /// Keepalive settings.

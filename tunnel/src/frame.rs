@@ -6,6 +6,10 @@
 
 /// Continuation frame.
 pub const OP_CONTINUATION: u8 = 0x0;
+/// Text frame.
+pub const OP_TEXT: u8 = 0x1;
+/// Binary frame.
+pub const OP_BINARY: u8 = 0x2;
 /// Close frame.
 pub const OP_CLOSE: u8 = 0x8;
 /// Ping frame.
@@ -76,8 +80,8 @@ pub struct Header {
     pub header_len: usize,
 }
 
-/// Header length implied by the first two bytes.
-fn header_len(b1: u8) -> usize {
+/// Header length implied by the second header byte (length code and mask bit).
+pub fn header_len(b1: u8) -> usize {
     let ext = match b1 & 0x7F {
         126 => 2,
         127 => 8,

@@ -2,24 +2,22 @@
 //! site can make a victim's browser open a cookie-authenticated WebSocket (cross-site
 //! WebSocket hijacking); the `Origin` header is the only thing that tells such pages apart.
 
-use crate::spec::OriginsSpec;
-
 /// An allowed origin with a wildcard host label: `https://*.example.com`.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Wildcard {
-    scheme: String,
+pub(crate) struct Wildcard {
+    pub(crate) scheme: String,
     /// `.example.com`
-    suffix: String,
-    port: Option<u16>,
+    pub(crate) suffix: String,
+    pub(crate) port: Option<u16>,
 }
 
 /// A compiled Origin policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct OriginPolicy {
-    exact: Vec<String>,
-    wildcards: Vec<Wildcard>,
-    same_host: bool,
-    allow_missing: bool,
+    pub(crate) exact: Vec<String>,
+    pub(crate) wildcards: Vec<Wildcard>,
+    pub(crate) same_host: bool,
+    pub(crate) allow_missing: bool,
 }
 
 /// Why an Origin was refused (403).
@@ -34,7 +32,7 @@ pub enum OriginRefusal {
 }
 
 /// `scheme`, lower-case host and port (default port dropped) of `scheme://host[:port]`.
-fn split_origin(text: &str) -> Option<(String, String, Option<u16>)> {
+pub(crate) fn split_origin(text: &str) -> Option<(String, String, Option<u16>)> {
     let (scheme, rest) = text.trim().split_once("://")?;
     let scheme = scheme.to_ascii_lowercase();
     if rest.is_empty() || rest.contains(['/', '?', '#', '@']) {
@@ -58,7 +56,7 @@ fn split_host_port(text: &str) -> Option<(String, Option<u16>)> {
     (!host.is_empty()).then(|| (host.to_ascii_lowercase(), port))
 }
 
-fn render(scheme: &str, host: &str, port: Option<u16>) -> String {
+pub(crate) fn render(scheme: &str, host: &str, port: Option<u16>) -> String {
     match port {
         Some(p) => format!("{scheme}://{host}:{p}"),
         None => format!("{scheme}://{host}"),
@@ -66,49 +64,6 @@ fn render(scheme: &str, host: &str, port: Option<u16>) -> String {
 }
 
 impl OriginPolicy {
-    /// Compiles the spec; the error names the offending entry.
-    pub fn compile(spec: &OriginsSpec) -> Result<Self, (String, String)> {
-        let mut policy = OriginPolicy {
-            same_host: spec.same_host,
-            allow_missing: spec.allow_missing_origin,
-            ..Self::default()
-        };
-        for (i, entry) in spec.allow.iter().enumerate() {
-            let bad = || {
-                (
-                    format!("spec.origins.allow[{i}]"),
-                    format!(
-                        "{entry:?} is not an origin (scheme://host[:port], optionally https://*.example.com)"
-                    ),
-                )
-            };
-            let (scheme, host, port) = split_origin(entry).ok_or_else(bad)?;
-            match host.strip_prefix('*') {
-                Some(suffix)
-                    if suffix.starts_with('.')
-                        && suffix.len() > 1
-                        && !suffix[1..].contains('*') =>
-                {
-                    policy.wildcards.push(Wildcard {
-                        scheme,
-                        suffix: suffix.to_string(),
-                        port,
-                    });
-                }
-                Some(_) => return Err(bad()),
-                None if host.contains('*') => return Err(bad()),
-                None => policy.exact.push(render(&scheme, &host, port)),
-            }
-        }
-        if policy.exact.is_empty() && policy.wildcards.is_empty() && !policy.same_host {
-            return Err((
-                "spec.origins".into(),
-                "allow at least one origin or set sameHost: true".into(),
-            ));
-        }
-        Ok(policy)
-    }
-
     /// Checks a handshake's `Origin` against the policy; `host` is its `Host` header.
     pub fn check(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), OriginRefusal> {
         let Some(origin) = origin else {

@@ -7,11 +7,9 @@
 //! ```
 
 mod files;
-mod reload;
 mod yaml;
 
 pub use files::FileStamp;
-pub use reload::{FileSource, ReloadOutcome};
 
 use std::collections::BTreeMap;
 use std::collections::HashSet;
@@ -22,8 +20,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::compile::security::compile_listener;
 use crate::compile::{FieldError, compile_route_with, resolve_static_backend};
 use crate::spec::{API_VERSION, PROXY_CONFIG_KIND, ProxyConfigSpec, ROUTE_KIND, RouteSpec};
+use crate::table::security::ListenerOptions;
 use crate::table::{RouteId, RouteTable};
 
 /// Why a routes file was rejected.
@@ -57,7 +57,7 @@ pub struct ProxySettings {
     /// Longest time a shutdown waits for connections to close.
     pub shutdown_timeout: Duration,
     /// PROXY protocol, trusted proxies and request-head limits of the listeners.
-    pub listener: crate::policy::ListenerOptions,
+    pub listener: ListenerOptions,
 }
 
 impl Default for ProxySettings {
@@ -67,7 +67,7 @@ impl Default for ProxySettings {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 9090)),
             https_listen: None,
             shutdown_timeout: Duration::from_secs(30),
-            listener: crate::policy::ListenerOptions::default(),
+            listener: ListenerOptions::default(),
         }
     }
 }
@@ -244,7 +244,7 @@ fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, St
     if let Some(t) = spec.shutdown_timeout {
         settings.shutdown_timeout = t.0;
     }
-    settings.listener = crate::policy::compile::compile_listener(spec)?;
+    settings.listener = compile_listener(spec)?;
     Ok(settings)
 }
 

@@ -1,16 +1,6 @@
-//! The WebSocket tunnel: after `101`, relays frames both ways while tracking their
-//! boundaries, so it can count messages, enforce the size limit, keep the client alive with
-//! pings, close idle connections, and close with a proper frame on drain and shutdown.
-//! See `LIFECYCLE.md` beside this file.
-//!
-//! ```text
-//!   client ──Up half (masked frames)──────> backend
-//!   client <─Down half (unmasked frames)─── backend
-//!                 ^ pings, closes injected at frame boundaries
-//! ```
-
-pub mod frame;
-mod half;
+//! The tunnel state machine: one task polls both halves, one timer and the drain signal,
+//! and turns what the halves report (closes, oversize messages, protocol errors) and what the
+//! timers say (keepalive, idle, drain) into close frames and an end reason.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -19,95 +9,23 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
-use crate::metrics::TunnelCounters;
-use crate::table::RoutePolicy;
-use frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
-use half::{Half, Side, Signals};
+use crate::config::{Meter, Traffic, TunnelConfig};
+use crate::frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
+use crate::half::{Half, Side, Signals};
+use crate::summary::{CloseReason, TunnelSummary};
 
 /// After wsgate starts a close (or one side finished), how long the peers get to finish.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
-/// Why a tunnel ended (metric label and access-log field).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CloseReason {
-    /// The client started the close handshake.
-    ClientClose,
-    /// The backend started the close handshake.
-    BackendClose,
-    /// The client's TCP connection ended without a close frame.
-    ClientDisconnect,
-    /// The backend's TCP connection ended without a close frame.
-    BackendDisconnect,
-    /// No data message either way for the idle timeout.
-    Idle,
-    /// A message exceeded `limits.maxMessageBytes`.
-    MessageTooBig,
-    /// The client did not answer a keepalive ping.
-    KeepaliveTimeout,
-    /// The endpoint was removed from the route table.
-    EndpointRemoved,
-    /// wsgate is shutting down.
-    Shutdown,
-    /// A peer broke the WebSocket framing rules.
-    ProtocolError,
-}
-
-impl CloseReason {
-    /// Metric label.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ClientClose => "client_close",
-            Self::BackendClose => "backend_close",
-            Self::ClientDisconnect => "client_disconnect",
-            Self::BackendDisconnect => "backend_disconnect",
-            Self::Idle => "idle_timeout",
-            Self::MessageTooBig => "message_too_big",
-            Self::KeepaliveTimeout => "keepalive_timeout",
-            Self::EndpointRemoved => "endpoint_removed",
-            Self::Shutdown => "shutdown",
-            Self::ProtocolError => "protocol_error",
-        }
-    }
-}
-
-/// What a tunnel needs besides its two streams.
-pub struct TunnelConfig {
-    /// Policy of the route the connection was accepted with.
-    pub policy: std::sync::Arc<RoutePolicy>,
-    /// Pre-resolved counters.
-    pub counters: TunnelCounters,
-    /// Fires when the endpoint is removed or wsgate shuts down.
-    pub drain: CancellationToken,
-    /// The process-wide shutdown token (tells a shutdown from an endpoint removal).
-    pub shutdown: CancellationToken,
-    /// Upper bound for spreading closes during a shutdown.
-    pub shutdown_spread: Duration,
-}
-
-/// What happened on a tunnel, for metrics and the access log.
-#[derive(Debug, Clone)]
-pub struct TunnelSummary {
-    /// Why it ended.
-    pub reason: CloseReason,
-    /// Messages client to backend.
-    pub messages_up: u64,
-    /// Messages backend to client.
-    pub messages_down: u64,
-    /// Bytes client to backend.
-    pub bytes_up: u64,
-    /// Bytes backend to client.
-    pub bytes_down: u64,
-}
-
-struct Tunnel<C, B> {
+struct Tunnel<C, B, M> {
     client: C,
     backend: B,
     up: Half,
     down: Half,
     sig: Signals,
-    cfg: TunnelConfig,
+    cfg: TunnelConfig<M>,
     drain: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
     timer: Pin<Box<Sleep>>,
     timer_at: Instant,
@@ -124,10 +42,11 @@ struct Tunnel<C, B> {
 }
 
 /// Relays between `client` and `backend` until the connection ends.
-pub async fn run<C, B>(client: C, backend: B, cfg: TunnelConfig) -> TunnelSummary
+pub async fn run<C, B, M>(client: C, backend: B, cfg: TunnelConfig<M>) -> TunnelSummary
 where
     C: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
+    M: Meter,
 {
     let now = Instant::now();
     let max = cfg.policy.max_message_bytes;
@@ -164,10 +83,11 @@ where
     }
 }
 
-impl<C, B> Tunnel<C, B>
+impl<C, B, M> Tunnel<C, B, M>
 where
     C: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
+    M: Meter,
 {
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
         if let Some(drain) = self.drain.as_mut()
@@ -227,26 +147,21 @@ where
                 && (handshake_done || self.closing == Some(CloseReason::KeepaliveTimeout)))
     }
 
+    /// Reports messages and bytes relayed since the last call to the meter.
     fn count_messages(&mut self) {
         let up = self.up.take_message_count();
         let down = self.down.take_message_count();
-        if up > 0 {
-            self.messages_up += up;
-            self.cfg.counters.messages_up.inc_by(up);
-        }
-        if down > 0 {
-            self.messages_down += down;
-            self.cfg.counters.messages_down.inc_by(down);
-        }
+        self.messages_up += up;
+        self.messages_down += down;
         let (up_seen, down_seen) = self.bytes_counted;
-        if self.up.bytes > up_seen {
-            self.cfg.counters.bytes_up.inc_by(self.up.bytes - up_seen);
-        }
-        if self.down.bytes > down_seen {
-            self.cfg
-                .counters
-                .bytes_down
-                .inc_by(self.down.bytes - down_seen);
+        let traffic = Traffic {
+            messages_up: up,
+            messages_down: down,
+            bytes_up: self.up.bytes - up_seen,
+            bytes_down: self.down.bytes - down_seen,
+        };
+        if traffic != Traffic::default() {
+            self.cfg.meter.record(traffic);
         }
         self.bytes_counted = (self.up.bytes, self.down.bytes);
     }

@@ -13,10 +13,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
-use super::files::FileStamp;
-use super::{LoadedConfig, ProxySettings, base_dir, load_in};
 use crate::metrics::Metrics;
-use crate::table::RouteTable;
+use wsgate_core::config::{FileStamp, LoadedConfig, ProxySettings, base_dir, load_in};
+use wsgate_core::table::RouteTable;
 
 /// What a reload attempt did.
 #[derive(Debug, PartialEq)]

@@ -1,6 +1,8 @@
 //! Certificate material from PEM: chain and key parsed, checked to belong together, and the
 //! leaf's expiry read.
 
+pub mod der;
+
 use std::sync::Arc;
 
 use rustls::crypto::CryptoProvider;
@@ -64,7 +66,7 @@ pub fn parse(cert: &TlsCert, provider: &CryptoProvider) -> Result<ParsedCert, Ce
         rustls::pki_types::pem::Error::NoItemsFound => CertError::NoKey,
         other => CertError::KeyPem(other.to_string()),
     })?;
-    let not_after = chain.first().and_then(|leaf| super::der::not_after(leaf));
+    let not_after = chain.first().and_then(|leaf| der::not_after(leaf));
     let signing = provider
         .key_provider
         .load_private_key(key)
@@ -97,5 +99,4 @@ pub fn parse_chain(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, CertError
 }
 
 #[cfg(test)]
-#[path = "pem_tests.rs"]
 mod tests;

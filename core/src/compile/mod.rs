@@ -2,6 +2,10 @@
 //! Shared by the routes-file loader and the controller, so both reject the same things
 //! with the same messages.
 
+pub mod balancing;
+pub mod security;
+pub mod tls;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -102,7 +106,7 @@ pub fn compile_route_with(
         tls::compile_route_tls(spec, material).map_err(|(f, m)| err(f, m))?;
     policy.redirect_http = redirect_http;
     policy.security = Arc::new(
-        crate::policy::compile::compile_security(&id, spec, material.files_allowed())
+        security::compile_security(&id, spec, material.files_allowed())
             .map_err(|(f, m)| err(f, m))?,
     );
     Ok(Route {
@@ -329,12 +333,5 @@ fn check_port(addr: SocketAddr, text: &str) -> Result<SocketAddr, String> {
     }
 }
 
-#[path = "compile_balancing.rs"]
-pub mod balancing;
-
-#[path = "compile_tls.rs"]
-pub mod tls;
-
 #[cfg(test)]
-#[path = "compile_tests.rs"]
 mod tests;

@@ -112,8 +112,5 @@ fn a_ca_bundle_reads_as_a_chain() {
     let ca = parse_chain(include_bytes!("testdata/ca.crt")).expect("ca");
     assert_eq!(ca.len(), 1);
     // `openssl x509 -enddate`: Oct 29 04:42:50 2126 GMT, one second before the leaves.
-    assert_eq!(
-        super::super::der::not_after(&ca[0]),
-        Some(FIXTURE_NOT_AFTER - 1)
-    );
+    assert_eq!(super::der::not_after(&ca[0]), Some(FIXTURE_NOT_AFTER - 1));
 }

@@ -17,11 +17,14 @@ impl Dir {
         let files: [(&str, &[u8]); 5] = [
             (
                 "certs/rsa.crt",
-                include_bytes!("tls/testdata/rsa-chain.crt"),
+                include_bytes!("../cert/testdata/rsa-chain.crt"),
             ),
-            ("certs/rsa.key", include_bytes!("tls/testdata/rsa.key")),
-            ("certs/ecdsa.key", include_bytes!("tls/testdata/ecdsa.key")),
-            ("certs/ca.crt", include_bytes!("tls/testdata/ca.crt")),
+            ("certs/rsa.key", include_bytes!("../cert/testdata/rsa.key")),
+            (
+                "certs/ecdsa.key",
+                include_bytes!("../cert/testdata/ecdsa.key"),
+            ),
+            ("certs/ca.crt", include_bytes!("../cert/testdata/ca.crt")),
             (
                 "certs/junk.pem",
                 b"-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n",
@@ -65,9 +68,9 @@ fn cert_and_key_files_become_table_data_with_policy() {
     let tls = route.tls.as_ref().expect("certificate loaded");
     assert_eq!(
         &tls.cert_chain_pem[..],
-        include_bytes!("tls/testdata/rsa-chain.crt")
+        include_bytes!("../cert/testdata/rsa-chain.crt")
     );
-    assert_eq!(&tls.key_pem[..], include_bytes!("tls/testdata/rsa.key"));
+    assert_eq!(&tls.key_pem[..], include_bytes!("../cert/testdata/rsa.key"));
     assert_eq!(tls.min_version, TlsVersion::Tls13);
     assert!(route.policy.redirect_http);
     let read: Vec<_> = loaded.files.iter().map(|f| f.path.clone()).collect();
@@ -160,7 +163,7 @@ fn backend_tls_needs_a_ca_or_an_explicit_skip() {
         .expect("tls");
     assert_eq!(
         verified.ca_pem.as_deref(),
-        Some(&include_bytes!("tls/testdata/ca.crt")[..])
+        Some(&include_bytes!("../cert/testdata/ca.crt")[..])
     );
     assert_eq!(verified.server_name.as_deref(), Some("api.internal"));
     assert!(!verified.insecure_skip_verify);

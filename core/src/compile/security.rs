@@ -6,16 +6,18 @@ use std::time::Duration;
 
 use http::HeaderName;
 
-use super::origin::OriginPolicy;
-use super::{ListenerOptions, SecurityPolicy};
-use crate::auth::external::ExternalAuth;
-use crate::auth::replay::parse_redis_url;
-use crate::auth::ticket::{KeyMaterial, TicketKeys, TicketPolicy};
-use crate::client_addr::Cidr;
-use crate::limits::ConnLimits;
-use crate::limits::head::HeadLimits;
-use crate::spec::{ProxyConfigSpec, RouteSpec, TicketPlacement, TicketSpec};
+use http::Uri;
+
+use crate::spec::{
+    ExternalAuthSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement, TicketSpec,
+};
 use crate::table::RouteId;
+use crate::table::cidr::Cidr;
+use crate::table::origin::{OriginPolicy, Wildcard, render, split_origin};
+use crate::table::security::{
+    ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, SecurityPolicy,
+};
+use crate::table::ticket::{KeyMaterial, TicketKeys, TicketPolicy, parse_redis_url};
 
 type FieldResult<T> = Result<T, (String, String)>;
 
@@ -33,7 +35,7 @@ pub fn compile_security(
 ) -> FieldResult<SecurityPolicy> {
     let mut policy = SecurityPolicy::default();
     if let Some(o) = &spec.origins {
-        policy.origins = Some(OriginPolicy::compile(o)?);
+        policy.origins = Some(compile_origins(o)?);
     }
     if let Some(l) = &spec.limits {
         let nonzero = |v: Option<u32>, name: &str| match v {
@@ -65,10 +67,98 @@ pub fn compile_security(
             policy.ticket = Some(Arc::new(compile_ticket(id, t, files)?));
         }
         if let Some(e) = &a.external {
-            policy.external = Some(Arc::new(ExternalAuth::compile(e)?));
+            policy.external = Some(Arc::new(compile_external(e)?));
         }
     }
     Ok(policy)
+}
+
+/// The Origin policy of `spec`; the error names the offending entry.
+pub fn compile_origins(spec: &OriginsSpec) -> FieldResult<OriginPolicy> {
+    let mut policy = OriginPolicy {
+        same_host: spec.same_host,
+        allow_missing: spec.allow_missing_origin,
+        ..OriginPolicy::default()
+    };
+    for (i, entry) in spec.allow.iter().enumerate() {
+        let bad = || {
+            (
+                format!("spec.origins.allow[{i}]"),
+                format!(
+                    "{entry:?} is not an origin (scheme://host[:port], optionally https://*.example.com)"
+                ),
+            )
+        };
+        let (scheme, host, port) = split_origin(entry).ok_or_else(bad)?;
+        match host.strip_prefix('*') {
+            Some(suffix)
+                if suffix.starts_with('.') && suffix.len() > 1 && !suffix[1..].contains('*') =>
+            {
+                policy.wildcards.push(Wildcard {
+                    scheme,
+                    suffix: suffix.to_string(),
+                    port,
+                });
+            }
+            Some(_) => return Err(bad()),
+            None if host.contains('*') => return Err(bad()),
+            None => policy.exact.push(render(&scheme, &host, port)),
+        }
+    }
+    if policy.exact.is_empty() && policy.wildcards.is_empty() && !policy.same_host {
+        return Err((
+            "spec.origins".into(),
+            "allow at least one origin or set sameHost: true".into(),
+        ));
+    }
+    Ok(policy)
+}
+
+/// The external-auth policy of `spec`; only `http://` URLs.
+fn compile_external(spec: &ExternalAuthSpec) -> FieldResult<ExternalAuth> {
+    let bad = |m: &str| {
+        (
+            "spec.auth.external.url".to_string(),
+            format!("{:?}: {m}", spec.url),
+        )
+    };
+    let uri: Uri = spec.url.parse().map_err(|_| bad("not a URL"))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(bad("must be an http:// URL"));
+    }
+    let host = uri.host().ok_or_else(|| bad("has no host"))?;
+    let authority = format!("{host}:{}", uri.port_u16().unwrap_or(80));
+    let names = |list: &[String],
+                 field: &str,
+                 default: &[&str]|
+     -> Result<Vec<HeaderName>, (String, String)> {
+        let list: Vec<&str> = if list.is_empty() {
+            default.to_vec()
+        } else {
+            list.iter().map(String::as_str).collect()
+        };
+        list.iter()
+            .map(|n| {
+                HeaderName::from_bytes(n.as_bytes())
+                    .map_err(|_| (field.to_string(), format!("{n:?} is not a header name")))
+            })
+            .collect()
+    };
+    Ok(ExternalAuth {
+        authority,
+        path: uri.path_and_query().map_or("/", |p| p.as_str()).to_string(),
+        forward_headers: names(
+            &spec.forward_headers,
+            "spec.auth.external.forwardHeaders",
+            &["cookie", "authorization"],
+        )?,
+        response_headers: names(
+            &spec.response_headers,
+            "spec.auth.external.responseHeaders",
+            &[],
+        )?,
+        timeout: spec.timeout.map_or(Duration::from_secs(2), |t| t.0),
+    })
 }
 
 fn read_file(path: &str, name: &str) -> FieldResult<Vec<u8>> {

@@ -1,0 +1,97 @@
+//! A route's handshake security as data: Origin allow-list, tickets, external
+//! authorization and connection limits; and the listener settings of the process. Compiled
+//! from the spec by [`crate::compile`]; enforced by the proxy.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderName;
+
+use super::cidr::Cidr;
+use super::origin::OriginPolicy;
+use super::ticket::TicketPolicy;
+
+/// A route's security policy, every default applied (part of the route table).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SecurityPolicy {
+    /// Origin allow-list; `None`: Origin is not checked.
+    pub origins: Option<OriginPolicy>,
+    /// Ticket authentication.
+    pub ticket: Option<Arc<TicketPolicy>>,
+    /// External authorization.
+    pub external: Option<Arc<ExternalAuth>>,
+    /// Time allowed for a FirstMessage ticket.
+    pub first_message_timeout: Duration,
+    /// Connection and handshake-rate limits.
+    pub limits: ConnLimits,
+}
+
+impl Default for SecurityPolicy {
+    fn default() -> Self {
+        Self {
+            origins: None,
+            ticket: None,
+            external: None,
+            first_message_timeout: Duration::from_secs(5),
+            limits: ConnLimits::default(),
+        }
+    }
+}
+
+/// Per-route limits, every default applied (`None`: unlimited).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct ConnLimits {
+    /// Concurrent WebSockets per client address.
+    pub per_ip: Option<u32>,
+    /// Concurrent WebSockets on the route.
+    pub per_route: Option<u32>,
+    /// Handshake rate per client address: tokens per second and bucket size.
+    pub rate: Option<(u32, u32)>,
+}
+
+/// A compiled external-auth policy (like nginx `auth_request`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExternalAuth {
+    /// `host:port` to connect to.
+    pub authority: String,
+    /// Path and query of the auth URL.
+    pub path: String,
+    /// Request headers copied to the auth call.
+    pub forward_headers: Vec<HeaderName>,
+    /// Response headers copied upstream on 2xx.
+    pub response_headers: Vec<HeaderName>,
+    /// Time allowed for the answer.
+    pub timeout: Duration,
+}
+
+/// Settings of the listeners: PROXY protocol, trusted proxies, request-head limits.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListenerOptions {
+    /// Every connection starts with a PROXY protocol v1/v2 header.
+    pub proxy_protocol: bool,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<[Cidr]>,
+    /// Request-head limits.
+    pub head: HeadLimits,
+}
+
+/// Limits of request heads on a listener.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HeadLimits {
+    /// Largest request head (request line and headers), in bytes.
+    pub max_bytes: usize,
+    /// Most header fields.
+    pub max_headers: usize,
+    /// Time to receive a whole head.
+    pub read_timeout: Duration,
+}
+
+impl Default for HeadLimits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 16 * 1024,
+            max_headers: 100,
+            read_timeout: Duration::from_secs(10),
+        }
+    }
+}

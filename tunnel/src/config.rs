@@ -1,0 +1,75 @@
+//! What a tunnel is given besides its two streams: a narrow policy (size limit, idle,
+//! keepalive, drain), the signals that end it, and where it reports its traffic.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+/// The connection policy a tunnel enforces, every default already applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TunnelPolicy {
+    /// Largest message either way, in bytes.
+    pub max_message_bytes: u64,
+    /// No data message either way for this long closes with 1001; `None` disables.
+    pub idle_timeout: Option<Duration>,
+    /// Keepalive pings toward the client; `None` disables.
+    pub keepalive: Option<Keepalive>,
+    /// How a drain (endpoint removed, shutdown) closes the tunnel.
+    pub drain: Drain,
+}
+
+/// Keepalive settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Interval between pings.
+    pub interval: Duration,
+    /// Time allowed for the matching pong.
+    pub pong_timeout: Duration,
+}
+
+/// Drain settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Drain {
+    /// Close code sent on drain.
+    pub close_code: u16,
+    /// Period the closes are spread over.
+    pub period: Duration,
+}
+
+/// Messages and bytes relayed (a delta, or a total).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Messages client to backend.
+    pub messages_up: u64,
+    /// Messages backend to client.
+    pub messages_down: u64,
+    /// Bytes client to backend (frames as on the wire).
+    pub bytes_up: u64,
+    /// Bytes backend to client (frames as on the wire).
+    pub bytes_down: u64,
+}
+
+/// Where a tunnel reports traffic as it relays it (metrics); called with deltas only.
+pub trait Meter {
+    /// Adds `traffic` to the totals.
+    fn record(&self, traffic: Traffic);
+}
+
+/// A meter that records nothing.
+impl Meter for () {
+    fn record(&self, _: Traffic) {}
+}
+
+/// Everything a tunnel needs besides its two streams.
+pub struct TunnelConfig<M> {
+    /// The policy of the route the connection was accepted with.
+    pub policy: TunnelPolicy,
+    /// Where traffic is reported.
+    pub meter: M,
+    /// Fires when the endpoint is removed or wsgate shuts down.
+    pub drain: CancellationToken,
+    /// The process-wide shutdown token (tells a shutdown from an endpoint removal).
+    pub shutdown: CancellationToken,
+    /// Upper bound for spreading closes during a shutdown.
+    pub shutdown_spread: Duration,
+}
