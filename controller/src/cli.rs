@@ -113,6 +113,22 @@ pub struct ControllerArgs {
     /// Service's (repeatable; an IP or a host name).
     #[arg(long = "publish-status-address", value_name = "ADDRESS")]
     pub publish_status_addresses: Vec<String>,
+    /// Expect a PROXY protocol v1/v2 header on every connection (cloud L4 balancers), so
+    /// per-IP limits, ClientIP affinity and IP-bound tickets see the real client.
+    #[arg(long)]
+    pub proxy_protocol: bool,
+    /// Peer CIDR whose `X-Forwarded-For` is believed (repeatable), e.g. an L7 balancer.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
+    /// Largest request head in bytes (default 16384); more is 431.
+    #[arg(long, value_name = "BYTES")]
+    pub max_request_head_bytes: Option<u32>,
+    /// Most header fields in a request (default 100); more is 431.
+    #[arg(long, value_name = "N")]
+    pub max_request_headers: Option<u32>,
+    /// Time a client has to send a whole request head (default 10s); slower is 408.
+    #[arg(long, value_parser = parse_duration)]
+    pub header_read_timeout: Option<std::time::Duration>,
     /// A refusal that still holds is reported again as an Event this often, so it outlives
     /// the API server's Event TTL (1h by default).
     #[arg(long, default_value = "30m", value_parser = parse_duration)]

@@ -15,6 +15,8 @@ use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use wsgate_core::table::RouteTable;
+use wsgate_core::compile::security::compile_listener;
+use wsgate_core::spec::{HeadLimitsSpec, HumanDuration, ListenSpec, ProxyConfigSpec};
 use wsgate_core::table::security::ListenerOptions;
 use wsgate_proxy::{ListenAddrs, Listeners, Metrics};
 
@@ -59,6 +61,31 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
+    wsgate_proxy::run(
+        listeners,
+        tables_rx,
+        metrics,
+        shutdown,
+        args.shutdown_timeout.max(Duration::from_secs(1)),
+    )
+    .await;
+    // The Lease was released when the shutdown began; this only waits for that call.
+    let _ = tokio::time::timeout(Duration::from_secs(5), elector).await;
+    tracing::info!("wsgate controller stopped");
+    Ok(())
+}
+
+/// Starts leader election and the status writer that acts while this replica leads.
+fn spawn_leader_and_writer(
+    args: &ControllerArgs,
+    client: Client,
+    status_rx: watch::Receiver<Arc<crate::publish::StatusInput>>,
+    cm: ControllerMetrics,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let identity = identity();
     let (leader_tx, leader_rx) = watch::channel(false);
     let timing = leader::Timing::new(
@@ -93,20 +120,32 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         metrics: cm,
     };
     tokio::spawn(writer.run(status_rx, leader_rx, shutdown.clone()));
-    tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
-    wsgate_proxy::run(
-        listeners,
-        tables_rx,
-        metrics,
-        shutdown,
-        args.shutdown_timeout.max(Duration::from_secs(1)),
-    )
-    .await;
-    // The Lease was released when the shutdown began; this only waits for that call.
-    let _ = tokio::time::timeout(Duration::from_secs(5), elector).await;
-    tracing::info!("wsgate controller stopped");
-    Ok(())
+    Ok(elector)
+}
+
+/// PROXY protocol, trusted proxies and head limits from the flags, compiled by the same code
+/// as a routes file's `ProxyConfig`.
+fn listener_options(args: &ControllerArgs) -> anyhow::Result<ListenerOptions> {
+    let spec = ProxyConfigSpec {
+        listen: ListenSpec {
+            proxy_protocol: args.proxy_protocol,
+            ..ListenSpec::default()
+        },
+        trusted_proxies: args.trusted_proxies.clone(),
+        limits: Some(HeadLimitsSpec {
+            max_request_head_bytes: args.max_request_head_bytes,
+            max_request_headers: args.max_request_headers,
+            header_read_timeout: args.header_read_timeout.map(HumanDuration),
+        }),
+        ..ProxyConfigSpec::default()
+    };
+    compile_listener(&spec).map_err(|(field, message)| {
+        let flag = field
+            .trim_start_matches("spec.")
+            .replace("trustedProxies", "--trusted-proxy")
+            .replace("limits.", "--");
+        anyhow::anyhow!("{flag}: {message}")
+    })
 }
 
 /// `POD_NAME`, else the host name, else a fixed name.
@@ -129,7 +168,7 @@ async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
         https: Some(args.https_listen),
         admin: args.admin_listen,
     };
-    let listeners = Listeners::bind(addrs, ListenerOptions::default()).await?;
+    let listeners = Listeners::bind(addrs, listener_options(args)?).await?;
     if let Some(path) = &args.addresses_file {
         listeners.write_addresses(path)?;
     }

@@ -174,8 +174,10 @@ fn host_fields(
             if let Some(secret) = secret {
                 tls.insert("secretName".into(), json!(secret));
             }
-            if redirect {
-                tls.entry("redirectHttp").or_insert(json!(true));
+            if redirect && !tls.contains_key("redirectHttp") {
+                // ingress-nginx answers every plain request, upgrades included, with the 308.
+                tls.insert("redirectHttp".into(), json!(true));
+                tls.entry("redirectUpgrades").or_insert(json!(true));
             }
         }
     }

@@ -61,12 +61,6 @@ pub fn compile_route_with(
 ) -> Result<Route, FieldError> {
     let doc = id.name.clone();
     let err = |field: String, message: String| FieldError::new(&doc, field, message);
-    if let Some(field) = unenforced(spec) {
-        return Err(err(
-            field.into(),
-            "is not enforced by this wsgate version; the route is refused rather than served without it".into(),
-        ));
-    }
 
     let mut hostnames = Vec::with_capacity(spec.hostnames.len());
     for (i, host) in spec.hostnames.iter().enumerate() {
@@ -105,6 +99,8 @@ pub fn compile_route_with(
     let (cert, redirect_http) =
         tls::compile_route_tls(spec, material).map_err(|(f, m)| err(f, m))?;
     policy.redirect_http = redirect_http;
+    policy.redirect_upgrades =
+        redirect_http && spec.tls.as_ref().and_then(|t| t.redirect_upgrades) == Some(true);
     policy.security = Arc::new(
         security::compile_security(&id, spec, material.files_allowed())
             .map_err(|(f, m)| err(f, m))?,
@@ -116,43 +112,6 @@ pub fn compile_route_with(
         policy: Arc::new(policy),
         tls: cert,
     })
-}
-
-/// Spec fields the schema already has but this data plane cannot enforce yet.
-fn unenforced(spec: &RouteSpec) -> Option<&'static str> {
-    let ranges = spec.source_ranges.as_ref();
-    let limits = spec.limits.as_ref();
-    let cookie = spec.session_affinity.as_ref();
-    let external = spec.auth.as_ref().and_then(|a| a.external.as_ref());
-    let checks = [
-        (
-            ranges.is_some_and(|r| !r.allow.is_empty() || !r.deny.is_empty()),
-            "spec.sourceRanges",
-        ),
-        (
-            limits.is_some_and(|l| {
-                l.requests_per_second_per_ip.is_some() || l.requests_per_minute_per_ip.is_some()
-            }),
-            "spec.limits.requestsPerSecondPerIP",
-        ),
-        (
-            limits.is_some_and(|l| l.max_request_body_bytes.is_some_and(|b| b > 0)),
-            "spec.limits.maxRequestBodyBytes",
-        ),
-        (
-            cookie.is_some_and(|c| c.cookie_secure.is_some() || c.cookie_path.is_some()),
-            "spec.sessionAffinity.cookieSecure",
-        ),
-        (
-            external.is_some_and(|e| e.method.is_some() || e.signin_url.is_some()),
-            "spec.auth.external.signinUrl",
-        ),
-        (
-            spec.tls.as_ref().is_some_and(|t| t.redirect_upgrades == Some(true)),
-            "spec.tls.redirectUpgrades",
-        ),
-    ];
-    checks.iter().find(|(set, _)| *set).map(|(_, field)| *field)
 }
 
 fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {

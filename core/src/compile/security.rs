@@ -15,7 +15,8 @@ use crate::table::RouteId;
 use crate::table::cidr::Cidr;
 use crate::table::origin::{OriginPolicy, Wildcard, render, split_origin};
 use crate::table::security::{
-    ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, SecurityPolicy,
+    ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, RequestRate, SecurityPolicy,
+    SourceRanges,
 };
 use crate::table::ticket::{KeyMaterial, TicketKeys, TicketPolicy, parse_redis_url};
 
@@ -47,10 +48,40 @@ pub fn compile_security(
             "spec.limits.handshakesPerSecondPerIP",
         )?;
         let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
+        let rps = nonzero(l.requests_per_second_per_ip, "spec.limits.requestsPerSecondPerIP")?;
+        let rpm = nonzero(l.requests_per_minute_per_ip, "spec.limits.requestsPerMinutePerIP")?;
+        let multiplier = nonzero(l.request_burst_multiplier, "spec.limits.requestBurstMultiplier")?
+            .unwrap_or(5);
+        let bucket = |n: u32, per: f64, unit: char| RequestRate {
+            per_second: f64::from(n) / per,
+            burst: n.saturating_mul(multiplier),
+            shown: (n, unit),
+        };
         policy.limits = ConnLimits {
             per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
             per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
             rate: rate.map(|r| (r, burst.unwrap_or(r))),
+            requests: [
+                rps.map(|n| bucket(n, 1.0, 's')),
+                rpm.map(|n| bucket(n, 60.0, 'm')),
+            ],
+        };
+        policy.max_request_body = l.max_request_body_bytes.filter(|b| *b > 0);
+    }
+    if let Some(r) = &spec.source_ranges {
+        let parse = |list: &[String], name: &str| -> FieldResult<Arc<[Cidr]>> {
+            let mut out = Vec::with_capacity(list.len());
+            for (i, c) in list.iter().enumerate() {
+                out.push(
+                    c.parse::<Cidr>()
+                        .map_err(|m| field(&format!("spec.sourceRanges.{name}[{i}]"), m))?,
+                );
+            }
+            Ok(out.into())
+        };
+        policy.sources = SourceRanges {
+            allow: parse(&r.allow, "allow")?,
+            deny: parse(&r.deny, "deny")?,
         };
     }
     if let Some(a) = &spec.auth {
@@ -158,6 +189,24 @@ fn compile_external(spec: &ExternalAuthSpec) -> FieldResult<ExternalAuth> {
             &[],
         )?,
         timeout: spec.timeout.map_or(Duration::from_secs(2), |t| t.0),
+        method: match &spec.method {
+            None => None,
+            Some(m) => Some(http::Method::from_bytes(m.as_bytes()).map_err(|_| {
+                field("spec.auth.external.method", format!("{m:?} is not a method"))
+            })?),
+        },
+        signin_url: match &spec.signin_url {
+            None => None,
+            Some(u) if u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/') => {
+                Some(u.clone())
+            }
+            Some(u) => {
+                return Err(field(
+                    "spec.auth.external.signinUrl",
+                    format!("{u:?} must be an http(s):// URL or a path"),
+                ));
+            }
+        },
     })
 }
 

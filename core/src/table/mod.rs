@@ -155,6 +155,8 @@ pub struct RoutePolicy {
     pub affinity: Affinity,
     /// Answer plain-HTTP (non-upgrade) requests on the plaintext listener with a 308 to https.
     pub redirect_http: bool,
+    /// With `redirect_http`, WebSocket upgrades on the plaintext listener get the 308 too.
+    pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
 }
@@ -202,6 +204,10 @@ pub enum Affinity {
         ttl: Option<Duration>,
         /// `SameSite` attribute.
         same_site: SameSite,
+        /// Mark the cookie `Secure` even on plain HTTP.
+        always_secure: bool,
+        /// `Path` attribute (default `/`).
+        path: Option<Arc<str>>,
     },
     /// Consistent hashing on a key taken from the request.
     Hash {
@@ -247,6 +253,7 @@ impl Default for RoutePolicy {
             balancing: Balancing::default(),
             affinity: Affinity::None,
             redirect_http: false,
+            redirect_upgrades: false,
             security: Arc::default(),
         }
     }
