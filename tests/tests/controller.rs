@@ -222,6 +222,11 @@ async fn missing_secret(w: World, mut old: Wss) {
     })
     .await;
     assert!(refused, "chat still served without its Secret");
+    let (_, body) = w.ctl.get(CHAT, "/").await;
+    assert!(
+        !body.contains("chat-tls") && !body.contains(NS),
+        "the 503 body shows an internal reason: {body}"
+    );
     assert_eq!(
         w.ctl.get(LATE, "/").await.0,
         200,

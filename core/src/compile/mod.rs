@@ -129,6 +129,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
         if let Some(d) = t.idle {
             policy.idle_timeout = (!d.0.is_zero()).then_some(d.0);
         }
+        policy.idle_counts_control = t.idle_counts_control_frames.unwrap_or(false);
     }
     if let Some(k) = &spec.keepalive {
         let defaults = policy.keepalive.unwrap_or(Keepalive {

@@ -166,6 +166,11 @@ pub struct TimeoutsSpec {
     /// (default 1h; `0s` disables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle: Option<HumanDuration>,
+    /// Pings, pongs and closes between client and backend also keep the connection from
+    /// being idle, as any traffic does for nginx's `proxy_read_timeout` (default false:
+    /// only data messages count). wsgate's own keepalive exchange never counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_counts_control_frames: Option<bool>,
 }
 
 /// Keepalive pings to the client.

@@ -143,6 +143,8 @@ pub struct RoutePolicy {
     pub request_timeout: Duration,
     /// Idle timeout for WebSockets (no data message either way); `None` disables.
     pub idle_timeout: Option<Duration>,
+    /// Control frames between the peers reset the idle timer too.
+    pub idle_counts_control: bool,
     /// Keepalive pings; `None` disables.
     pub keepalive: Option<Keepalive>,
     /// Largest message either way, in bytes.
@@ -241,6 +243,7 @@ impl Default for RoutePolicy {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             idle_timeout: Some(Duration::from_secs(3600)),
+            idle_counts_control: false,
             keepalive: Some(Keepalive {
                 interval: Duration::from_secs(30),
                 pong_timeout: Duration::from_secs(10),

@@ -25,8 +25,8 @@ use Verdict::{Honoured, Irrelevant, Refused};
 
 /// Every annotation wsgate knows, with its verdict and what it becomes.
 pub const CATALOG: &[(&str, Verdict, &str)] = &[
-    ("proxy-read-timeout", Honoured, "timeouts.idle (the larger of read and send)"),
-    ("proxy-send-timeout", Honoured, "timeouts.idle (the larger of read and send)"),
+    ("proxy-read-timeout", Honoured, "timeouts.idle, the larger of read and send; pings count as traffic, as in nginx"),
+    ("proxy-send-timeout", Honoured, "timeouts.idle, as proxy-read-timeout"),
     ("proxy-connect-timeout", Honoured, "timeouts.connect"),
     ("affinity", Honoured, "cookie: sessionAffinity.type Cookie"),
     ("affinity-mode", Honoured, "balanced and persistent: a session stays on its pod while the pod serves"),
@@ -188,9 +188,11 @@ fn idle_timeout<'a>(policy: &mut Policy, get: &dyn Fn(&str) -> Option<&'a str>) 
         }
     }
     if let Some((secs, name)) = best {
-        // nginx closes a proxied connection after this long without traffic.
+        // nginx closes a proxied connection after this long without any traffic, pings
+        // included.
         let key = format!("{NGINX_PREFIX}{name}");
         policy.set(&["timeouts", "idle"], json!(format!("{secs}s")), &key);
+        policy.set(&["timeouts", "idleCountsControlFrames"], json!(true), &key);
     }
 }
 

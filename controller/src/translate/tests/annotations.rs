@@ -26,7 +26,7 @@ fn policy(pairs: &[(&str, &str)]) -> crate::translate::annotations::Policy {
 #[test]
 fn honoured_annotations_set_these_fields() {
     let cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
-        (vec![("proxy-read-timeout", "3600"), ("proxy-send-timeout", "7200s")], json!({"timeouts": {"idle": "7200s"}})),
+        (vec![("proxy-read-timeout", "3600"), ("proxy-send-timeout", "7200s")], json!({"timeouts": {"idle": "7200s", "idleCountsControlFrames": true}})),
         (vec![("proxy-connect-timeout", "3")], json!({"timeouts": {"connect": "3s"}})),
         (
             vec![("affinity", "cookie"), ("affinity-mode", "persistent"), ("session-cookie-name", "srv"),
@@ -64,7 +64,7 @@ fn honoured_annotations_set_these_fields() {
         // wsgate.dev/* addresses any spec field by its path and overrides nginx.
         (
             vec![("proxy-read-timeout", "60"), ("wsgate.dev/timeouts.idle", "2h"), ("wsgate.dev/limits.max-message-bytes", "1024")],
-            json!({"timeouts": {"idle": "2h"}, "limits": {"maxMessageBytes": 1024}}),
+            json!({"timeouts": {"idle": "2h", "idleCountsControlFrames": true}, "limits": {"maxMessageBytes": 1024}}),
         ),
     ];
     for (pairs, fields) in cases {
