@@ -266,6 +266,7 @@ async fn missing_secret(w: World, mut old: Wss) {
         "unserved paths: {:?}",
         w.api.unknown_paths()
     );
+    controller_support::rbac::record("controller-serves", &w.api);
     drop(w.one);
 }
 
@@ -313,4 +314,5 @@ async fn watches_too_old_to_resume_re_list_and_catch_up() {
         spec["renewTime"], spec["acquireTime"],
         "renewal kept the acquire time"
     );
+    controller_support::rbac::record("controller-relist", &w.api);
 }

@@ -98,6 +98,11 @@ async fn world() -> World {
         "metadata": {"name": "wsgate"}, "spec": {"controller": "wsgate.dev/ingress-controller"}}));
     api.create(service("echo"));
     api.create(two_endpoint_slice(port));
+    // wsgate's own Service, whose load-balancer address goes into Ingress status.
+    api.create(json!({"apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": "wsgate", "namespace": NS},
+        "spec": {"type": "LoadBalancer", "clusterIP": "10.0.0.20", "ports": [{"name": "http", "port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.10"}]}}}));
     let n = "nginx.ingress.kubernetes.io/";
     api.create(ingress("realtime", HOST, json!({
         format!("{n}proxy-read-timeout"): "2",
@@ -112,7 +117,9 @@ async fn world() -> World {
         format!("{n}auth-type"): "basic",
         format!("{n}auth-secret"): "htpasswd",
     })));
-    let ctl = Controller::start(&api);
+    let publish = format!("{NS}/wsgate");
+    let flags = ["--publish-service", publish.as_str(), "--event-refresh", "1s"];
+    let ctl = Controller::start_with(&api.url(), "wsgate-test-0", &flags);
     let ready = eventually(STEP * 3, || async {
         get(ctl.http, HOST, "/", &[GOOD]).await.is_ok_and(|(s, _, _)| s == 200)
     })
@@ -166,6 +173,16 @@ async fn an_ingress_nginx_ingress_keeps_its_meaning() {
     a.close(None).await.expect("close");
     let freed = eventually(STEP, || async { ws(http, HOST, "/", &[GOOD]).await.is_ok() }).await;
     assert!(freed, "a closed connection still counts");
+
+    // The published address reaches the Ingress's status.
+    let published = eventually(STEP * 2, || async {
+        w.api
+            .get("networking.k8s.io/v1", "Ingress", NS, "realtime")
+            .is_some_and(|i| i["status"]["loadBalancer"]["ingress"][0]["ip"] == "203.0.113.10")
+    })
+    .await;
+    assert!(published, "no address in the Ingress status: {}", w.ctl.log());
+    controller_support::rbac::record("controller-ingress", &w.api);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -210,4 +227,13 @@ async fn an_ingress_asking_for_an_unsupported_protection_is_refused() {
     })
     .await;
     assert!(event, "no UnsupportedAnnotation Event naming auth-type: {:?}", w.api.writes());
+    // A refusal that still holds is reported again (here every second).
+    let again = eventually(STEP * 2, || async {
+        w.api.writes().iter().any(|e| {
+            e.method == "PATCH" && e.path.contains("/events/") && e.body["series"]["count"].as_i64() >= Some(2)
+        })
+    })
+    .await;
+    assert!(again, "the refusal was not reported again: {:?}", w.api.writes());
+    controller_support::rbac::record("controller-refused-ingress", &w.api);
 }

@@ -89,4 +89,5 @@ async fn one_leader_and_a_takeover_when_its_api_access_is_cut() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(holder(&api).as_deref(), Some("wsgate-b"));
     assert_eq!(a.metric("wsgate_controller_leader").await, Some(0.0));
+    controller_support::rbac::record("controller-leader", &api);
 }

@@ -120,4 +120,5 @@ async fn a_tls_secret_rotated_through_the_api_reaches_new_handshakes() {
         wss_connect(ctl.https, CHAT, "/", fresh_old).await.is_err(),
         "the old certificate is still served"
     );
+    controller_support::rbac::record("controller-rotation", &api);
 }

@@ -97,4 +97,5 @@ async fn namespaces_cannot_steal_paths_or_certificates() {
     })
     .await;
     assert!(reported, "refusals not in status: {:?}", api.writes());
+    controller_support::rbac::record("controller-tenancy", &api);
 }

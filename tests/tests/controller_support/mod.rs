@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod objects;
+pub mod rbac;
 
 use std::io::Read;
 use std::net::SocketAddr;
