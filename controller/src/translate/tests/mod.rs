@@ -3,6 +3,7 @@
 mod annotations;
 mod backends;
 mod conflicts;
+mod docs;
 mod index;
 mod ingress_rules;
 mod secrets;
