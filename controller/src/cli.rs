@@ -35,7 +35,7 @@ pub enum Command {
     /// Run the data plane from a routes file (local use and sidecar mode).
     Proxy(ProxyArgs),
     /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
-    Controller(ControllerArgs),
+    Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
 }

@@ -14,9 +14,9 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use wsgate_core::table::RouteTable;
 use wsgate_core::compile::security::compile_listener;
 use wsgate_core::spec::{HeadLimitsSpec, HumanDuration, ListenSpec, ProxyConfigSpec};
+use wsgate_core::table::RouteTable;
 use wsgate_core::table::security::ListenerOptions;
 use wsgate_proxy::{ListenAddrs, Listeners, Metrics};
 
@@ -50,8 +50,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         tables: tables_tx,
         statuses: status_tx,
     };
-    let index = Index::new(&args.ingress_class)
-        .with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
+    let index =
+        Index::new(&args.ingress_class).with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
     tokio::spawn(publish::run(
         index,
         changes_rx,

@@ -168,6 +168,9 @@ fn conditions_follow_metav1_condition_and_integer_formats_are_recognised() {
         assert!(yaml.contains(needle), "the CRD lacks {needle:?}");
     }
     for format in ["uint8", "uint16", "uint32", "uint64"] {
-        assert!(!yaml.contains(&format!("format: {format}")), "format {format}");
+        assert!(
+            !yaml.contains(&format!("format: {format}")),
+            "format {format}"
+        );
     }
 }

@@ -56,8 +56,7 @@ pub const SECRET_LABEL: &str = "wsgate.dev/secret";
 /// TLS Secrets are selected by type; Helm release Secrets and the like never match.
 pub const TLS_SECRET_SELECTOR: &str = "type=kubernetes.io/tls";
 /// EndpointSlices of Services, written by Kubernetes' own EndpointSlice controller.
-pub const SLICE_SELECTOR: &str =
-    "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io,kubernetes.io/service-name";
+pub const SLICE_SELECTOR: &str = "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io,kubernetes.io/service-name";
 
 /// Starts every watcher; returns how many there are (each sends one `Reset` once synced).
 pub fn spawn_all(
@@ -101,9 +100,7 @@ pub fn spawn_all(
         w.spawn::<Secret>(client, scope, tls, Kind::Secret, |o| {
             Object::Secret(Box::new(o))
         });
-        let labelled = all()
-            .labels(SECRET_LABEL)
-            .fields("type!=kubernetes.io/tls");
+        let labelled = all().labels(SECRET_LABEL).fields("type!=kubernetes.io/tls");
         w.spawn::<Secret>(client, scope, labelled, Kind::LabelledSecret, |o| {
             Object::LabelledSecret(Box::new(o))
         });

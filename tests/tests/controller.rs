@@ -234,7 +234,9 @@ async fn missing_secret(w: World, mut old: Wss) {
     );
     // A new table never touches an established connection.
     assert_eq!(
-        ask(&mut old, "whoami").await.expect("old connection after the Secret went"),
+        ask(&mut old, "whoami")
+            .await
+            .expect("old connection after the Secret went"),
         "one"
     );
 

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 use wsgate_tests::backend::Backend;
 use wsgate_tests::kube_standin::KubeApi;
 
-const LEASE: (&str, &str, &str, &str) = ("coordination.k8s.io/v1", "Lease", "wsgate", "wsgate-leader");
+const LEASE: (&str, &str, &str, &str) =
+    ("coordination.k8s.io/v1", "Lease", "wsgate", "wsgate-leader");
 
 fn holder(api: &KubeApi) -> Option<String> {
     let lease = api.get(LEASE.0, LEASE.1, LEASE.2, LEASE.3)?;
@@ -30,7 +31,9 @@ fn plain_route(name: &str, host: &str) -> Value {
 
 fn status_written(api: &KubeApi, name: &str) -> bool {
     let path = format!("/apis/wsgate.dev/v1alpha1/namespaces/{NS}/websocketroutes/{name}/status");
-    api.writes().iter().any(|w| w.method == "PATCH" && w.path == path)
+    api.writes()
+        .iter()
+        .any(|w| w.method == "PATCH" && w.path == path)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,7 +60,11 @@ async fn one_leader_and_a_takeover_when_its_api_access_is_cut() {
     }
     assert_eq!(b.metric("wsgate_controller_leader").await, Some(0.0));
     assert_eq!(a.metric("wsgate_controller_leader").await, Some(1.0));
-    assert_eq!(holder(&api).as_deref(), Some("wsgate-a"), "b must not take a held Lease");
+    assert_eq!(
+        holder(&api).as_deref(),
+        Some("wsgate-a"),
+        "b must not take a held Lease"
+    );
 
     // Cut a off the API; b keeps its own door.
     api.close_door(0);
@@ -68,7 +75,10 @@ async fn one_leader_and_a_takeover_when_its_api_access_is_cut() {
     .await;
     let takeover = cut.elapsed();
     assert!(taken, "b never took over: {}", b.log());
-    println!("leader takeover: {:.1}s after the leader's API access was cut", takeover.as_secs_f64());
+    println!(
+        "leader takeover: {:.1}s after the leader's API access was cut",
+        takeover.as_secs_f64()
+    );
     // a stopped acting as leader before b could take over: never two leaders.
     assert_eq!(
         a.metric("wsgate_controller_leader").await,
@@ -77,11 +87,18 @@ async fn one_leader_and_a_takeover_when_its_api_access_is_cut() {
         a.log()
     );
     assert!(a.log().contains("leadership changed"), "{}", a.log());
-    assert_eq!(a.get("chat.example.test", "/").await.0, 200, "a stopped serving");
+    assert_eq!(
+        a.get("chat.example.test", "/").await.0,
+        200,
+        "a stopped serving"
+    );
 
     // The new leader writes status.
     api.create(plain_route("late", "late.example.test"));
-    let written = eventually(Duration::from_secs(20), || async { status_written(&api, "late") }).await;
+    let written = eventually(Duration::from_secs(20), || async {
+        status_written(&api, "late")
+    })
+    .await;
     assert!(written, "the new leader wrote no status: {}", b.log());
 
     // a comes back and follows.

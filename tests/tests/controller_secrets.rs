@@ -23,7 +23,7 @@ const CHAT: &str = "chat.example.test";
 /// 4 KiB of payload per unrelated Secret, about what a Helm release Secret holds compressed.
 fn unrelated(i: usize) -> serde_json::Value {
     let blob = "x".repeat(4096);
-    let (type_, ns) = if i % 2 == 0 {
+    let (type_, ns) = if i.is_multiple_of(2) {
         ("Opaque", NS.to_string())
     } else {
         ("helm.sh/release.v1", format!("team-{}", i % 50))
@@ -49,7 +49,10 @@ async fn rss_with(extra: usize) -> u64 {
         api.create(unrelated(i));
     }
     let ctl = Controller::start(&api);
-    let ready = eventually(Duration::from_secs(60), || async { ctl.readyz().await == 200 }).await;
+    let ready = eventually(Duration::from_secs(60), || async {
+        ctl.readyz().await == 200
+    })
+    .await;
     assert!(ready, "never ready: {}", ctl.log());
     let tls = client_config(&root.pem, Versions::Both);
     let served = eventually(Duration::from_secs(20), || async {
@@ -63,7 +66,9 @@ async fn rss_with(extra: usize) -> u64 {
         .filter(|r| r.starts_with("GET /api/v1/secrets?"))
         .collect();
     assert!(
-        secret_watches.iter().all(|r| r.contains("fieldSelector=") || r.contains("labelSelector=")),
+        secret_watches
+            .iter()
+            .all(|r| r.contains("fieldSelector=") || r.contains("labelSelector=")),
         "an unfiltered Secret request: {secret_watches:?}"
     );
     // Let the watches settle, then read the memory.
@@ -93,26 +98,42 @@ async fn a_tls_secret_rotated_through_the_api_reaches_new_handshakes() {
     let api = KubeApi::start().await;
     api.create(service("echo"));
     api.create(endpoint_slice("echo", backend.addr.port()));
-    api.create(tls_secret("chat-tls", &old_leaf.chain_pem, &old_leaf.key_pem));
+    api.create(tls_secret(
+        "chat-tls",
+        &old_leaf.chain_pem,
+        &old_leaf.key_pem,
+    ));
     api.create(route("chat", CHAT, "echo", "chat-tls"));
     let ctl = Controller::start(&api);
     let old_tls = client_config(&old_root.pem, Versions::Both);
     let new_tls = client_config(&new_root.pem, Versions::Both);
     let first = eventually(Duration::from_secs(30), || async {
-        wss_connect(ctl.https, CHAT, "/", old_tls.clone()).await.is_ok()
+        wss_connect(ctl.https, CHAT, "/", old_tls.clone())
+            .await
+            .is_ok()
     })
     .await;
-    assert!(first, "never served with the first certificate: {}", ctl.log());
+    assert!(
+        first,
+        "never served with the first certificate: {}",
+        ctl.log()
+    );
     api.patch(json!({
         "apiVersion": "v1", "kind": "Secret",
         "metadata": {"name": "chat-tls", "namespace": NS},
         "stringData": {"tls.crt": new_leaf.chain_pem, "tls.key": new_leaf.key_pem},
     }));
     let rotated = eventually(Duration::from_secs(20), || async {
-        wss_connect(ctl.https, CHAT, "/", new_tls.clone()).await.is_ok()
+        wss_connect(ctl.https, CHAT, "/", new_tls.clone())
+            .await
+            .is_ok()
     })
     .await;
-    assert!(rotated, "the rotated certificate never reached new handshakes: {}", ctl.log());
+    assert!(
+        rotated,
+        "the rotated certificate never reached new handshakes: {}",
+        ctl.log()
+    );
     drop(old_tls);
     // A fresh client (no session to resume) that trusts only the old root is refused.
     let fresh_old = client_config(&old_root.pem, Versions::Both);

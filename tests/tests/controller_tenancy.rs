@@ -43,11 +43,18 @@ fn route(ns: &str, name: &str, hosts: Value, path: &str) -> Value {
 
 fn refused_with(api: &KubeApi, ns: &str, name: &str, reason: &str) -> bool {
     let path = format!("/apis/wsgate.dev/v1alpha1/namespaces/{ns}/websocketroutes/{name}/status");
-    api.writes().iter().rev().filter(|w| w.path == path).take(1).any(|w| {
-        w.body["status"]["conditions"].as_array().into_iter().flatten().any(|c| {
-            c["type"] == "Accepted" && c["status"] == "False" && c["reason"] == reason
+    api.writes()
+        .iter()
+        .rev()
+        .filter(|w| w.path == path)
+        .take(1)
+        .any(|w| {
+            w.body["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Accepted" && c["status"] == "False" && c["reason"] == reason)
         })
-    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,25 +77,47 @@ async fn namespaces_cannot_steal_paths_or_certificates() {
     api.create(route("team-b", "thief", json!([SHARED]), "/b"));
     api.create(route("team-b", "catch-all", json!([]), "/"));
     api.create(route("team-b", "wildcard", json!(["*.example.test"]), "/"));
-    let ctl = Controller::start_with(&api.url(), "wsgate-test-0", &["--catch-all-namespace", "edge"]);
+    let ctl = Controller::start_with(
+        &api.url(),
+        "wsgate-test-0",
+        &["--catch-all-namespace", "edge"],
+    );
     let served = eventually(STEP * 3, || async {
-        get(ctl.http, SHARED, "/a", &[]).await.is_ok_and(|(s, _, _)| s == 200)
+        get(ctl.http, SHARED, "/a", &[])
+            .await
+            .is_ok_and(|(s, _, _)| s == 200)
     })
     .await;
     assert!(served, "the owner's route is not served: {}", ctl.log());
 
-    for (host, path) in [(SHARED, "/b"), (SHARED, "/"), ("unknown.example.test", "/"), ("x.example.test", "/")] {
+    for (host, path) in [
+        (SHARED, "/b"),
+        (SHARED, "/"),
+        ("unknown.example.test", "/"),
+        ("x.example.test", "/"),
+    ] {
         let (status, _, _) = get(ctl.http, host, path, &[]).await.expect("get");
-        assert_eq!(status, 404, "{host}{path} reached another namespace's route");
+        assert_eq!(
+            status, 404,
+            "{host}{path} reached another namespace's route"
+        );
     }
     assert!(b.requests() == 0, "team-b's backend received traffic");
     // TLS for the owned host is team-a's certificate; team-b's is never presented.
     let trust_a = client_config(&ca_a.pem, Versions::Both);
     let trust_b = client_config(&ca_b.pem, Versions::Both);
     assert!(wss_connect(ctl.https, SHARED, "/a", trust_a).await.is_ok());
-    assert!(wss_connect(ctl.https, SHARED, "/a", trust_b.clone()).await.is_err());
+    assert!(
+        wss_connect(ctl.https, SHARED, "/a", trust_b.clone())
+            .await
+            .is_err()
+    );
     // No default certificate from a namespace that may not supply one.
-    assert!(wss_connect(ctl.https, "other.example.test", "/", trust_b).await.is_err());
+    assert!(
+        wss_connect(ctl.https, "other.example.test", "/", trust_b)
+            .await
+            .is_err()
+    );
 
     let reported = eventually(STEP * 2, || async {
         refused_with(&api, "team-b", "thief", "HostnameConflict")

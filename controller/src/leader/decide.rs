@@ -98,9 +98,8 @@ pub fn decide(
         spec.renew_time.as_ref().map(|t| t.0.to_string()),
         spec.lease_duration_seconds,
     );
-    let duration = Duration::from_secs(
-        u64::try_from(spec.lease_duration_seconds.unwrap_or(0)).unwrap_or(0),
-    );
+    let duration =
+        Duration::from_secs(u64::try_from(spec.lease_duration_seconds.unwrap_or(0)).unwrap_or(0));
     let seen_at = match observed {
         Some(o) if o.record == record => o.seen_at,
         _ => {

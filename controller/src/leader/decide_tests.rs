@@ -42,7 +42,11 @@ fn expiry_counts_from_the_local_observation_not_the_holders_clock() {
     let mut seen = None;
     // renewTime far in the past (a skewed clock): still valid for a full lease from now.
     let held = lease(Some("a"), 1_000, 15);
-    let table = [(0, Action::Follow), (14, Action::Follow), (15, Action::TakeOver)];
+    let table = [
+        (0, Action::Follow),
+        (14, Action::Follow),
+        (15, Action::TakeOver),
+    ];
     for (secs, want) in table {
         let now = start + Duration::from_secs(secs);
         assert_eq!(decide(Some(&held), "b", now, &mut seen), want, "at {secs}s");
@@ -56,7 +60,10 @@ fn a_renewal_seen_restarts_the_expiry_clock() {
     decide(Some(&lease(Some("a"), 1_000, 15)), "b", start, &mut seen);
     let later = start + Duration::from_secs(10);
     let renewed = lease(Some("a"), 1_010, 15);
-    assert_eq!(decide(Some(&renewed), "b", later, &mut seen), Action::Follow);
+    assert_eq!(
+        decide(Some(&renewed), "b", later, &mut seen),
+        Action::Follow
+    );
     let at = later + Duration::from_secs(14);
     assert_eq!(decide(Some(&renewed), "b", at, &mut seen), Action::Follow);
     let at = later + Duration::from_secs(15);
@@ -67,8 +74,16 @@ fn a_renewal_seen_restarts_the_expiry_clock() {
 fn a_leader_steps_down_at_the_renew_deadline() {
     let timing = Timing::default();
     let last = Instant::now();
-    assert!(still_leading(Some(last), last + Duration::from_secs(9), &timing));
-    assert!(!still_leading(Some(last), last + Duration::from_secs(10), &timing));
+    assert!(still_leading(
+        Some(last),
+        last + Duration::from_secs(9),
+        &timing
+    ));
+    assert!(!still_leading(
+        Some(last),
+        last + Duration::from_secs(10),
+        &timing
+    ));
     assert!(!still_leading(None, last, &timing));
 }
 
@@ -78,5 +93,12 @@ fn timing_is_checked() {
     assert!(Timing::new(s(15), s(10), s(2)).is_ok());
     assert!(Timing::new(s(10), s(10), s(2)).is_err());
     assert!(Timing::new(s(15), s(10), s(10)).is_err());
-    assert!(Timing::new(Duration::from_millis(1500), s(1), Duration::from_millis(200)).is_err());
+    assert!(
+        Timing::new(
+            Duration::from_millis(1500),
+            s(1),
+            Duration::from_millis(200)
+        )
+        .is_err()
+    );
 }

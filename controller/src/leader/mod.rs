@@ -170,8 +170,15 @@ async fn try_hold(
 }
 
 /// PUT with the resourceVersion we read: a concurrent writer makes it a 409.
-async fn replace(api: &Api<Lease>, config: &LeaderConfig, lease: &Lease) -> Result<bool, LeaseError> {
-    conflict_is_false(api.replace(&config.name, &PostParams::default(), lease).await)
+async fn replace(
+    api: &Api<Lease>,
+    config: &LeaderConfig,
+    lease: &Lease,
+) -> Result<bool, LeaseError> {
+    conflict_is_false(
+        api.replace(&config.name, &PostParams::default(), lease)
+            .await,
+    )
 }
 
 /// Gives the Lease up on shutdown so a peer takes over without waiting for it to expire.

@@ -90,7 +90,10 @@ mod tests {
                 vec!["198.51.100.2"],
             ),
             ("spec: {type: NodePort, clusterIP: 10.0.0.1}", vec![]),
-            ("spec: {type: ClusterIP, clusterIP: 10.0.0.1}", vec!["10.0.0.1"]),
+            (
+                "spec: {type: ClusterIP, clusterIP: 10.0.0.1}",
+                vec!["10.0.0.1"],
+            ),
             ("spec: {type: ClusterIP, clusterIP: None}", vec![]),
         ];
         for (yaml, want) in cases {

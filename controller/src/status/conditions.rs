@@ -50,7 +50,13 @@ pub fn same_verdicts(current: &WebSocketRouteStatus, desired: &WebSocketRouteSta
             .filter(|c| desired.conditions.iter().any(|d| d.type_ == c.type_))
             .map(|c| {
                 let c = c.clone();
-                (c.type_, c.status, c.reason, c.message, c.observed_generation)
+                (
+                    c.type_,
+                    c.status,
+                    c.reason,
+                    c.message,
+                    c.observed_generation,
+                )
             })
             .collect();
         v.sort();
@@ -74,9 +80,19 @@ mod tests {
     fn transition_times_move_only_when_a_status_changes() {
         let mut report = Report::new(None, Some(3));
         let first = desired_status(&report, None, None, at(100));
-        assert!(first.conditions.iter().all(|c| c.last_transition_time.0 == at(100)));
+        assert!(
+            first
+                .conditions
+                .iter()
+                .all(|c| c.last_transition_time.0 == at(100))
+        );
         assert_eq!(first.conditions.len(), 3);
-        assert!(first.conditions.iter().all(|c| c.observed_generation == Some(3)));
+        assert!(
+            first
+                .conditions
+                .iter()
+                .all(|c| c.observed_generation == Some(3))
+        );
 
         let again = desired_status(&report, Some(&first), None, at(200));
         assert_eq!(again, first);
@@ -86,7 +102,11 @@ mod tests {
         let broken = desired_status(&report, Some(&first), None, at(300));
         assert!(!same_verdicts(&first, &broken));
         let time = |s: &WebSocketRouteStatus, t: &str| {
-            let c = s.conditions.iter().find(|c| c.type_ == t).expect("condition");
+            let c = s
+                .conditions
+                .iter()
+                .find(|c| c.type_ == t)
+                .expect("condition");
             c.last_transition_time.0
         };
         assert_eq!(time(&broken, "Accepted"), at(100));

@@ -100,7 +100,10 @@ mod tests {
         let due = sent.due(&reports, start, refresh);
         assert_eq!(due.len(), 1);
         sent.mark(due[0].clone(), start);
-        assert!(sent.due(&reports, start + Duration::from_secs(59), refresh).is_empty());
+        assert!(
+            sent.due(&reports, start + Duration::from_secs(59), refresh)
+                .is_empty()
+        );
         assert_eq!(sent.due(&reports, start + refresh, refresh).len(), 1);
     }
 

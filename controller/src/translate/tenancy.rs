@@ -40,10 +40,18 @@ pub struct Claims {
 
 impl Claims {
     /// Why `route` of `source` cannot be admitted, if it cannot.
-    pub fn check(&self, tenancy: &Tenancy, route: &Route, source: &SourceRef) -> Result<(), Refusal> {
+    pub fn check(
+        &self,
+        tenancy: &Tenancy,
+        route: &Route,
+        source: &SourceRef,
+    ) -> Result<(), Refusal> {
         let ns = &source.namespace;
         let broad = route.hostnames.is_empty()
-            || route.hostnames.iter().any(|h| matches!(h, HostMatch::Wildcard(_)));
+            || route
+                .hostnames
+                .iter()
+                .any(|h| matches!(h, HostMatch::Wildcard(_)));
         if broad && !tenancy.allows(ns) {
             let what = if route.hostnames.is_empty() {
                 "routes without hostnames (catch-all routes, which also supply the default certificate)"

@@ -131,7 +131,9 @@ fn cookie(a: &SessionAffinitySpec) -> FieldResult<Affinity> {
         always_secure: a.cookie_secure.unwrap_or(false),
         path: match &a.cookie_path {
             None => None,
-            Some(p) if p.starts_with('/') && !p.bytes().any(|b| b.is_ascii_control() || b == b';') => {
+            Some(p)
+                if p.starts_with('/') && !p.bytes().any(|b| b.is_ascii_control() || b == b';') =>
+            {
                 Some(p.as_str().into())
             }
             Some(p) => {

@@ -48,10 +48,19 @@ pub fn compile_security(
             "spec.limits.handshakesPerSecondPerIP",
         )?;
         let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
-        let rps = nonzero(l.requests_per_second_per_ip, "spec.limits.requestsPerSecondPerIP")?;
-        let rpm = nonzero(l.requests_per_minute_per_ip, "spec.limits.requestsPerMinutePerIP")?;
-        let multiplier = nonzero(l.request_burst_multiplier, "spec.limits.requestBurstMultiplier")?
-            .unwrap_or(5);
+        let rps = nonzero(
+            l.requests_per_second_per_ip,
+            "spec.limits.requestsPerSecondPerIP",
+        )?;
+        let rpm = nonzero(
+            l.requests_per_minute_per_ip,
+            "spec.limits.requestsPerMinutePerIP",
+        )?;
+        let multiplier = nonzero(
+            l.request_burst_multiplier,
+            "spec.limits.requestBurstMultiplier",
+        )?
+        .unwrap_or(5);
         let bucket = |n: u32, per: f64, unit: char| RequestRate {
             per_second: f64::from(n) / per,
             burst: n.saturating_mul(multiplier),
@@ -192,12 +201,17 @@ fn compile_external(spec: &ExternalAuthSpec) -> FieldResult<ExternalAuth> {
         method: match &spec.method {
             None => None,
             Some(m) => Some(http::Method::from_bytes(m.as_bytes()).map_err(|_| {
-                field("spec.auth.external.method", format!("{m:?} is not a method"))
+                field(
+                    "spec.auth.external.method",
+                    format!("{m:?} is not a method"),
+                )
             })?),
         },
         signin_url: match &spec.signin_url {
             None => None,
-            Some(u) if u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/') => {
+            Some(u)
+                if u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/') =>
+            {
                 Some(u.clone())
             }
             Some(u) => {

@@ -118,7 +118,12 @@ impl Limiter {
     }
 
     /// Counts one request of any kind on `route` from `ip` against the request buckets.
-    pub fn request(&self, route: &Arc<str>, ip: IpAddr, limits: &ConnLimits) -> Result<(), LimitRefusal> {
+    pub fn request(
+        &self,
+        route: &Arc<str>,
+        ip: IpAddr,
+        limits: &ConnLimits,
+    ) -> Result<(), LimitRefusal> {
         if limits.requests.iter().all(Option::is_none) {
             return Ok(());
         }
@@ -217,9 +222,16 @@ mod tests {
         for i in 0..3 {
             assert_eq!(l.request(&route, ip, &limits), Ok(()), "request {i}");
         }
-        assert_eq!(l.request(&route, ip, &limits), Err(LimitRefusal::Requests(2, 'm')));
+        assert_eq!(
+            l.request(&route, ip, &limits),
+            Err(LimitRefusal::Requests(2, 'm'))
+        );
         let other: IpAddr = "127.0.0.3".parse().expect("ip");
-        assert_eq!(l.request(&route, other, &limits), Ok(()), "buckets are per address");
+        assert_eq!(
+            l.request(&route, other, &limits),
+            Ok(()),
+            "buckets are per address"
+        );
     }
 
     #[test]

@@ -281,7 +281,9 @@ async fn check_http<B>(
         {
             match sign_in(signin, req, conn) {
                 Some(location) => Err(Refusal::SignIn(location)),
-                None => Err(Refusal::External(ExternalRefusal::Unavailable("signin_url"))),
+                None => Err(Refusal::External(ExternalRefusal::Unavailable(
+                    "signin_url",
+                ))),
             }
         }
         (result, _) => result,

@@ -94,7 +94,14 @@ pub async fn handle(
         );
         return Ok(failure(&missing));
     }
-    let result = dispatch(&mut lock(&store), &method, &target, &content_type, body, &params);
+    let result = dispatch(
+        &mut lock(&store),
+        &method,
+        &target,
+        &content_type,
+        body,
+        &params,
+    );
     Ok(match result {
         Ok((code, value)) => json(code, &value),
         Err(error) => failure(&error),

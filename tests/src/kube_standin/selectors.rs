@@ -170,7 +170,10 @@ mod tests {
         }
         let f = Selector::fields("type=kubernetes.io/tls", &["type"]).expect("parse");
         assert!(f.matches(&field_of(&o)));
-        let f = Selector::fields("type!=helm.sh/release.v1,metadata.name=n", &["type", "metadata.name"]);
+        let f = Selector::fields(
+            "type!=helm.sh/release.v1,metadata.name=n",
+            &["type", "metadata.name"],
+        );
         assert!(f.expect("parse").matches(&field_of(&o)));
         assert!(Selector::fields("spec.x=1", &["type"]).is_err());
         assert!(Selector::labels("a b").is_err());

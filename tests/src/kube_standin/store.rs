@@ -175,7 +175,11 @@ impl Store {
                 *r == resource && namespace.is_none_or(|n| n == ns) && filter.matches(o)
             })
             .skip(skip);
-        let items: Vec<Value> = selected.by_ref().take(limit).map(|(_, o)| o.clone()).collect();
+        let items: Vec<Value> = selected
+            .by_ref()
+            .take(limit)
+            .map(|(_, o)| o.clone())
+            .collect();
         let mut metadata = json!({"resourceVersion": rv.to_string()});
         if selected.next().is_some() {
             metadata["continue"] = Value::from(format!("{rv}-{}", skip + items.len()));

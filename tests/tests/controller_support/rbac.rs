@@ -35,7 +35,9 @@ pub fn grants(requests: &[String]) -> BTreeSet<Grant> {
             [plural, _, sub] => (format!("{plural}/{sub}"), true),
             _ => continue,
         };
-        let watch = query.split('&').any(|p| p == "watch=true" || p == "watch=1");
+        let watch = query
+            .split('&')
+            .any(|p| p == "watch=true" || p == "watch=1");
         let verb = match (method, named, watch) {
             ("GET", true, _) => "get",
             ("GET", false, true) => "watch",

@@ -16,7 +16,11 @@ fn policy(pairs: &[(&str, &str)]) -> crate::translate::annotations::Policy {
     let map: BTreeMap<String, String> = pairs
         .iter()
         .map(|(k, v)| {
-            let key = if k.contains('/') { k.to_string() } else { format!("{N}{k}") };
+            let key = if k.contains('/') {
+                k.to_string()
+            } else {
+                format!("{N}{k}")
+            };
             (key, v.to_string())
         })
         .collect();
@@ -26,44 +30,123 @@ fn policy(pairs: &[(&str, &str)]) -> crate::translate::annotations::Policy {
 #[test]
 fn honoured_annotations_set_these_fields() {
     let cases: Vec<(Vec<(&str, &str)>, Value)> = vec![
-        (vec![("proxy-read-timeout", "3600"), ("proxy-send-timeout", "7200s")], json!({"timeouts": {"idle": "7200s", "idleCountsControlFrames": true}})),
-        (vec![("proxy-connect-timeout", "3")], json!({"timeouts": {"connect": "3s"}})),
         (
-            vec![("affinity", "cookie"), ("affinity-mode", "persistent"), ("session-cookie-name", "srv"),
-                 ("session-cookie-max-age", "172800"), ("session-cookie-expires", "60"),
-                 ("session-cookie-samesite", "None"), ("session-cookie-secure", "true"), ("session-cookie-path", "/chat")],
+            vec![
+                ("proxy-read-timeout", "3600"),
+                ("proxy-send-timeout", "7200s"),
+            ],
+            json!({"timeouts": {"idle": "7200s", "idleCountsControlFrames": true}}),
+        ),
+        (
+            vec![("proxy-connect-timeout", "3")],
+            json!({"timeouts": {"connect": "3s"}}),
+        ),
+        (
+            vec![
+                ("affinity", "cookie"),
+                ("affinity-mode", "persistent"),
+                ("session-cookie-name", "srv"),
+                ("session-cookie-max-age", "172800"),
+                ("session-cookie-expires", "60"),
+                ("session-cookie-samesite", "None"),
+                ("session-cookie-secure", "true"),
+                ("session-cookie-path", "/chat"),
+            ],
             json!({"sessionAffinity": {"type": "Cookie", "cookieName": "srv", "ttl": "172800s", "sameSite": "None", "cookieSecure": true, "cookiePath": "/chat"}}),
         ),
-        (vec![("affinity", "cookie"), ("session-cookie-expires", "60")], json!({"sessionAffinity": {"type": "Cookie", "ttl": "60s"}})),
+        (
+            vec![("affinity", "cookie"), ("session-cookie-expires", "60")],
+            json!({"sessionAffinity": {"type": "Cookie", "ttl": "60s"}}),
+        ),
         // Without cookie affinity nginx ignores the cookie settings too.
         (vec![("session-cookie-name", "srv")], json!({})),
-        (vec![("upstream-hash-by", "$remote_addr")], json!({"sessionAffinity": {"type": "ClientIP"}})),
-        (vec![("upstream-hash-by", "$binary_remote_addr")], json!({"sessionAffinity": {"type": "ClientIP"}})),
-        (vec![("upstream-hash-by", "$http_x_user")], json!({"sessionAffinity": {"type": "Header", "headerName": "x-user"}})),
-        (vec![("upstream-hash-by", "$arg_room")], json!({"sessionAffinity": {"type": "Query", "queryParam": "room"}})),
-        (vec![("load-balance", "round_robin")], json!({"loadBalancing": {"algorithm": "RoundRobin"}})),
-        (vec![("limit-connections", "10")], json!({"limits": {"maxConnectionsPerIP": 10}})),
         (
-            vec![("limit-rps", "5"), ("limit-rpm", "100"), ("limit-burst-multiplier", "3")],
+            vec![("upstream-hash-by", "$remote_addr")],
+            json!({"sessionAffinity": {"type": "ClientIP"}}),
+        ),
+        (
+            vec![("upstream-hash-by", "$binary_remote_addr")],
+            json!({"sessionAffinity": {"type": "ClientIP"}}),
+        ),
+        (
+            vec![("upstream-hash-by", "$http_x_user")],
+            json!({"sessionAffinity": {"type": "Header", "headerName": "x-user"}}),
+        ),
+        (
+            vec![("upstream-hash-by", "$arg_room")],
+            json!({"sessionAffinity": {"type": "Query", "queryParam": "room"}}),
+        ),
+        (
+            vec![("load-balance", "round_robin")],
+            json!({"loadBalancing": {"algorithm": "RoundRobin"}}),
+        ),
+        (
+            vec![("limit-connections", "10")],
+            json!({"limits": {"maxConnectionsPerIP": 10}}),
+        ),
+        (
+            vec![
+                ("limit-rps", "5"),
+                ("limit-rpm", "100"),
+                ("limit-burst-multiplier", "3"),
+            ],
             json!({"limits": {"requestsPerSecondPerIP": 5, "requestsPerMinutePerIP": 100, "requestBurstMultiplier": 3}}),
         ),
-        (vec![("whitelist-source-range", "10.0.0.0/8, 192.168.0.0/16")], json!({"sourceRanges": {"allow": ["10.0.0.0/8", "192.168.0.0/16"]}})),
-        (vec![("allowlist-source-range", "10.0.0.0/8")], json!({"sourceRanges": {"allow": ["10.0.0.0/8"]}})),
-        (vec![("denylist-source-range", "203.0.113.0/24")], json!({"sourceRanges": {"deny": ["203.0.113.0/24"]}})),
         (
-            vec![("auth-url", "http://auth.ns.svc/check"), ("auth-method", "get"), ("auth-response-headers", "X-User, X-Groups"), ("auth-signin", "https://login.example.com/start")],
+            vec![("whitelist-source-range", "10.0.0.0/8, 192.168.0.0/16")],
+            json!({"sourceRanges": {"allow": ["10.0.0.0/8", "192.168.0.0/16"]}}),
+        ),
+        (
+            vec![("allowlist-source-range", "10.0.0.0/8")],
+            json!({"sourceRanges": {"allow": ["10.0.0.0/8"]}}),
+        ),
+        (
+            vec![("denylist-source-range", "203.0.113.0/24")],
+            json!({"sourceRanges": {"deny": ["203.0.113.0/24"]}}),
+        ),
+        (
+            vec![
+                ("auth-url", "http://auth.ns.svc/check"),
+                ("auth-method", "get"),
+                ("auth-response-headers", "X-User, X-Groups"),
+                ("auth-signin", "https://login.example.com/start"),
+            ],
             json!({"auth": {"external": {"url": "http://auth.ns.svc/check", "method": "GET", "responseHeaders": ["X-User", "X-Groups"], "signinUrl": "https://login.example.com/start"}}}),
         ),
-        (vec![("enable-cors", "true"), ("cors-allow-origin", "https://a.example.com, https://b.example.com")],
-         json!({"origins": {"allow": ["https://a.example.com", "https://b.example.com"], "allowMissingOrigin": true}})),
-        (vec![("enable-cors", "true"), ("cors-allow-origin", "*")], json!({})),
-        (vec![("enable-cors", "false"), ("cors-allow-origin", "https://a.example.com")], json!({})),
-        (vec![("proxy-body-size", "8m")], json!({"limits": {"maxRequestBodyBytes": 8_388_608}})),
+        (
+            vec![
+                ("enable-cors", "true"),
+                (
+                    "cors-allow-origin",
+                    "https://a.example.com, https://b.example.com",
+                ),
+            ],
+            json!({"origins": {"allow": ["https://a.example.com", "https://b.example.com"], "allowMissingOrigin": true}}),
+        ),
+        (
+            vec![("enable-cors", "true"), ("cors-allow-origin", "*")],
+            json!({}),
+        ),
+        (
+            vec![
+                ("enable-cors", "false"),
+                ("cors-allow-origin", "https://a.example.com"),
+            ],
+            json!({}),
+        ),
+        (
+            vec![("proxy-body-size", "8m")],
+            json!({"limits": {"maxRequestBodyBytes": 8_388_608}}),
+        ),
         (vec![("proxy-body-size", "0")], json!({})),
         (vec![("use-regex", "false")], json!({})),
         // wsgate.dev/* addresses any spec field by its path and overrides nginx.
         (
-            vec![("proxy-read-timeout", "60"), ("wsgate.dev/timeouts.idle", "2h"), ("wsgate.dev/limits.max-message-bytes", "1024")],
+            vec![
+                ("proxy-read-timeout", "60"),
+                ("wsgate.dev/timeouts.idle", "2h"),
+                ("wsgate.dev/limits.max-message-bytes", "1024"),
+            ],
             json!({"timeouts": {"idle": "2h", "idleCountsControlFrames": true}, "limits": {"maxMessageBytes": 1024}}),
         ),
     ];
@@ -76,15 +159,34 @@ fn honoured_annotations_set_these_fields() {
 
 #[test]
 fn redirects_backend_tls_and_aliases_are_per_host() {
-    let p = policy(&[("ssl-redirect", "false"), ("force-ssl-redirect", "true"), ("server-alias", "a.example.com b.example.com")]);
+    let p = policy(&[
+        ("ssl-redirect", "false"),
+        ("force-ssl-redirect", "true"),
+        ("server-alias", "a.example.com b.example.com"),
+    ]);
     assert_eq!((p.ssl_redirect, p.force_ssl_redirect), (Some(false), true));
     assert_eq!(p.aliases, ["a.example.com", "b.example.com"]);
-    let verified = policy(&[("backend-protocol", "HTTPS"), ("proxy-ssl-verify", "on"), ("proxy-ssl-secret", "ns/backend-ca"),
-                            ("proxy-ssl-name", "chat.internal"), ("proxy-ssl-server-name", "on")]);
-    assert_eq!(verified.backend_tls, Some(json!({"caSecretRef": {"name": "backend-ca"}, "serverName": "chat.internal"})));
+    let verified = policy(&[
+        ("backend-protocol", "HTTPS"),
+        ("proxy-ssl-verify", "on"),
+        ("proxy-ssl-secret", "ns/backend-ca"),
+        ("proxy-ssl-name", "chat.internal"),
+        ("proxy-ssl-server-name", "on"),
+    ]);
+    assert_eq!(
+        verified.backend_tls,
+        Some(json!({"caSecretRef": {"name": "backend-ca"}, "serverName": "chat.internal"}))
+    );
     let unverified = policy(&[("backend-protocol", "HTTPS")]);
-    assert_eq!(unverified.backend_tls, Some(json!({"insecureSkipVerify": true})));
-    assert_eq!(unverified.warnings.len(), 1, "a note says the backend is not verified");
+    assert_eq!(
+        unverified.backend_tls,
+        Some(json!({"insecureSkipVerify": true}))
+    );
+    assert_eq!(
+        unverified.warnings.len(),
+        1,
+        "a note says the backend is not verified"
+    );
     assert_eq!(policy(&[("backend-protocol", "HTTP")]).backend_tls, None);
 }
 
@@ -100,20 +202,55 @@ fn every_catalogued_annotation_has_its_verdict() {
         "use-regex" => "false",
         "proxy-body-size" => "1m",
         "session-cookie-samesite" => "Lax",
-        n if n.contains("redirect") || n == "enable-cors" || n.contains("secure") || n == "proxy-ssl-verify" => "true",
-        n if n.contains("range") || n == "server-alias" || n == "proxy-ssl-name" || n.contains("headers") || n.contains("origin") => "10.0.0.0/8",
-        n if n.starts_with("auth-") || n.contains("path") || n.contains("name") || n.contains("secret") || n.contains("signin") => "x",
+        n if n.contains("redirect")
+            || n == "enable-cors"
+            || n.contains("secure")
+            || n == "proxy-ssl-verify" =>
+        {
+            "true"
+        }
+        n if n.contains("range")
+            || n == "server-alias"
+            || n == "proxy-ssl-name"
+            || n.contains("headers")
+            || n.contains("origin") =>
+        {
+            "10.0.0.0/8"
+        }
+        n if n.starts_with("auth-")
+            || n.contains("path")
+            || n.contains("name")
+            || n.contains("secret")
+            || n.contains("signin") =>
+        {
+            "x"
+        }
         _ => "10",
     };
     for (name, want, _) in CATALOG {
         assert_eq!(verdict(name), *want, "{name}");
-        let value = if *want == Verdict::Honoured { honoured_value(name) } else { "1" };
+        let value = if *want == Verdict::Honoured {
+            honoured_value(name)
+        } else {
+            "1"
+        };
         let p = policy(&[("affinity", "cookie"), (name, value)]);
-        let refused = p.refusals.iter().any(|r| r.starts_with(&format!("{N}{name}:")));
-        assert_eq!(refused, *want == Verdict::Refused, "{name}={value}: {:?}", p.refusals);
+        let refused = p
+            .refusals
+            .iter()
+            .any(|r| r.starts_with(&format!("{N}{name}:")));
+        assert_eq!(
+            refused,
+            *want == Verdict::Refused,
+            "{name}={value}: {:?}",
+            p.refusals
+        );
         if *want == Verdict::Irrelevant {
             let alone = policy(&[(name, value)]);
-            assert!(alone.fields.is_empty() && alone.refusals.is_empty(), "{name}: {alone:?}");
+            assert!(
+                alone.fields.is_empty() && alone.refusals.is_empty(),
+                "{name}: {alone:?}"
+            );
         }
     }
 }
@@ -138,8 +275,17 @@ fn unknown_and_unhonourable_values_refuse() {
         let p = policy(&[(name, value)]);
         assert_eq!(p.refusals.len(), 1, "{name}={value}: {:?}", p.refusals);
     }
-    let p = policy(&[("backend-protocol", "HTTPS"), ("proxy-ssl-verify", "on"), ("proxy-ssl-secret", "other/ca")]);
-    assert_eq!(p.refusals.len(), 1, "a CA Secret of another namespace: {:?}", p.refusals);
+    let p = policy(&[
+        ("backend-protocol", "HTTPS"),
+        ("proxy-ssl-verify", "on"),
+        ("proxy-ssl-secret", "other/ca"),
+    ]);
+    assert_eq!(
+        p.refusals.len(),
+        1,
+        "a CA Secret of another namespace: {:?}",
+        p.refusals
+    );
 }
 
 #[test]
@@ -154,12 +300,25 @@ fn a_refused_or_misspelt_annotation_refuses_the_whole_ingress() {
     for annotation in cases {
         let mut objects = chat_backend("ns");
         objects.push(class("wsgate", ingress::CONTROLLER_NAME, false));
-        objects.push(ingress("i", 1, &format!(", annotations: {{{annotation}}}"), SIMPLE));
+        objects.push(ingress(
+            "i",
+            1,
+            &format!(", annotations: {{{annotation}}}"),
+            SIMPLE,
+        ));
         let t = index(objects).build();
         let r = report(&t, SourceKind::Ingress, "ns", "i");
-        assert_eq!((r.accepted.status, r.accepted.reason.as_str()), (false, reason::UNSUPPORTED_ANNOTATION), "{annotation}: {r:?}");
+        assert_eq!(
+            (r.accepted.status, r.accepted.reason.as_str()),
+            (false, reason::UNSUPPORTED_ANNOTATION),
+            "{annotation}: {r:?}"
+        );
         let key = annotation.split(':').next().unwrap_or_default();
-        assert!(r.accepted.message.contains(key), "{annotation}: {}", r.accepted.message);
+        assert!(
+            r.accepted.message.contains(key),
+            "{annotation}: {}",
+            r.accepted.message
+        );
         assert!(t.routes.is_empty(), "{annotation}: served without it");
     }
 }
@@ -172,14 +331,21 @@ fn annotations_reach_the_compiled_route() {
         ", annotations: {nginx.ingress.kubernetes.io/proxy-read-timeout: '3600', nginx.ingress.kubernetes.io/proxy-connect-timeout: '2', nginx.ingress.kubernetes.io/proxy-buffering: 'off', wsgate.dev/keepalive.ping-interval: 15s, nginx.ingress.kubernetes.io/server-alias: alias.example.com}",
         SIMPLE));
     let t = index(objects).build();
-    let route = t.routes.iter().find(|r| r.id.name == "i/chat.example.com").expect("served");
+    let route = t
+        .routes
+        .iter()
+        .find(|r| r.id.name == "i/chat.example.com")
+        .expect("served");
     let secs = std::time::Duration::from_secs;
     assert_eq!(route.policy.idle_timeout, Some(secs(3600)));
     assert_eq!(route.policy.connect_timeout, secs(2));
     assert_eq!(route.policy.keepalive.map(|k| k.interval), Some(secs(15)));
     assert_eq!(
         route.hostnames[..],
-        [HostMatchFixture::exact("chat.example.com"), HostMatchFixture::exact("alias.example.com")]
+        [
+            HostMatchFixture::exact("chat.example.com"),
+            HostMatchFixture::exact("alias.example.com")
+        ]
     );
     let r = report(&t, SourceKind::Ingress, "ns", "i");
     assert!(r.all_true() && r.warnings.is_empty(), "{r:?}");
@@ -188,7 +354,13 @@ fn annotations_reach_the_compiled_route() {
 #[test]
 fn tls_hosts_redirect_to_https_like_ingress_nginx() {
     // (annotations, redirected?)
-    let cases = [("", true), (", annotations: {nginx.ingress.kubernetes.io/ssl-redirect: 'false'}", false)];
+    let cases = [
+        ("", true),
+        (
+            ", annotations: {nginx.ingress.kubernetes.io/ssl-redirect: 'false'}",
+            false,
+        ),
+    ];
     for (meta, redirected) in cases {
         let mut objects = chat_backend("ns");
         objects.push(class("wsgate", ingress::CONTROLLER_NAME, false));
@@ -196,7 +368,11 @@ fn tls_hosts_redirect_to_https_like_ingress_nginx() {
         objects.push(ingress("i", 1, meta, spec));
         objects.push(tls_secret("ns", "chat-tls", "Y2VydA=="));
         let t = index(objects).build();
-        let route = t.routes.iter().find(|r| r.id.name == "i/chat.example.com").expect("route");
+        let route = t
+            .routes
+            .iter()
+            .find(|r| r.id.name == "i/chat.example.com")
+            .expect("route");
         assert_eq!(route.policy.redirect_http, redirected, "{meta}");
     }
 }

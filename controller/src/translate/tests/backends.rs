@@ -176,5 +176,8 @@ fn only_slices_of_the_endpointslice_controller_count() {
     ))));
     objects.push(route("ns", "r", 1, CHAT));
     let t = index(objects).build();
-    assert_eq!(endpoints(&t, "r"), Ok(addrs(&["10.0.0.1:8080", "10.0.0.2:8080"])));
+    assert_eq!(
+        endpoints(&t, "r"),
+        Ok(addrs(&["10.0.0.1:8080", "10.0.0.2:8080"]))
+    );
 }

@@ -40,6 +40,9 @@ fn the_example_ingress_is_served_with_every_annotation() {
         let ranges = spec.source_ranges.expect("source ranges");
         assert_eq!(ranges.allow, ["10.0.0.0/8", "192.168.0.0/16"]);
         let tls = spec.tls.expect("tls");
-        assert_eq!((tls.redirect_http, tls.redirect_upgrades), (Some(true), Some(true)));
+        assert_eq!(
+            (tls.redirect_http, tls.redirect_upgrades),
+            (Some(true), Some(true))
+        );
     }
 }

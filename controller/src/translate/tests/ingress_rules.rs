@@ -1,7 +1,6 @@
 //! Ingress objects of our class: selection, rules, hosts, TLS, conflicts.
 
 use wsgate_core::spec::RouteSpec;
-use wsgate_core::table::{HostMatch, PathMatch};
 
 use serde_json::json;
 

@@ -64,7 +64,8 @@ pub(super) fn chat_backend(ns: &str) -> Vec<Object> {
 
 /// An index of `objects` that accepts catch-all and wildcard routes from every namespace.
 pub(super) fn index(objects: Vec<Object>) -> Index {
-    let mut index = Index::new("wsgate").with_tenancy(crate::translate::tenancy::Tenancy::allowing(&["*".into()]));
+    let mut index = Index::new("wsgate")
+        .with_tenancy(crate::translate::tenancy::Tenancy::allowing(&["*".into()]));
     for o in objects {
         index.apply(o);
     }
@@ -108,7 +109,6 @@ pub(super) fn addrs(list: &[&str]) -> Vec<SocketAddr> {
 pub(super) const CHAT: &str =
     "{hostnames: [chat.example.com], rules: [{backend: {service: {name: chat, port: 80}}}]}";
 
-
 pub(super) fn class(name: &str, controller: &str, default: bool) -> Object {
     Object::IngressClass(Box::new(obj(&format!(
         "metadata: {{name: {name}, annotations: {{ingressclass.kubernetes.io/is-default-class: '{default}'}}}}\nspec: {{controller: {controller}}}"
@@ -126,6 +126,5 @@ pub(super) fn ingress(name: &str, created: u32, meta_extra: &str, spec: &str) ->
 }
 
 pub(super) const SIMPLE: &str = "{ingressClassName: wsgate, rules: [{host: chat.example.com, http: {paths: [{path: /ws, pathType: Prefix, backend: {service: {name: chat, port: {number: 80}}}}]}}]}";
-
 
 pub(super) const WITH_TLS: &str = "{hostnames: [chat.example.com], tls: {secretName: chat-tls}, rules: [{backend: {service: {name: chat, port: 80}}}]}";
