@@ -9,8 +9,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::objects::{fold_string_data, merge, now_rfc3339};
+pub use super::query::{Filter, Page};
 use super::resources::Resource;
-use super::selectors::{Selector, field_of, label_of};
+use super::schema;
 
 /// One watch event, serialized once as a JSON line.
 #[derive(Debug)]
@@ -25,47 +26,6 @@ pub struct WatchEvent {
     pub line: Bytes,
     /// The object, for selectors.
     pub object: Value,
-}
-
-/// Label and field selectors of a list or watch.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// `labelSelector`.
-    pub labels: Selector,
-    /// `fieldSelector`.
-    pub fields: Selector,
-}
-
-impl Filter {
-    /// Whether `object` is selected.
-    pub fn matches(&self, object: &Value) -> bool {
-        self.labels.matches(&label_of(object)) && self.fields.matches(&field_of(object))
-    }
-}
-
-/// `limit` and `continue` of a paged list.
-#[derive(Debug, Clone)]
-pub struct Page {
-    limit: Option<usize>,
-    /// (resourceVersion of the first page, items already returned).
-    from: Option<(u64, usize)>,
-}
-
-impl Page {
-    /// From the query parameters; a malformed continue token is a 400.
-    pub fn parse(limit: Option<usize>, token: Option<&str>) -> Result<Page, String> {
-        let from = match token {
-            None | Some("") => None,
-            Some(t) => {
-                let (rv, offset) = t
-                    .split_once('-')
-                    .and_then(|(a, b)| Some((a.parse().ok()?, b.parse().ok()?)))
-                    .ok_or_else(|| format!("invalid continue token {t:?}"))?;
-                Some((rv, offset))
-            }
-        };
-        Ok(Page { limit, from })
-    }
 }
 
 /// A write request as received.
@@ -125,6 +85,8 @@ pub struct Store {
     pub unknown_paths: Vec<String>,
     /// Every request as `METHOD path?query`, in order.
     pub requests: Vec<String>,
+    /// The WebSocketRoute CRD's schema.
+    route_schema: Value,
 }
 
 impl Store {
@@ -141,6 +103,7 @@ impl Store {
             writes: Vec::new(),
             unknown_paths: Vec::new(),
             requests: Vec::new(),
+            route_schema: schema::websocketroute_schema(),
         }
     }
 
@@ -231,6 +194,7 @@ impl Store {
             "generation": 1,
         });
         merge(&mut object, &json!({"metadata": meta}));
+        self.validate(resource, &name, &mut object)?;
         Ok(self.commit(key, object, "ADDED"))
     }
 
@@ -263,7 +227,7 @@ impl Store {
             object["metadata"][field] = old["metadata"][field].clone();
         }
         object["status"] = old["status"].clone();
-        Ok(self.update(resource, ns, name, old, object))
+        self.update(resource, ns, name, old, object)
     }
 
     /// PATCH of the object (`status_only`: of its status subresource).
@@ -311,7 +275,7 @@ impl Store {
             merge(&mut new, &patch);
             fold_string_data(&mut new);
         }
-        Ok(self.update(resource, ns, name, old, new))
+        self.update(resource, ns, name, old, new)
     }
 
     /// Deletes one object and returns it.
@@ -365,7 +329,8 @@ impl Store {
         name: &str,
         old: Value,
         mut new: Value,
-    ) -> Value {
+    ) -> Result<Value, StoreError> {
+        self.validate(resource, name, &mut new)?;
         let body = |v: &Value| {
             let mut v = v.clone();
             if let Some(o) = v.as_object_mut() {
@@ -378,11 +343,29 @@ impl Store {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = Value::from(generation);
         }
-        self.commit(
+        Ok(self.commit(
             (resource, ns.to_string(), name.to_string()),
             new,
             "MODIFIED",
-        )
+        ))
+    }
+
+    /// CRD validation of custom resources (422 naming the field), as the API server does.
+    fn validate(
+        &self,
+        resource: Resource,
+        name: &str,
+        object: &mut Value,
+    ) -> Result<(), StoreError> {
+        if resource.kind != "WebSocketRoute" {
+            return Ok(());
+        }
+        schema::validate(object, &self.route_schema).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{}.{} \"{name}\" is invalid: {e}",
+                resource.kind, resource.group
+            ))
+        })
     }
 
     fn commit(&mut self, key: Key, mut object: Value, event_type: &str) -> Value {

@@ -4,6 +4,7 @@
 //! refused: it is never served without something it asked for. README.md ("Migrating from
 //! ingress-nginx") is the user-facing table of [`nginx::CATALOG`].
 
+mod catalog;
 pub mod nginx;
 mod values;
 
