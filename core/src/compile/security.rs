@@ -9,7 +9,8 @@ use http::HeaderName;
 use http::Uri;
 
 use crate::spec::{
-    ExternalAuthSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement, TicketSpec,
+    ExternalAuthSpec, LimitsSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement,
+    TicketSpec,
 };
 use crate::table::RouteId;
 use crate::table::cidr::Cidr;
@@ -39,58 +40,13 @@ pub fn compile_security(
         policy.origins = Some(compile_origins(o)?);
     }
     if let Some(l) = &spec.limits {
-        let nonzero = |v: Option<u32>, name: &str| match v {
-            Some(0) => Err(field(name, "must be greater than 0")),
-            v => Ok(v),
-        };
-        let rate = nonzero(
-            l.handshakes_per_second_per_ip,
-            "spec.limits.handshakesPerSecondPerIP",
-        )?;
-        let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
-        let rps = nonzero(
-            l.requests_per_second_per_ip,
-            "spec.limits.requestsPerSecondPerIP",
-        )?;
-        let rpm = nonzero(
-            l.requests_per_minute_per_ip,
-            "spec.limits.requestsPerMinutePerIP",
-        )?;
-        let multiplier = nonzero(
-            l.request_burst_multiplier,
-            "spec.limits.requestBurstMultiplier",
-        )?
-        .unwrap_or(5);
-        let bucket = |n: u32, per: f64, unit: char| RequestRate {
-            per_second: f64::from(n) / per,
-            burst: n.saturating_mul(multiplier),
-            shown: (n, unit),
-        };
-        policy.limits = ConnLimits {
-            per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
-            per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
-            rate: rate.map(|r| (r, burst.unwrap_or(r))),
-            requests: [
-                rps.map(|n| bucket(n, 1.0, 's')),
-                rpm.map(|n| bucket(n, 60.0, 'm')),
-            ],
-        };
+        policy.limits = compile_limits(l)?;
         policy.max_request_body = l.max_request_body_bytes.filter(|b| *b > 0);
     }
     if let Some(r) = &spec.source_ranges {
-        let parse = |list: &[String], name: &str| -> FieldResult<Arc<[Cidr]>> {
-            let mut out = Vec::with_capacity(list.len());
-            for (i, c) in list.iter().enumerate() {
-                out.push(
-                    c.parse::<Cidr>()
-                        .map_err(|m| field(&format!("spec.sourceRanges.{name}[{i}]"), m))?,
-                );
-            }
-            Ok(out.into())
-        };
         policy.sources = SourceRanges {
-            allow: parse(&r.allow, "allow")?,
-            deny: parse(&r.deny, "deny")?,
+            allow: cidrs(&r.allow, "allow")?,
+            deny: cidrs(&r.deny, "deny")?,
         };
     }
     if let Some(a) = &spec.auth {
@@ -111,6 +67,58 @@ pub fn compile_security(
         }
     }
     Ok(policy)
+}
+
+/// Connection, handshake-rate and request-rate limits.
+fn compile_limits(l: &LimitsSpec) -> FieldResult<ConnLimits> {
+    let nonzero = |v: Option<u32>, name: &str| match v {
+        Some(0) => Err(field(name, "must be greater than 0")),
+        v => Ok(v),
+    };
+    let rate = nonzero(
+        l.handshakes_per_second_per_ip,
+        "spec.limits.handshakesPerSecondPerIP",
+    )?;
+    let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
+    let rps = nonzero(
+        l.requests_per_second_per_ip,
+        "spec.limits.requestsPerSecondPerIP",
+    )?;
+    let rpm = nonzero(
+        l.requests_per_minute_per_ip,
+        "spec.limits.requestsPerMinutePerIP",
+    )?;
+    let multiplier = nonzero(
+        l.request_burst_multiplier,
+        "spec.limits.requestBurstMultiplier",
+    )?
+    .unwrap_or(5);
+    let bucket = |n: u32, per: f64, unit: char| RequestRate {
+        per_second: f64::from(n) / per,
+        burst: n.saturating_mul(multiplier),
+        shown: (n, unit),
+    };
+    Ok(ConnLimits {
+        per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
+        per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
+        rate: rate.map(|r| (r, burst.unwrap_or(r))),
+        requests: [
+            rps.map(|n| bucket(n, 1.0, 's')),
+            rpm.map(|n| bucket(n, 60.0, 'm')),
+        ],
+    })
+}
+
+/// The CIDRs of `spec.sourceRanges.<name>`.
+fn cidrs(list: &[String], name: &str) -> FieldResult<Arc<[Cidr]>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, c) in list.iter().enumerate() {
+        out.push(
+            c.parse::<Cidr>()
+                .map_err(|m| field(&format!("spec.sourceRanges.{name}[{i}]"), m))?,
+        );
+    }
+    Ok(out.into())
 }
 
 /// The Origin policy of `spec`; the error names the offending entry.

@@ -74,25 +74,8 @@ pub async fn handle(
             return Ok(json(StatusCode::BAD_REQUEST, &bad));
         }
     };
-    if method == Method::GET && target.name.is_none() && params.watch {
-        let ns = target.namespace.as_deref();
-        let options = watch::Options {
-            since: params.resource_version,
-            filter: params.filter.clone(),
-            timeout: params.timeout,
-            bookmarks: params.bookmarks,
-        };
-        let body = watch::body(&store, target.resource, ns, options);
-        return Ok(response(StatusCode::OK, body));
-    }
-    if method == Method::PATCH
-        && content_type.starts_with("application/apply-patch")
-        && !params.field_manager
-    {
-        let missing = StoreError::Invalid(
-            "PATCH with application/apply-patch+yaml requires the fieldManager parameter".into(),
-        );
-        return Ok(failure(&missing));
+    if let Some(early) = watch_or_refuse(&store, &method, &target, &content_type, &params) {
+        return Ok(early);
     }
     let result = dispatch(
         &mut lock(&store),
@@ -106,6 +89,37 @@ pub async fn handle(
         Ok((code, value)) => json(code, &value),
         Err(error) => failure(&error),
     })
+}
+
+/// A watch stream, or the refusal of an apply without a field manager.
+fn watch_or_refuse(
+    store: &Arc<Mutex<Store>>,
+    method: &Method,
+    target: &Target,
+    content_type: &str,
+    params: &Params,
+) -> Option<Response<Body>> {
+    if *method == Method::GET && target.name.is_none() && params.watch {
+        let options = watch::Options {
+            since: params.resource_version,
+            filter: params.filter.clone(),
+            timeout: params.timeout,
+            bookmarks: params.bookmarks,
+        };
+        let ns = target.namespace.as_deref();
+        let body = watch::body(store, target.resource, ns, options);
+        return Some(response(StatusCode::OK, body));
+    }
+    if *method == Method::PATCH
+        && content_type.starts_with("application/apply-patch")
+        && !params.field_manager
+    {
+        let missing = StoreError::Invalid(
+            "PATCH with application/apply-patch+yaml requires the fieldManager parameter".into(),
+        );
+        return Some(failure(&missing));
+    }
+    None
 }
 
 fn dispatch(
