@@ -73,3 +73,23 @@ pub async fn ask(ws: &mut Ws, text: &str) -> anyhow::Result<String> {
         }
     }
 }
+
+/// Sends `req` to `addr` from the local address `source` (another loopback address stands in
+/// for another client): (status, headers).
+pub async fn request_from(
+    source: std::net::IpAddr,
+    addr: SocketAddr,
+    req: Request<Full<Bytes>>,
+) -> anyhow::Result<(u16, http::HeaderMap)> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let exchange = async {
+        let stream = socket.connect(addr).await?;
+        let io = hyper_util::rt::TokioIo::new(stream);
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await?;
+        tokio::spawn(conn);
+        let resp = sender.send_request(req).await?;
+        anyhow::Ok((resp.status().as_u16(), resp.headers().clone()))
+    };
+    tokio::time::timeout(STEP, exchange).await?
+}
