@@ -16,6 +16,9 @@ hard=$(ulimit -Hn)
 if [ "$hard" = unlimited ] || [ "$hard" -gt 65536 ]; then hard=65536; fi
 [ "$(ulimit -Sn)" != unlimited ] && [ "$(ulimit -Sn)" -lt "$hard" ] && ulimit -Sn "$hard"
 cargo build --workspace --bins --locked
+# The controller tests record the API requests the real binary makes; the chart's RBAC is
+# checked against exactly those (tests/chart/test_rbac.py), so start from none.
+rm -rf "$TARGET/rbac-observed"
 # `timeout` signals its whole process group: cargo, the test binaries and what they started.
 timeout --kill-after=30s "${WSGATE_TEST_TIMEOUT:-30m}" cargo test --workspace --locked \
   || { status=$?; [ "$status" -ne 124 ] || echo "the tests did not finish within ${WSGATE_TEST_TIMEOUT:-30m}" >&2; exit "$status"; }

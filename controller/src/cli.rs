@@ -35,7 +35,7 @@ pub enum Command {
     /// Run the data plane from a routes file (local use and sidecar mode).
     Proxy(ProxyArgs),
     /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
-    Controller(ControllerArgs),
+    Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
 }
@@ -94,6 +94,45 @@ pub struct ControllerArgs {
     /// Name of the leader-election Lease.
     #[arg(long, default_value = "wsgate-leader")]
     pub leader_election_id: String,
+    /// How long the leader Lease stays valid without renewal (whole seconds).
+    #[arg(long, default_value = "15s", value_parser = parse_duration)]
+    pub leader_lease_duration: std::time::Duration,
+    /// A leader that cannot renew for this long stops writing status (shorter than the
+    /// lease duration).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub leader_renew_deadline: std::time::Duration,
+    /// Time between Lease attempts; also the longest one Lease call may take.
+    #[arg(long, default_value = "2s", value_parser = parse_duration)]
+    pub leader_retry_period: std::time::Duration,
+    /// Namespace allowed to declare host-less (catch-all) and wildcard routes, and so the
+    /// default certificate (repeatable; `*` allows every namespace). Routes of that kind
+    /// elsewhere are refused with `NamespaceNotAllowed`.
+    #[arg(long = "catch-all-namespace", value_name = "NS")]
+    pub catch_all_namespaces: Vec<String>,
+    /// Address written into Ingress and WebSocketRoute status instead of the published
+    /// Service's (repeatable; an IP or a host name).
+    #[arg(long = "publish-status-address", value_name = "ADDRESS")]
+    pub publish_status_addresses: Vec<String>,
+    /// Expect a PROXY protocol v1/v2 header on every connection (cloud L4 balancers), so
+    /// per-IP limits, ClientIP affinity and IP-bound tickets see the real client.
+    #[arg(long)]
+    pub proxy_protocol: bool,
+    /// Peer CIDR whose `X-Forwarded-For` is believed (repeatable), e.g. an L7 balancer.
+    #[arg(long = "trusted-proxy", value_name = "CIDR")]
+    pub trusted_proxies: Vec<String>,
+    /// Largest request head in bytes (default 16384); more is 431.
+    #[arg(long, value_name = "BYTES")]
+    pub max_request_head_bytes: Option<u32>,
+    /// Most header fields in a request (default 100); more is 431.
+    #[arg(long, value_name = "N")]
+    pub max_request_headers: Option<u32>,
+    /// Time a client has to send a whole request head (default 10s); slower is 408.
+    #[arg(long, value_parser = parse_duration)]
+    pub header_read_timeout: Option<std::time::Duration>,
+    /// A refusal that still holds is reported again as an Event this often, so it outlives
+    /// the API server's Event TTL (1h by default).
+    #[arg(long, default_value = "30m", value_parser = parse_duration)]
+    pub event_refresh: std::time::Duration,
     /// Longest time a shutdown waits for connections to close.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: std::time::Duration,

@@ -14,6 +14,8 @@ use kube::Client;
 use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
+use wsgate_core::compile::security::compile_listener;
+use wsgate_core::spec::{HeadLimitsSpec, HumanDuration, ListenSpec, ProxyConfigSpec};
 use wsgate_core::table::RouteTable;
 use wsgate_core::table::security::ListenerOptions;
 use wsgate_proxy::{ListenAddrs, Listeners, Metrics};
@@ -25,6 +27,7 @@ use crate::publish::{self, Outputs};
 use crate::signals::shutdown_on_signal;
 use crate::status::StatusWriter;
 use crate::translate::Index;
+use crate::translate::tenancy::Tenancy;
 
 /// Runs the controller until a shutdown signal has been handled.
 pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
@@ -47,7 +50,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         tables: tables_tx,
         statuses: status_tx,
     };
-    let index = Index::new(&args.ingress_class);
+    let index =
+        Index::new(&args.ingress_class).with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
     tokio::spawn(publish::run(
         index,
         changes_rx,
@@ -57,14 +61,46 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
+    wsgate_proxy::run(
+        listeners,
+        tables_rx,
+        metrics,
+        shutdown,
+        args.shutdown_timeout.max(Duration::from_secs(1)),
+    )
+    .await;
+    // The Lease was released when the shutdown began; this only waits for that call.
+    let _ = tokio::time::timeout(Duration::from_secs(5), elector).await;
+    tracing::info!("wsgate controller stopped");
+    Ok(())
+}
+
+/// Starts leader election and the status writer that acts while this replica leads.
+fn spawn_leader_and_writer(
+    args: &ControllerArgs,
+    client: Client,
+    status_rx: watch::Receiver<Arc<crate::publish::StatusInput>>,
+    cm: ControllerMetrics,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let identity = identity();
     let (leader_tx, leader_rx) = watch::channel(false);
+    let timing = leader::Timing::new(
+        args.leader_lease_duration,
+        args.leader_renew_deadline,
+        args.leader_retry_period,
+    )
+    .map_err(|e| anyhow::anyhow!("leader election: {e}"))?;
     let lease = LeaderConfig {
         namespace: args.leader_election_namespace.clone(),
         name: args.leader_election_id.clone(),
         identity: identity.clone(),
+        timing,
     };
-    tokio::spawn(leader::run(
+    let elector = tokio::spawn(leader::run(
         client.clone(),
         lease,
         leader_tx,
@@ -79,21 +115,37 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         recorder: Recorder::new(client.clone(), reporter),
         client,
         publish_service: args.publish_service.clone(),
+        publish_addresses: args.publish_status_addresses.clone(),
+        event_refresh: args.event_refresh,
         metrics: cm,
     };
     tokio::spawn(writer.run(status_rx, leader_rx, shutdown.clone()));
-    tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
-    wsgate_proxy::run(
-        listeners,
-        tables_rx,
-        metrics,
-        shutdown,
-        args.shutdown_timeout.max(Duration::from_secs(1)),
-    )
-    .await;
-    tracing::info!("wsgate controller stopped");
-    Ok(())
+    Ok(elector)
+}
+
+/// PROXY protocol, trusted proxies and head limits from the flags, compiled by the same code
+/// as a routes file's `ProxyConfig`.
+fn listener_options(args: &ControllerArgs) -> anyhow::Result<ListenerOptions> {
+    let spec = ProxyConfigSpec {
+        listen: ListenSpec {
+            proxy_protocol: args.proxy_protocol,
+            ..ListenSpec::default()
+        },
+        trusted_proxies: args.trusted_proxies.clone(),
+        limits: Some(HeadLimitsSpec {
+            max_request_head_bytes: args.max_request_head_bytes,
+            max_request_headers: args.max_request_headers,
+            header_read_timeout: args.header_read_timeout.map(HumanDuration),
+        }),
+        ..ProxyConfigSpec::default()
+    };
+    compile_listener(&spec).map_err(|(field, message)| {
+        let flag = field
+            .trim_start_matches("spec.")
+            .replace("trustedProxies", "--trusted-proxy")
+            .replace("limits.", "--");
+        anyhow::anyhow!("{flag}: {message}")
+    })
 }
 
 /// `POD_NAME`, else the host name, else a fixed name.
@@ -116,7 +168,7 @@ async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
         https: Some(args.https_listen),
         admin: args.admin_listen,
     };
-    let listeners = Listeners::bind(addrs, ListenerOptions::default()).await?;
+    let listeners = Listeners::bind(addrs, listener_options(args)?).await?;
     if let Some(path) = &args.addresses_file {
         listeners.write_addresses(path)?;
     }

@@ -1,9 +1,11 @@
 //! The `WebSocketRoute` custom resource: the routes-file schema ([`RouteSpec`]) as a
 //! namespaced Kubernetes kind with a status subresource, and the CRD generated from it.
 
+use k8s_openapi::api::core::v1::LoadBalancerStatus;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, JSONSchemaProps, JSONSchemaPropsOrArray,
 };
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use kube::core::CustomResourceExt;
 use schemars::JsonSchema;
@@ -28,47 +30,50 @@ use wsgate_core::spec::RouteSpec;
     printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
 )]
 pub struct WebSocketRouteSpec {
+    /// Which wsgate installation serves this route: the IngressClass name it was installed
+    /// with (default `wsgate`, the chart's default). Other installations ignore the route.
+    #[serde(
+        default,
+        rename = "ingressClassName",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub ingress_class_name: Option<String>,
     /// The route.
     #[serde(flatten)]
     pub route: RouteSpec,
 }
 
+/// The class of routes that name none: the chart's default IngressClass name.
+pub const DEFAULT_ROUTE_CLASS: &str = "wsgate";
+
+/// The installation class a route belongs to.
+pub fn route_class(spec: &WebSocketRouteSpec) -> &str {
+    spec.ingress_class_name
+        .as_deref()
+        .unwrap_or(DEFAULT_ROUTE_CLASS)
+}
+
 /// What wsgate made of a route, written by the leader.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebSocketRouteStatus {
     /// The `metadata.generation` these conditions describe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_generation: Option<i64>,
-    /// `Accepted`, `ResolvedRefs` and `Programmed`, Gateway-API style.
+    /// `Accepted`, `ResolvedRefs` and `Programmed`, Gateway-API style (`metav1.Condition`,
+    /// one per type: other controllers may add their own).
     #[serde(default)]
-    pub conditions: Vec<RouteCondition>,
-}
-
-/// One status condition.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct RouteCondition {
-    /// `Accepted`, `ResolvedRefs` or `Programmed`.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// `True`, `False` or `Unknown`.
-    pub status: String,
-    /// One CamelCase word, e.g. `ServiceNotFound`.
-    pub reason: String,
-    /// Human-readable explanation.
-    #[serde(default)]
-    pub message: String,
-    /// When `status` last changed (RFC 3339).
+    #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["type"]))]
+    pub conditions: Vec<Condition>,
+    /// Where clients reach the route: wsgate's published Service (or
+    /// `--publish-status-address`), as in Ingress status, for tools such as external-dns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub last_transition_time: Option<String>,
-    /// The generation the condition was computed from.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub observed_generation: Option<i64>,
+    pub load_balancer: Option<LoadBalancerStatus>,
 }
 
 /// The CRD as applied to a cluster, with the schema made structural where schemars' output
-/// is not (a port is an integer or a name: `x-kubernetes-int-or-string`).
+/// is not (a port is an integer or a name: `x-kubernetes-int-or-string`), and integer
+/// formats the API server recognises (`int32`, `int64`).
 pub fn crd() -> CustomResourceDefinition {
     let mut crd = WebSocketRoute::crd();
     for version in &mut crd.spec.versions {
@@ -109,6 +114,11 @@ fn make_structural(schema: &mut JSONSchemaProps) {
     if let Some(JSONSchemaPropsOrArray::Schema(items)) = schema.items.as_mut() {
         make_structural(items);
     }
+    schema.format = match schema.format.take().as_deref() {
+        Some("uint8" | "uint16" | "int8" | "int16") => Some("int32".into()),
+        Some("uint32" | "uint64") => Some("int64".into()),
+        other => other.map(str::to_string),
+    };
 }
 
 fn is_integer(s: &JSONSchemaProps) -> bool {

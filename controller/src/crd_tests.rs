@@ -153,3 +153,24 @@ fn crds_directory_matches_generated_output() {
         "{path} is out of date: run `cargo run -p wsgate -- crd > crds/websocketroutes.wsgate.dev.yaml`"
     );
 }
+
+#[test]
+fn conditions_follow_metav1_condition_and_integer_formats_are_recognised() {
+    let yaml = crd_yaml().expect("render");
+    for needle in [
+        "x-kubernetes-list-type: map",
+        "x-kubernetes-list-map-keys:\n                - type",
+        "format: date-time",
+        "- lastTransitionTime",
+        "loadBalancer:",
+        "ingressClassName:",
+    ] {
+        assert!(yaml.contains(needle), "the CRD lacks {needle:?}");
+    }
+    for format in ["uint8", "uint16", "uint32", "uint64"] {
+        assert!(
+            !yaml.contains(&format!("format: {format}")),
+            "format {format}"
+        );
+    }
+}

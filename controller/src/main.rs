@@ -43,7 +43,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Command::Controller(args) => match runtime.block_on(wsgate::controller_cmd::run(args)) {
+        Command::Controller(args) => match runtime.block_on(wsgate::controller_cmd::run(*args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
                 eprintln!("wsgate: {e:#}");

@@ -134,10 +134,10 @@ fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerM
             SourceKind::Route => "WebSocketRoute",
             SourceKind::Ingress => "Ingress",
         };
-        for c in report.conditions() {
+        for (type_, verdict) in report.conditions() {
             metrics
                 .objects_by_condition
-                .with_label_values(&[kind, c.type_.as_str(), c.status.as_str()])
+                .with_label_values(&[kind, type_, verdict.status_text()])
                 .inc();
         }
     }

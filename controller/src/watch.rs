@@ -10,7 +10,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::core::DeserializeGuard;
 use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event};
+use kube::runtime::watcher::{self, Config, Event};
 use kube::{Api, Client, Resource};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
@@ -46,8 +46,17 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::Service => "Service",
         Kind::EndpointSlice => "EndpointSlice",
         Kind::Secret => "Secret",
+        Kind::LabelledSecret => "Secret (labelled)",
     }
 }
+
+/// Label that opts a non-TLS Secret (ticket key, public key, JWKS, CA bundle) in to being
+/// read by wsgate. Other Secrets are never listed, cached or held in memory.
+pub const SECRET_LABEL: &str = "wsgate.dev/secret";
+/// TLS Secrets are selected by type; Helm release Secrets and the like never match.
+pub const TLS_SECRET_SELECTOR: &str = "type=kubernetes.io/tls";
+/// EndpointSlices of Services, written by Kubernetes' own EndpointSlice controller.
+pub const SLICE_SELECTOR: &str = "endpointslice.kubernetes.io/managed-by=endpointslice-controller.k8s.io,kubernetes.io/service-name";
 
 /// Starts every watcher; returns how many there are (each sends one `Reset` once synced).
 pub fn spawn_all(
@@ -67,24 +76,36 @@ pub fn spawn_all(
     };
     tokio::spawn(w.clone().run::<IngressClass>(
         Api::all(client.clone()),
+        Config::default(),
         None,
         Kind::IngressClass,
         |o| Object::IngressClass(Box::new(o)),
     ));
+    let all = Config::default;
     for scope in &scopes {
-        w.spawn::<WebSocketRoute>(client, scope, Kind::Route, |o| Object::Route(Box::new(o)));
-        w.spawn::<Ingress>(client, scope, Kind::Ingress, |o| {
+        w.spawn::<WebSocketRoute>(client, scope, all(), Kind::Route, |o| {
+            Object::Route(Box::new(o))
+        });
+        w.spawn::<Ingress>(client, scope, all(), Kind::Ingress, |o| {
             Object::Ingress(Box::new(o))
         });
-        w.spawn::<Service>(client, scope, Kind::Service, |o| {
+        w.spawn::<Service>(client, scope, all(), Kind::Service, |o| {
             Object::Service(Box::new(o))
         });
-        w.spawn::<EndpointSlice>(client, scope, Kind::EndpointSlice, |o| {
+        let slices = all().labels(SLICE_SELECTOR);
+        w.spawn::<EndpointSlice>(client, scope, slices, Kind::EndpointSlice, |o| {
             Object::EndpointSlice(Box::new(o))
         });
-        w.spawn::<Secret>(client, scope, Kind::Secret, |o| Object::Secret(Box::new(o)));
+        let tls = all().fields(TLS_SECRET_SELECTOR);
+        w.spawn::<Secret>(client, scope, tls, Kind::Secret, |o| {
+            Object::Secret(Box::new(o))
+        });
+        let labelled = all().labels(SECRET_LABEL).fields("type!=kubernetes.io/tls");
+        w.spawn::<Secret>(client, scope, labelled, Kind::LabelledSecret, |o| {
+            Object::LabelledSecret(Box::new(o))
+        });
     }
-    1 + 5 * scopes.len()
+    1 + 6 * scopes.len()
 }
 
 fn namespaced<K>(client: &Client, scope: &Option<String>) -> Api<DeserializeGuard<K>>
@@ -105,8 +126,14 @@ struct Watcher {
 
 impl Watcher {
     /// Starts the watcher of a namespaced kind in `scope` (a namespace, or all).
-    fn spawn<K>(&self, client: &Client, scope: &Option<String>, kind: Kind, wrap: fn(K) -> Object)
-    where
+    fn spawn<K>(
+        &self,
+        client: &Client,
+        scope: &Option<String>,
+        config: Config,
+        kind: Kind,
+        wrap: fn(K) -> Object,
+    ) where
         K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>
             + DeserializeOwned
             + Clone
@@ -116,13 +143,14 @@ impl Watcher {
             + 'static,
     {
         let api = namespaced::<K>(client, scope);
-        tokio::spawn(self.clone().run(api, scope.clone(), kind, wrap));
+        tokio::spawn(self.clone().run(api, config, scope.clone(), kind, wrap));
     }
 
     /// Follows one kind in one scope until the index is gone.
     async fn run<K>(
         self,
         api: Api<DeserializeGuard<K>>,
+        config: Config,
         namespace: Option<String>,
         kind: Kind,
         wrap: fn(K) -> Object,
@@ -130,7 +158,7 @@ impl Watcher {
         K: Resource<DynamicType = ()> + DeserializeOwned + Clone + Debug + Send + Sync + 'static,
     {
         let name = kind_name(kind);
-        let stream = watcher::watcher(api, watcher::Config::default()).default_backoff();
+        let stream = watcher::watcher(api, config).default_backoff();
         futures_util::pin_mut!(stream);
         let mut buffer = Vec::new();
         while let Some(event) = stream.next().await {

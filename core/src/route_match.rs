@@ -2,7 +2,10 @@
 //!
 //! Exact host before wildcard host (longest wildcard first) before routes without hosts;
 //! within a host group, the longest path wins, `Exact` before `PathPrefix` at equal length,
-//! then table order. A host group without a matching path falls through to the next group.
+//! then table order. The most specific host group that matches the request's host is
+//! authoritative: a path it does not declare finds no route (404) and never falls through
+//! to a wildcard or host-less route, which may belong to someone else in a shared cluster
+//! and would receive the request after TLS was terminated with the host owner's certificate.
 
 use std::collections::HashMap;
 
@@ -80,17 +83,12 @@ impl MatchIndex {
                 .copied()
                 .find(|&(r, i)| path_matches(&self.paths[r][i], path))
         };
-        if let Some(refs) = self.exact.get(host.as_ref())
-            && let Some(hit) = try_group(refs)
-        {
-            return Some(hit);
+        if let Some(refs) = self.exact.get(host.as_ref()) {
+            return try_group(refs);
         }
         for (suffix, refs) in &self.wildcard {
-            if host.len() > suffix.len()
-                && host.ends_with(suffix.as_str())
-                && let Some(hit) = try_group(refs)
-            {
-                return Some(hit);
+            if host.len() > suffix.len() && host.ends_with(suffix.as_str()) {
+                return try_group(refs);
             }
         }
         try_group(&self.any)

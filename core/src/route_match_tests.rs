@@ -62,6 +62,7 @@ fn precedence_table() {
             &[exact("chat.example.com")],
             &[prefix("/socket/v2")],
         ),
+        route("api", &[wild(".api.example.com")], &[prefix("/v1")]),
         route("dup-first", &[exact("dup.example.com")], &[prefix("/a")]),
         route("dup-second", &[exact("dup.example.com")], &[prefix("/a")]),
     ]);
@@ -78,14 +79,19 @@ fn precedence_table() {
         ("chat.example.com", "/socket/x", Some(("chat", 0))),
         // Exact path beats a prefix of the same length.
         ("chat.example.com", "/socket/admin", Some(("chat", 1))),
-        // Segment-aware prefix: /socketx is not under /socket, falls through to the wildcard.
-        ("chat.example.com", "/socketx", Some(("wild", 0))),
+        // The exact host's group is authoritative: a path it does not declare (/socketx is
+        // not under /socket) finds nothing, never the wildcard or host-less route.
+        ("chat.example.com", "/socketx", None),
+        ("chat.example.com", "/", None),
         // Case and port are ignored in the host.
         ("CHAT.example.com:8443", "/socket", Some(("chat", 0))),
         // Longest wildcard first; the bare domain does not match a wildcard.
         ("a.eu.example.com", "/", Some(("wild-deep", 0))),
         ("a.b.example.com", "/", Some(("wild", 0))),
         ("example.com", "/", Some(("any-root", 0))),
+        // So is the longest matching wildcard's group.
+        ("x.api.example.com", "/v1/a", Some(("api", 0))),
+        ("x.api.example.com", "/v2", None),
         // Same host and path: table order decides.
         ("dup.example.com", "/a/b", Some(("dup-first", 0))),
         ("unknown.test", "/anything", Some(("any-root", 0))),

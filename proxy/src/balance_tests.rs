@@ -272,6 +272,8 @@ fn cookie_tokens_name_endpoints() {
             name: "x".into(),
             ttl: None,
             same_site: wsgate_core::table::SameSite::Lax,
+            always_secure: false,
+            path: None,
         },
     );
     let b = Balancer::new(c, &p, 42);

@@ -122,7 +122,8 @@ impl ProxyError {
         match self {
             Self::NoRoute { .. } => "no route matches this host and path".into(),
             Self::BadHandshake(why) => format!("bad WebSocket handshake: {why}"),
-            Self::BackendInvalid(why) => format!("backend unavailable: {why}"),
+            // The cause (a missing Service or Secret...) is in status, Events and the log.
+            Self::BackendInvalid(_) => "backend unavailable".into(),
             Self::ConnectFailed { .. } => "the backend refused the connection".into(),
             Self::ConnectTimeout { .. } => {
                 "the backend did not accept the connection in time".into()

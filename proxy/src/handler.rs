@@ -44,9 +44,8 @@ pub async fn handle(
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = is_websocket_upgrade(req.headers());
-    if !upgrade
-        && conn.proto == "http"
-        && let Some(redirect) = crate::tls::redirect::for_route(&shared, &req)
+    if conn.proto == "http"
+        && let Some(redirect) = crate::tls::redirect::for_route(&shared, &req, upgrade)
     {
         return Ok(redirect);
     }

@@ -229,6 +229,8 @@ pub fn decorate_response(target: &Target, headers: &mut HeaderMap, secure: bool)
         name,
         ttl,
         same_site,
+        always_secure,
+        path,
     } = &target.route.policy.affinity
     else {
         return;
@@ -247,7 +249,8 @@ pub fn decorate_response(target: &Target, headers: &mut HeaderMap, secure: bool)
         name,
         ttl: *ttl,
         same_site: *same_site,
-        secure,
+        secure: secure || *always_secure,
+        path: path.as_deref().unwrap_or("/"),
     };
     if let Some(value) = cookie::set_cookie(attrs, token) {
         headers.append(header::SET_COOKIE, value);

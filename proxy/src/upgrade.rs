@@ -190,6 +190,7 @@ pub fn tunnel_policy(p: &wsgate_core::table::RoutePolicy) -> wsgate_tunnel::Tunn
     wsgate_tunnel::TunnelPolicy {
         max_message_bytes: p.max_message_bytes,
         idle_timeout: p.idle_timeout,
+        idle_counts_control: p.idle_counts_control,
         keepalive: p.keepalive.map(|k| wsgate_tunnel::Keepalive {
             interval: k.interval,
             pong_timeout: k.pong_timeout,

@@ -102,6 +102,48 @@ def test_deployment_defaults(default_objects):
         assert not find(default_objects, kind), f"{kind} is optional and off by default"
 
 
+@pytest.mark.parametrize(
+    "settings, pdb",
+    [
+        ((), True),
+        (("--set", "replicaCount=1"), False),
+        (("--set", "replicaCount=1", "--set", "autoscaling.enabled=true"), True),
+        (("--set", "autoscaling.enabled=true", "--set", "autoscaling.minReplicas=1"), False),
+        (("--set", "podDisruptionBudget.enabled=false"), False),
+    ],
+)
+def test_pdb_only_with_more_than_one_replica(settings, pdb):
+    """A PDB over one pod blocks every node drain."""
+    assert bool(find(render(*settings), "PodDisruptionBudget")) == pdb
+
+
+def test_controller_options_become_flags():
+    _, c = container(render(
+        "--set", "controller.catchAllNamespaces={edge}",
+        "--set", "controller.proxyProtocol=true",
+        "--set", "controller.trustedProxies={10.0.0.0/8}",
+    ))
+    assert flag(c["args"], "--catch-all-namespace") == ["edge"]
+    assert "--proxy-protocol" in c["args"]
+    assert flag(c["args"], "--trusted-proxy") == ["10.0.0.0/8"]
+    _, plain = container(render())
+    assert "--proxy-protocol" not in plain["args"] and "--catch-all-namespace" not in plain["args"]
+
+
+def test_extra_volumes_and_session_affinity():
+    objects = render(
+        "--set", "extraVolumes[0].name=ca",
+        "--set", "extraVolumes[0].configMap.name=corp-ca",
+        "--set", "extraVolumeMounts[0].name=ca",
+        "--set", "extraVolumeMounts[0].mountPath=/etc/corp-ca",
+        "--set", "service.sessionAffinity=ClientIP",
+    )
+    pod, c = container(objects)
+    assert pod["volumes"] == [{"name": "ca", "configMap": {"name": "corp-ca"}}]
+    assert c["volumeMounts"] == [{"name": "ca", "mountPath": "/etc/corp-ca"}]
+    assert one(objects, "Service", RELEASE)["spec"]["sessionAffinity"] == "ClientIP"
+
+
 def test_service_maps_80_443_to_container_ports(default_objects):
     svc = one(default_objects, "Service", RELEASE)
     assert svc["spec"]["type"] == "LoadBalancer"

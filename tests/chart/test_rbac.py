@@ -1,20 +1,44 @@
-"""The chart grants the controller exactly what it uses, and nothing else."""
+"""The chart grants the controller exactly what it uses, and nothing else.
 
-from conftest import NAMESPACE, RELEASE, find, one, render
+What it uses is not a hand-kept list: the controller end-to-end tests record every request
+the real binary makes to the API stand-in and write the (apiGroup, resource, verb) each
+needs to target/rbac-observed/*.json (tests/tests/controller_support/rbac.rs). Run the
+controller tests first (scripts/test.sh does).
+"""
 
-# (apiGroup, resource, verb) the controller needs on namespaced kinds.
-NAMESPACED = {
-    *{("wsgate.dev", "websocketroutes", v) for v in ("get", "list", "watch")},
-    *{("wsgate.dev", "websocketroutes/status", v) for v in ("get", "patch")},
-    *{("networking.k8s.io", "ingresses", v) for v in ("get", "list", "watch")},
-    *{("networking.k8s.io", "ingresses/status", v) for v in ("update", "patch")},
-    *{("", r, v) for r in ("services", "secrets") for v in ("get", "list", "watch")},
-    *{("discovery.k8s.io", "endpointslices", v) for v in ("get", "list", "watch")},
-    *{(g, "events", v) for g in ("", "events.k8s.io") for v in ("create", "patch")},
-}
-CLUSTER_SCOPED = {("networking.k8s.io", "ingressclasses", v) for v in ("get", "list", "watch")}
-LEASES = {("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")}
+import json
+import os
+import pathlib
+
+import pytest
+
+from conftest import NAMESPACE, RELEASE, ROOT, find, one, render
+
+TARGET = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+OBSERVED_DIR = TARGET / "rbac-observed"
+CLUSTER_SCOPED_RESOURCES = {"ingressclasses"}
 LEASE_NAME = f"{RELEASE}-leader"
+
+
+def observed():
+    files = sorted(OBSERVED_DIR.glob("*.json"))
+    if not files:
+        pytest.fail(
+            f"no observed requests in {OBSERVED_DIR}: run the controller tests first "
+            "(cargo test -p wsgate-tests --test 'controller*')"
+        )
+    used = set()
+    for f in files:
+        for group, resource, verb, _namespaced in json.loads(f.read_text()):
+            used.add((group, resource, verb))
+    return used
+
+
+def split(used):
+    """(namespaced rules, cluster-scoped rules, lease rules) of what the controller used."""
+    leases = {g for g in used if g[1] == "leases"}
+    cluster = {g for g in used if g[1] in CLUSTER_SCOPED_RESOURCES}
+    return used - leases - cluster, cluster, leases
 
 
 def grants(role):
@@ -34,6 +58,18 @@ def unrestricted(granted):
     return {(g, r, v) for (g, r, v, names) in granted if not names}
 
 
+def controller_roles(objects, kind):
+    """The roles bound to the controller (not the aggregated edit/view roles)."""
+    return [r for r in find(objects, kind) if "aggregate" not in json.dumps(r["metadata"].get("labels", {}))]
+
+
+def test_observed_requests_are_plausible():
+    used = observed()
+    assert ("", "secrets", "watch") in used
+    assert ("coordination.k8s.io", "leases", "update") in used
+    assert not {g for g in used if g[2] in ("delete", "deletecollection")}, "the controller deletes nothing"
+
+
 def test_no_wildcards_anywhere(default_objects):
     objects = default_objects + render("--set", "controller.watchNamespaces={a,b}")
     for role in find(objects, "ClusterRole") + find(objects, "Role"):
@@ -41,44 +77,56 @@ def test_no_wildcards_anywhere(default_objects):
             assert "*" not in (g, r, v), f"{role['metadata']['name']} grants a wildcard"
 
 
-def test_cluster_role_is_exactly_the_list(default_objects):
-    cluster_role = one(default_objects, "ClusterRole")
+def test_cluster_role_is_exactly_what_the_controller_used(default_objects):
+    namespaced, cluster, _ = split(observed())
+    (cluster_role,) = controller_roles(default_objects, "ClusterRole")
     granted = grants(cluster_role)
     assert all(not names for *_, names in granted)
-    assert unrestricted(granted) == NAMESPACED | CLUSTER_SCOPED
+    assert unrestricted(granted) == namespaced | cluster
 
 
 def test_leases_only_in_release_namespace(default_objects):
+    _, _, leases = split(observed())
     roles = find(default_objects, "Role")
     assert [r["metadata"]["namespace"] for r in roles] == [NAMESPACE]
     granted = grants(roles[0])
-    # create cannot be narrowed by name; get/update only on the chart's own Lease.
-    assert granted == {
-        ("coordination.k8s.io", "leases", "create", ()),
-        ("coordination.k8s.io", "leases", "get", (LEASE_NAME,)),
-        ("coordination.k8s.io", "leases", "update", (LEASE_NAME,)),
-    }
-    assert {(g, r, v) for g, r, v, _ in granted} == LEASES
+    # create cannot be narrowed by name; everything else only on the chart's own Lease.
+    for g, r, v, names in granted:
+        assert names == (() if v == "create" else (LEASE_NAME,)), (g, r, v, names)
+    assert {(g, r, v) for g, r, v, _ in granted} == leases
 
 
 def test_watch_namespaces_use_roles_per_namespace():
+    namespaced, cluster, leases = split(observed())
     objects = render("--set", "controller.watchNamespaces={chat,games}")
-    cluster_role = one(objects, "ClusterRole")
-    assert unrestricted(grants(cluster_role)) == CLUSTER_SCOPED
+    (cluster_role,) = controller_roles(objects, "ClusterRole")
+    assert unrestricted(grants(cluster_role)) == cluster
     by_ns = {}
     for role in find(objects, "Role"):
         by_ns.setdefault(role["metadata"]["namespace"], []).append(role)
     assert sorted(by_ns) == ["chat", "edge", "games"]
     for ns in ("chat", "games"):
         (role,) = by_ns[ns]
-        assert unrestricted(grants(role)) == NAMESPACED
+        assert unrestricted(grants(role)) == namespaced
     (own,) = by_ns[NAMESPACE]
     granted = grants(own)
-    # --publish-service reads the chart's own Service; nothing else outside the lease.
-    service = {(g, r, v) for g, r, v, names in granted if r == "services"}
-    assert service <= NAMESPACED
-    assert {names for _, r, _, names in granted if r == "services"} == {(RELEASE,)}
-    assert {(g, r, v) for g, r, v, _ in granted if r != "services"} == LEASES
+    # --publish-service reads the chart's own Service by name; nothing else beside the lease.
+    service = {(g, r, v, names) for g, r, v, names in granted if r == "services"}
+    assert service == {("", "services", "get", (RELEASE,))}
+    assert {(g, r, v) for g, r, v, _ in granted if r != "services"} == leases
+
+
+def test_namespace_editors_manage_websocketroutes(default_objects):
+    edit = one(default_objects, "ClusterRole", f"{RELEASE}-edit")
+    labels = edit["metadata"]["labels"]
+    assert labels["rbac.authorization.k8s.io/aggregate-to-edit"] == "true"
+    assert labels["rbac.authorization.k8s.io/aggregate-to-admin"] == "true"
+    assert {(g, r) for g, r, _, _ in grants(edit)} == {("wsgate.dev", "websocketroutes")}
+    assert {"create", "update", "patch", "delete"} <= {v for *_, v, _ in grants(edit)}
+    view = one(default_objects, "ClusterRole", f"{RELEASE}-view")
+    assert view["metadata"]["labels"]["rbac.authorization.k8s.io/aggregate-to-view"] == "true"
+    assert {v for _, _, v, _ in grants(view)} == {"get", "list", "watch"}
+    assert not find(render("--set", "rbac.aggregateToEdit=false"), "ClusterRole", f"{RELEASE}-edit")
 
 
 def test_bindings_name_the_service_account(default_objects):

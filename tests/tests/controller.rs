@@ -222,12 +222,23 @@ async fn missing_secret(w: World, mut old: Wss) {
     })
     .await;
     assert!(refused, "chat still served without its Secret");
+    let (_, body) = w.ctl.get(CHAT, "/").await;
+    assert!(
+        !body.contains("chat-tls") && !body.contains(NS),
+        "the 503 body shows an internal reason: {body}"
+    );
     assert_eq!(
         w.ctl.get(LATE, "/").await.0,
         200,
         "another route stopped serving"
     );
-    let _ = ask(&mut old, "whoami").await;
+    // A new table never touches an established connection.
+    assert_eq!(
+        ask(&mut old, "whoami")
+            .await
+            .expect("old connection after the Secret went"),
+        "one"
+    );
 
     let reported = eventually(Duration::from_secs(10), || async {
         status_patches(&w.api.writes(), "chat")
@@ -257,6 +268,7 @@ async fn missing_secret(w: World, mut old: Wss) {
         "unserved paths: {:?}",
         w.api.unknown_paths()
     );
+    controller_support::rbac::record("controller-serves", &w.api);
     drop(w.one);
 }
 
@@ -304,4 +316,5 @@ async fn watches_too_old_to_resume_re_list_and_catch_up() {
         spec["renewTime"], spec["acquireTime"],
         "renewal kept the acquire time"
     );
+    controller_support::rbac::record("controller-relist", &w.api);
 }

@@ -12,6 +12,8 @@ pub struct TunnelPolicy {
     pub max_message_bytes: u64,
     /// No data message either way for this long closes with 1001; `None` disables.
     pub idle_timeout: Option<Duration>,
+    /// Control frames between the peers (not wsgate's keepalive) count as traffic too.
+    pub idle_counts_control: bool,
     /// Keepalive pings toward the client; `None` disables.
     pub keepalive: Option<Keepalive>,
     /// How a drain (endpoint removed, shutdown) closes the tunnel.

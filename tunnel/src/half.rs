@@ -31,6 +31,8 @@ pub enum Side {
 pub struct Signals {
     /// A data frame went through.
     pub activity: bool,
+    /// A control frame of a peer went through (not a pong to wsgate's keepalive).
+    pub control_activity: bool,
     /// Payload of the keepalive ping still waiting for its pong.
     pub ping_outstanding: Option<[u8; 8]>,
     /// The client sent a close frame.
@@ -248,7 +250,9 @@ impl Half {
                 Step::Buffered(n) => i += n,
                 Step::Control { consumed } => {
                     i += consumed;
-                    if self.on_control(sig) && !self.discard {
+                    let forward = self.on_control(sig);
+                    sig.control_activity |= forward;
+                    if forward && !self.discard {
                         if let Some((s, e)) = direct.take() {
                             self.pending.extend_from_slice(&input[s..e]);
                         }

@@ -112,7 +112,10 @@ where
                 return Poll::Ready(self.closing.unwrap_or_else(|| self.end_reason()));
             }
             self.count_messages();
-            if std::mem::take(&mut self.sig.activity) {
+            let control = std::mem::take(&mut self.sig.control_activity);
+            if std::mem::take(&mut self.sig.activity)
+                || (control && self.cfg.policy.idle_counts_control)
+            {
                 self.last_activity = now;
             }
             let injected = self.react(now);

@@ -14,6 +14,11 @@ use super::report::reason;
 
 /// Label that ties an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+/// Label naming who wrote an EndpointSlice, and the only writer wsgate believes: anyone may
+/// create a slice labelled with a Service's name and point it at any address.
+pub const MANAGED_BY_LABEL: &str = "endpointslice.kubernetes.io/managed-by";
+/// Kubernetes' own EndpointSlice controller.
+pub const ENDPOINTSLICE_CONTROLLER: &str = "endpointslice-controller.k8s.io";
 
 /// Why a Service reference gave no endpoints: a condition reason and a message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -38,12 +43,12 @@ impl<'a> ServiceView<'a> {
     ) -> Self {
         let mut grouped: HashMap<(&str, &str), Vec<&EndpointSlice>> = HashMap::new();
         for (key, slice) in slices {
-            let service = slice
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(SERVICE_NAME_LABEL));
-            if let Some(service) = service {
+            let labels = slice.metadata.labels.as_ref();
+            let managed = labels
+                .and_then(|l| l.get(MANAGED_BY_LABEL))
+                .is_some_and(|m| m == ENDPOINTSLICE_CONTROLLER);
+            let service = labels.and_then(|l| l.get(SERVICE_NAME_LABEL));
+            if let Some(service) = service.filter(|_| managed) {
                 grouped
                     .entry((key.namespace.as_str(), service.as_str()))
                     .or_default()

@@ -7,7 +7,7 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressBackend, IngressClass, In
 use serde_json::{Map, Value, json};
 use wsgate_core::table::RouteId;
 
-use super::annotations::{Provenance, policy_from_annotations};
+use super::annotations::{Policy, Provenance, policy_from_annotations};
 use super::decode::{Decoded, Refusal, decode_spec};
 use super::report::reason;
 
@@ -79,7 +79,14 @@ pub fn translate_ingress(ingress: &Ingress) -> Result<IngressRoutes, Refusal> {
     let namespace = ingress.metadata.namespace.clone().unwrap_or_default();
     let name = ingress.metadata.name.clone().unwrap_or_default();
     let spec = ingress.spec.clone().unwrap_or_default();
-    let policy = policy_from_annotations(&ingress.metadata.annotations.clone().unwrap_or_default());
+    let annotations = ingress.metadata.annotations.clone().unwrap_or_default();
+    let policy = policy_from_annotations(&annotations, &namespace);
+    if !policy.refusals.is_empty() {
+        return Err(Refusal {
+            reason: reason::UNSUPPORTED_ANNOTATION,
+            message: policy.refusals.join("; "),
+        });
+    }
     let tls_for = |host: &str| -> Option<String> {
         spec.tls.iter().flatten().find_map(|t| {
             let hosts = t.hosts.as_deref().unwrap_or_default();
@@ -111,22 +118,13 @@ pub fn translate_ingress(ingress: &Ingress) -> Result<IngressRoutes, Refusal> {
     }
     let mut routes = Vec::new();
     for (host, rules) in by_host.into_iter().filter(|(_, r)| !r.is_empty()) {
-        let mut fields: Map<String, Value> = policy.fields.clone();
-        let hostnames = match host.as_str() {
-            "*" | "default-backend" => json!([]),
-            h => json!([h]),
-        };
-        fields.insert("hostnames".into(), hostnames);
-        fields.insert("rules".into(), Value::Array(rules));
+        let secret = tls_for(&host);
+        let fields = host_fields(&policy, &host, rules, secret);
         let mut provenance: Vec<Provenance> = policy.provenance.clone();
-        if let Some(secret) = tls_for(&host) {
-            fields.insert("tls".into(), json!({"secretName": secret}));
-            provenance.push(Provenance {
-                path: vec!["tls".into()],
-                annotation: "spec.tls".into(),
-                required: false,
-            });
-        }
+        provenance.push(Provenance {
+            path: vec!["tls".into()],
+            annotation: "spec.tls".into(),
+        });
         let id = RouteId {
             namespace: namespace.clone(),
             name: format!("{name}/{host}"),
@@ -138,6 +136,52 @@ pub fn translate_ingress(ingress: &Ingress) -> Result<IngressRoutes, Refusal> {
         routes,
         warnings: policy.warnings,
     })
+}
+
+/// The spec fields of the route of one host: the annotations' fields, its hosts (plus
+/// `server-alias`), its rules (with backend TLS), its certificate and redirect.
+fn host_fields(
+    policy: &Policy,
+    host: &str,
+    mut rules: Vec<Value>,
+    secret: Option<String>,
+) -> Map<String, Value> {
+    let mut fields: Map<String, Value> = policy.fields.clone();
+    let hostnames: Vec<String> = match host {
+        "*" | "default-backend" => Vec::new(),
+        h => std::iter::once(h.to_string())
+            .chain(policy.aliases.iter().cloned())
+            .collect(),
+    };
+    fields.insert("hostnames".into(), json!(hostnames));
+    if let Some(tls) = &policy.backend_tls {
+        for rule in &mut rules {
+            if let Some(backend) = rule.get_mut("backend").and_then(Value::as_object_mut) {
+                backend.insert("tls".into(), tls.clone());
+            }
+        }
+    }
+    fields.insert("rules".into(), Value::Array(rules));
+    // ingress-nginx redirects plain HTTP to https for hosts with TLS unless told not to.
+    let redirect = !hostnames.is_empty()
+        && (policy.force_ssl_redirect || (secret.is_some() && policy.ssl_redirect != Some(false)));
+    if secret.is_some() || redirect {
+        let tls = fields
+            .entry("tls")
+            .or_insert_with(|| json!({}))
+            .as_object_mut();
+        if let Some(tls) = tls {
+            if let Some(secret) = secret {
+                tls.insert("secretName".into(), json!(secret));
+            }
+            if redirect && !tls.contains_key("redirectHttp") {
+                // ingress-nginx answers every plain request, upgrades included, with the 308.
+                tls.insert("redirectHttp".into(), json!(true));
+                tls.entry("redirectUpgrades").or_insert(json!(true));
+            }
+        }
+    }
+    fields
 }
 
 /// The route rules of one Ingress rule; a rule with no paths uses the default backend.

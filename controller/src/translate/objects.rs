@@ -53,8 +53,10 @@ pub enum Kind {
     Service,
     /// `discovery.k8s.io/v1 EndpointSlice`.
     EndpointSlice,
-    /// `v1 Secret`.
+    /// `v1 Secret` of type `kubernetes.io/tls`.
     Secret,
+    /// `v1 Secret` of another type labelled `wsgate.dev/secret` (ticket keys, CA bundles).
+    LabelledSecret,
 }
 
 /// One object of any held kind.
@@ -70,8 +72,10 @@ pub enum Object {
     Service(Box<Service>),
     /// An EndpointSlice.
     EndpointSlice(Box<EndpointSlice>),
-    /// A Secret.
+    /// A TLS Secret.
     Secret(Box<Secret>),
+    /// A labelled non-TLS Secret.
+    LabelledSecret(Box<Secret>),
 }
 
 impl Object {
@@ -84,6 +88,7 @@ impl Object {
             Object::Service(_) => Kind::Service,
             Object::EndpointSlice(_) => Kind::EndpointSlice,
             Object::Secret(_) => Kind::Secret,
+            Object::LabelledSecret(_) => Kind::LabelledSecret,
         }
     }
 }

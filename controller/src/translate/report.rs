@@ -1,8 +1,6 @@
 //! What translation says about each source object: Gateway-API-style conditions and the
 //! warnings that become Events.
 
-use crate::crd::RouteCondition;
-
 /// Condition type: the object was understood and takes part in routing.
 pub const ACCEPTED: &str = "Accepted";
 /// Condition type: every Service and Secret it names exists and fits.
@@ -52,6 +50,11 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// `True` or `False`, as a condition's status.
+    pub fn status_text(&self) -> &'static str {
+        if self.status { "True" } else { "False" }
+    }
+
     /// A positive verdict whose reason is the condition type itself.
     pub fn ok(reason: &str, message: impl Into<String>) -> Self {
         Self {
@@ -133,23 +136,13 @@ impl Report {
         self.accepted.status && self.resolved_refs.status && self.programmed.status
     }
 
-    /// The verdicts as status conditions (no transition times).
-    pub fn conditions(&self) -> Vec<RouteCondition> {
+    /// The verdicts by condition type, in status order.
+    pub fn conditions(&self) -> [(&'static str, &Verdict); 3] {
         [
             (ACCEPTED, &self.accepted),
             (RESOLVED_REFS, &self.resolved_refs),
             (PROGRAMMED, &self.programmed),
         ]
-        .into_iter()
-        .map(|(type_, v)| RouteCondition {
-            type_: type_.into(),
-            status: if v.status { "True" } else { "False" }.into(),
-            reason: v.reason.clone(),
-            message: v.message.clone(),
-            last_transition_time: None,
-            observed_generation: self.generation,
-        })
-        .collect()
     }
 }
 
@@ -173,6 +166,8 @@ pub mod reason {
     pub const INVALID_SECRET: &str = "InvalidSecret";
     /// The Service has no ready endpoints.
     pub const NO_READY_ENDPOINTS: &str = "NoReadyEndpoints";
+    /// A catch-all or wildcard route from a namespace the operator did not allow.
+    pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
 
     /// The constant spelling of `reason` (Events want `'static` reasons).
     pub fn intern(reason: &str) -> &'static str {
@@ -186,6 +181,7 @@ pub mod reason {
             SECRET_NOT_FOUND,
             INVALID_SECRET,
             NO_READY_ENDPOINTS,
+            NAMESPACE_NOT_ALLOWED,
         ]
         .into_iter()
         .find(|r| *r == reason)

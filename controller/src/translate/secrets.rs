@@ -5,14 +5,30 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::Secret;
-use wsgate_core::spec::{RouteSpec, TlsMinVersion};
+use wsgate_core::spec::{RouteSpec, TicketAlgorithm, TlsMinVersion};
 use wsgate_core::table::{Backend, Route, Rule, TlsCert, TlsVersion};
 
 use super::objects::ObjectKey;
 use super::report::{Report, reason};
+use crate::watch::SECRET_LABEL;
 
 /// Type of Secrets that hold a certificate and key.
 pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";
+
+/// The Secrets wsgate holds: TLS Secrets, and other Secrets labelled for wsgate.
+#[derive(Clone, Copy)]
+pub struct Secrets<'a> {
+    /// `kubernetes.io/tls` Secrets.
+    pub tls: &'a BTreeMap<ObjectKey, Secret>,
+    /// Labelled Secrets of other types.
+    pub labelled: &'a BTreeMap<ObjectKey, Secret>,
+}
+
+impl Secrets<'_> {
+    fn get(&self, key: &ObjectKey) -> Option<&Secret> {
+        self.tls.get(key).or_else(|| self.labelled.get(key))
+    }
+}
 
 /// Where a Secret is referenced, and whether it must be a TLS Secret.
 const REFERENCES: [(&str, bool); 2] = [
@@ -38,7 +54,7 @@ pub fn referenced(spec: &RouteSpec) -> Vec<(String, bool)> {
 /// rotated Secret makes a new table); when one is missing or unusable every backend of
 /// `route` becomes invalid (503) and `report` says why.
 pub fn check(
-    secrets: &BTreeMap<ObjectKey, Secret>,
+    secrets: &Secrets<'_>,
     spec: &RouteSpec,
     mut route: Route,
     report: &mut Report,
@@ -47,7 +63,17 @@ pub fn check(
     for (name, tls) in referenced(spec) {
         let key = ObjectKey::new(&route.id.namespace, &name);
         let problem = match secrets.get(&key) {
-            None => Some((reason::SECRET_NOT_FOUND, format!("secret {key} not found"))),
+            None if tls => Some((
+                reason::SECRET_NOT_FOUND,
+                format!("secret {key} of type {TLS_SECRET_TYPE} not found"),
+            )),
+            None => Some((
+                reason::SECRET_NOT_FOUND,
+                format!(
+                    "secret {key} not found (wsgate reads Secrets other than TLS ones only when they carry the label {SECRET_LABEL}; kubectl -n {} label secret {name} {SECRET_LABEL}=true)",
+                    key.namespace
+                ),
+            )),
             Some(secret) if !tls && ticket_key(secret, spec).is_none() => Some((
                 reason::INVALID_SECRET,
                 format!(
@@ -98,11 +124,12 @@ fn ticket_key(secret: &Secret, spec: &RouteSpec) -> Option<String> {
     Some(text.trim_end_matches(['\n', '\r']).to_string())
 }
 
-/// The data plane never reads Secrets: the key named by `auth.ticket.secretRef` is put into
-/// the spec as an inline `key` before it is compiled. Returns the spec unchanged when it
-/// references no ticket Secret.
+/// The data plane never reads Secrets: the material named by `auth.ticket.secretRef` is put
+/// into the spec before it is compiled — an HS256 key as `key`, a JWKS document (JSON) as
+/// `jwks`, a PEM public key as `publicKey`. Returns `None` when the spec references no ticket
+/// Secret.
 pub fn inline_ticket_key(
-    secrets: &BTreeMap<ObjectKey, Secret>,
+    secrets: &Secrets<'_>,
     namespace: &str,
     spec: &RouteSpec,
 ) -> Option<RouteSpec> {
@@ -122,7 +149,11 @@ pub fn inline_ticket_key(
     let mut inlined = spec.clone();
     let ticket = inlined.auth.as_mut()?.ticket.as_mut()?;
     ticket.secret_ref = None;
-    ticket.key = Some(key);
+    match ticket.algorithm {
+        TicketAlgorithm::HS256 => ticket.key = Some(key),
+        _ if key.trim_start().starts_with('{') => ticket.jwks = Some(key),
+        _ => ticket.public_key = Some(key),
+    }
     Some(inlined)
 }
 
@@ -159,5 +190,54 @@ fn invalidate(route: Route, reason: &str) -> Route {
     Route {
         rules: Arc::from(rules),
         ..route
+    }
+}
+
+/// Certificate and CA material of a route in a cluster: certificates come from
+/// `tls.secretName` (filled in by [`check`]), backend CA bundles from `caSecretRef`, and no
+/// file named in a spec is ever opened.
+pub struct SecretMaterial<'a> {
+    /// The Secrets wsgate holds.
+    pub secrets: Secrets<'a>,
+    /// The route's namespace.
+    pub namespace: &'a str,
+}
+
+impl wsgate_core::compile::tls::TlsMaterial for SecretMaterial<'_> {
+    fn certificate(
+        &self,
+        spec: &wsgate_core::spec::TlsSpec,
+    ) -> Result<Option<wsgate_core::compile::tls::PemPair>, (String, String)> {
+        wsgate_core::compile::tls::NoFiles.certificate(spec)
+    }
+
+    fn ca_bundle(
+        &self,
+        spec: &wsgate_core::spec::BackendTlsSpec,
+        field: &str,
+    ) -> Result<Option<Arc<[u8]>>, (String, String)> {
+        let Some(r) = &spec.ca_secret_ref else {
+            return wsgate_core::compile::tls::NoFiles.ca_bundle(spec, field);
+        };
+        let key = ObjectKey::new(self.namespace, &r.name);
+        let data_key = r.key.as_deref().unwrap_or("ca.crt");
+        let bytes = self
+            .secrets
+            .get(&key)
+            .and_then(|s| s.data.as_ref())
+            .and_then(|d| d.get(data_key));
+        match bytes {
+            Some(b) => Ok(Some(Arc::from(b.0.as_slice()))),
+            None => Err((
+                format!("{field}.caSecretRef"),
+                format!(
+                    "secret {key} with data key {data_key:?} not found (a TLS Secret, or one labelled {SECRET_LABEL})"
+                ),
+            )),
+        }
+    }
+
+    fn files_allowed(&self) -> bool {
+        false
     }
 }

@@ -62,13 +62,20 @@ pub struct CookieAttrs<'a> {
     pub ttl: Option<Duration>,
     /// `SameSite`.
     pub same_site: SameSite,
-    /// The client connection is TLS.
+    /// Mark it `Secure` (a TLS connection, or the route asks for it always).
     pub secure: bool,
+    /// `Path`.
+    pub path: &'a str,
 }
 
 /// The `Set-Cookie` header for `token`.
 pub fn set_cookie(attrs: CookieAttrs<'_>, token: u64) -> Option<HeaderValue> {
-    let mut text = format!("{}={}; Path=/; HttpOnly", attrs.name, encode(token));
+    let mut text = format!(
+        "{}={}; Path={}; HttpOnly",
+        attrs.name,
+        encode(token),
+        attrs.path
+    );
     if let Some(ttl) = attrs.ttl {
         text.push_str(&format!("; Max-Age={}", ttl.as_secs().max(1)));
     }
@@ -126,6 +133,7 @@ mod tests {
             ttl: Some(Duration::from_secs(3600)),
             same_site: SameSite::Lax,
             secure: true,
+            path: "/",
         };
         let v = set_cookie(attrs, 255).expect("header");
         assert_eq!(

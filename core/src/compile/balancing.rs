@@ -128,6 +128,21 @@ fn cookie(a: &SessionAffinitySpec) -> FieldResult<Affinity> {
         name: name.into(),
         ttl: (!ttl.is_zero()).then_some(ttl),
         same_site: a.same_site.unwrap_or_default(),
+        always_secure: a.cookie_secure.unwrap_or(false),
+        path: match &a.cookie_path {
+            None => None,
+            Some(p)
+                if p.starts_with('/') && !p.bytes().any(|b| b.is_ascii_control() || b == b';') =>
+            {
+                Some(p.as_str().into())
+            }
+            Some(p) => {
+                return Err((
+                    "spec.sessionAffinity.cookiePath".into(),
+                    format!("{p:?} must start with / and hold no ';' or control characters"),
+                ));
+            }
+        },
     })
 }
 

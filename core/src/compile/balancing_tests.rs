@@ -22,6 +22,8 @@ fn defaults_and_every_type_compile() {
             name: DEFAULT_COOKIE_NAME.into(),
             ttl: Some(Duration::from_secs(3600)),
             same_site: SameSite::Lax,
+            always_secure: false,
+            path: None,
         }
     );
     let c = affinity(
@@ -32,7 +34,9 @@ fn defaults_and_every_type_compile() {
         Affinity::Cookie {
             name: "sticky".into(),
             ttl: None,
-            same_site: SameSite::None
+            same_site: SameSite::None,
+            always_secure: false,
+            path: None,
         }
     );
     assert_eq!(

@@ -99,7 +99,12 @@ pub fn compile_route_with(
     let (cert, redirect_http) =
         tls::compile_route_tls(spec, material).map_err(|(f, m)| err(f, m))?;
     policy.redirect_http = redirect_http;
-    policy.security = Arc::new(security::compile_security(&id, spec).map_err(|(f, m)| err(f, m))?);
+    policy.redirect_upgrades =
+        redirect_http && spec.tls.as_ref().and_then(|t| t.redirect_upgrades) == Some(true);
+    policy.security = Arc::new(
+        security::compile_security(&id, spec, material.files_allowed())
+            .map_err(|(f, m)| err(f, m))?,
+    );
     Ok(Route {
         id,
         hostnames: hostnames.into(),
@@ -124,6 +129,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
         if let Some(d) = t.idle {
             policy.idle_timeout = (!d.0.is_zero()).then_some(d.0);
         }
+        policy.idle_counts_control = t.idle_counts_control_frames.unwrap_or(false);
     }
     if let Some(k) = &spec.keepalive {
         let defaults = policy.keepalive.unwrap_or(Keepalive {

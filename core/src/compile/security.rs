@@ -9,13 +9,15 @@ use http::HeaderName;
 use http::Uri;
 
 use crate::spec::{
-    ExternalAuthSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement, TicketSpec,
+    ExternalAuthSpec, LimitsSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement,
+    TicketSpec,
 };
 use crate::table::RouteId;
 use crate::table::cidr::Cidr;
 use crate::table::origin::{OriginPolicy, Wildcard, render, split_origin};
 use crate::table::security::{
-    ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, SecurityPolicy,
+    ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, RequestRate, SecurityPolicy,
+    SourceRanges,
 };
 use crate::table::ticket::{KeyMaterial, TicketKeys, TicketPolicy, parse_redis_url};
 
@@ -25,26 +27,26 @@ fn field(name: &str, message: impl Into<String>) -> (String, String) {
     (name.to_string(), message.into())
 }
 
-/// The security policy of route `id`.
-pub fn compile_security(id: &RouteId, spec: &RouteSpec) -> FieldResult<SecurityPolicy> {
+/// The security policy of route `id`. `files`: whether key files named in the spec may be
+/// read (a routes file); in a cluster they are refused, so no route author can make wsgate
+/// open a path.
+pub fn compile_security(
+    id: &RouteId,
+    spec: &RouteSpec,
+    files: bool,
+) -> FieldResult<SecurityPolicy> {
     let mut policy = SecurityPolicy::default();
     if let Some(o) = &spec.origins {
         policy.origins = Some(compile_origins(o)?);
     }
     if let Some(l) = &spec.limits {
-        let nonzero = |v: Option<u32>, name: &str| match v {
-            Some(0) => Err(field(name, "must be greater than 0")),
-            v => Ok(v),
-        };
-        let rate = nonzero(
-            l.handshakes_per_second_per_ip,
-            "spec.limits.handshakesPerSecondPerIP",
-        )?;
-        let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
-        policy.limits = ConnLimits {
-            per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
-            per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
-            rate: rate.map(|r| (r, burst.unwrap_or(r))),
+        policy.limits = compile_limits(l)?;
+        policy.max_request_body = l.max_request_body_bytes.filter(|b| *b > 0);
+    }
+    if let Some(r) = &spec.source_ranges {
+        policy.sources = SourceRanges {
+            allow: cidrs(&r.allow, "allow")?,
+            deny: cidrs(&r.deny, "deny")?,
         };
     }
     if let Some(a) = &spec.auth {
@@ -58,13 +60,65 @@ pub fn compile_security(id: &RouteId, spec: &RouteSpec) -> FieldResult<SecurityP
             policy.first_message_timeout = t.0;
         }
         if let Some(t) = &a.ticket {
-            policy.ticket = Some(Arc::new(compile_ticket(id, t)?));
+            policy.ticket = Some(Arc::new(compile_ticket(id, t, files)?));
         }
         if let Some(e) = &a.external {
             policy.external = Some(Arc::new(compile_external(e)?));
         }
     }
     Ok(policy)
+}
+
+/// Connection, handshake-rate and request-rate limits.
+fn compile_limits(l: &LimitsSpec) -> FieldResult<ConnLimits> {
+    let nonzero = |v: Option<u32>, name: &str| match v {
+        Some(0) => Err(field(name, "must be greater than 0")),
+        v => Ok(v),
+    };
+    let rate = nonzero(
+        l.handshakes_per_second_per_ip,
+        "spec.limits.handshakesPerSecondPerIP",
+    )?;
+    let burst = nonzero(l.handshake_burst, "spec.limits.handshakeBurst")?;
+    let rps = nonzero(
+        l.requests_per_second_per_ip,
+        "spec.limits.requestsPerSecondPerIP",
+    )?;
+    let rpm = nonzero(
+        l.requests_per_minute_per_ip,
+        "spec.limits.requestsPerMinutePerIP",
+    )?;
+    let multiplier = nonzero(
+        l.request_burst_multiplier,
+        "spec.limits.requestBurstMultiplier",
+    )?
+    .unwrap_or(5);
+    let bucket = |n: u32, per: f64, unit: char| RequestRate {
+        per_second: f64::from(n) / per,
+        burst: n.saturating_mul(multiplier),
+        shown: (n, unit),
+    };
+    Ok(ConnLimits {
+        per_ip: nonzero(l.max_connections_per_ip, "spec.limits.maxConnectionsPerIP")?,
+        per_route: nonzero(l.max_connections, "spec.limits.maxConnections")?,
+        rate: rate.map(|r| (r, burst.unwrap_or(r))),
+        requests: [
+            rps.map(|n| bucket(n, 1.0, 's')),
+            rpm.map(|n| bucket(n, 60.0, 'm')),
+        ],
+    })
+}
+
+/// The CIDRs of `spec.sourceRanges.<name>`.
+fn cidrs(list: &[String], name: &str) -> FieldResult<Arc<[Cidr]>> {
+    let mut out = Vec::with_capacity(list.len());
+    for (i, c) in list.iter().enumerate() {
+        out.push(
+            c.parse::<Cidr>()
+                .map_err(|m| field(&format!("spec.sourceRanges.{name}[{i}]"), m))?,
+        );
+    }
+    Ok(out.into())
 }
 
 /// The Origin policy of `spec`; the error names the offending entry.
@@ -152,6 +206,29 @@ fn compile_external(spec: &ExternalAuthSpec) -> FieldResult<ExternalAuth> {
             &[],
         )?,
         timeout: spec.timeout.map_or(Duration::from_secs(2), |t| t.0),
+        method: match &spec.method {
+            None => None,
+            Some(m) => Some(http::Method::from_bytes(m.as_bytes()).map_err(|_| {
+                field(
+                    "spec.auth.external.method",
+                    format!("{m:?} is not a method"),
+                )
+            })?),
+        },
+        signin_url: match &spec.signin_url {
+            None => None,
+            Some(u)
+                if u.starts_with("https://") || u.starts_with("http://") || u.starts_with('/') =>
+            {
+                Some(u.clone())
+            }
+            Some(u) => {
+                return Err(field(
+                    "spec.auth.external.signinUrl",
+                    format!("{u:?} must be an http(s):// URL or a path"),
+                ));
+            }
+        },
     })
 }
 
@@ -159,27 +236,34 @@ fn read_file(path: &str, name: &str) -> FieldResult<Vec<u8>> {
     std::fs::read(path).map_err(|e| field(name, format!("{path}: {e}")))
 }
 
-fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
+const KEY_FIELDS: &str = "key, keyFile, secretRef, publicKey, publicKeyFile, jwks or jwksFile";
+
+fn key_material(t: &TicketSpec, files: bool) -> FieldResult<KeyMaterial> {
     let f = "spec.auth.ticket";
     let given = [
         t.key.is_some(),
         t.key_file.is_some(),
         t.secret_ref.is_some(),
+        t.public_key.is_some(),
         t.public_key_file.is_some(),
+        t.jwks.is_some(),
         t.jwks_file.is_some(),
     ];
     match given.iter().filter(|g| **g).count() {
-        0 => {
-            return Err(field(
-                f,
-                "one of key, keyFile, secretRef, publicKeyFile or jwksFile is required",
-            ));
-        }
+        0 => return Err(field(f, format!("one of {KEY_FIELDS} is required"))),
         1 => {}
-        _ => {
+        _ => return Err(field(f, format!("give only one of {KEY_FIELDS}"))),
+    }
+    if !files {
+        let named = [
+            (&t.key_file, "keyFile"),
+            (&t.public_key_file, "publicKeyFile"),
+            (&t.jwks_file, "jwksFile"),
+        ];
+        if let Some((_, name)) = named.iter().find(|(v, _)| v.is_some()) {
             return Err(field(
-                f,
-                "give only one of key, keyFile, secretRef, publicKeyFile, jwksFile",
+                &format!("spec.auth.ticket.{name}"),
+                "files are for routes files; in a cluster use secretRef (a Secret labelled wsgate.dev/secret)",
             ));
         }
     }
@@ -198,6 +282,10 @@ fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
             bytes.pop();
         }
         KeyMaterial::Secret(bytes)
+    } else if let Some(pem) = &t.public_key {
+        KeyMaterial::Pem(pem.as_bytes().to_vec())
+    } else if let Some(jwks) = &t.jwks {
+        KeyMaterial::Jwks(jwks.as_bytes().to_vec())
     } else if let Some(p) = &t.public_key_file {
         KeyMaterial::Pem(read_file(p, "spec.auth.ticket.publicKeyFile")?)
     } else {
@@ -206,9 +294,9 @@ fn key_material(t: &TicketSpec) -> FieldResult<KeyMaterial> {
     })
 }
 
-fn compile_ticket(id: &RouteId, t: &TicketSpec) -> FieldResult<TicketPolicy> {
-    let keys =
-        TicketKeys::new(t.algorithm, key_material(t)?).map_err(|m| field("spec.auth.ticket", m))?;
+fn compile_ticket(id: &RouteId, t: &TicketSpec, files: bool) -> FieldResult<TicketPolicy> {
+    let keys = TicketKeys::new(t.algorithm, key_material(t, files)?)
+        .map_err(|m| field("spec.auth.ticket", m))?;
     let from = if t.from.is_empty() {
         vec![TicketPlacement::Query, TicketPlacement::Subprotocol]
     } else {

@@ -25,6 +25,10 @@ pub trait TlsMaterial {
         spec: &BackendTlsSpec,
         field: &str,
     ) -> Result<Option<Arc<[u8]>>, FieldFailure>;
+    /// Whether files named in the spec (ticket keys) may be read; false in a cluster.
+    fn files_allowed(&self) -> bool {
+        true
+    }
 }
 
 /// Material source that reads nothing: `secretName` is left for the caller to resolve;
@@ -54,6 +58,10 @@ impl TlsMaterial for NoFiles {
             )),
             None => Ok(None),
         }
+    }
+
+    fn files_allowed(&self) -> bool {
+        false
     }
 }
 
@@ -157,6 +165,12 @@ pub fn compile_upstream_tls(
         })?;
     }
     let ca_pem = material.ca_bundle(tls, &field)?;
+    if tls.ca_secret_ref.is_some() && ca_pem.is_none() {
+        return Err((
+            format!("{field}.caSecretRef"),
+            "Secrets are resolved by the controller; in a routes file use caFile".into(),
+        ));
+    }
     if let Some(pem) = &ca_pem {
         let certs = parse_chain(pem).map_err(|e| (format!("{field}.caFile"), e.to_string()))?;
         let mut roots = rustls::RootCertStore::empty();

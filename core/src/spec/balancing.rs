@@ -50,6 +50,13 @@ pub struct SessionAffinitySpec {
     /// `Cookie`: the cookie's `SameSite` attribute (default `Lax`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub same_site: Option<SameSite>,
+    /// `Cookie`: always mark the cookie `Secure` (default: only on https or with
+    /// `SameSite=None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_secure: Option<bool>,
+    /// `Cookie`: the cookie's `Path` (default `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cookie_path: Option<String>,
     /// `Header`: the request header whose value is hashed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_name: Option<String>,

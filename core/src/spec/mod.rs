@@ -63,6 +63,22 @@ pub struct RouteSpec {
     /// How connections are closed when their endpoint goes away or wsgate shuts down.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub drain: Option<DrainSpec>,
+    /// Client address ranges allowed or denied, checked before anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_ranges: Option<SourceRangesSpec>,
+}
+
+/// Which client addresses may use a route (the client address after PROXY protocol and
+/// trusted proxies). A denied address gets 403 before limits, Origin or auth are looked at.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SourceRangesSpec {
+    /// When not empty, only clients in one of these CIDRs are admitted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow: Vec<String>,
+    /// Clients in one of these CIDRs are refused (checked before `allow`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deny: Vec<String>,
 }
 
 /// One path rule and where its requests go.
@@ -150,6 +166,11 @@ pub struct TimeoutsSpec {
     /// (default 1h; `0s` disables).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idle: Option<HumanDuration>,
+    /// Pings, pongs and closes between client and backend also keep the connection from
+    /// being idle, as any traffic does for nginx's `proxy_read_timeout` (default false:
+    /// only data messages count). wsgate's own keepalive exchange never counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_counts_control_frames: Option<bool>,
 }
 
 /// Keepalive pings to the client.
@@ -192,6 +213,28 @@ pub struct LimitsSpec {
     /// Burst of the handshake token bucket (default: the per-second rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handshake_burst: Option<u32>,
+    /// Requests of any kind (plain HTTP and handshakes) per second from one client address;
+    /// more get 429 (ingress-nginx `limit-rps`).
+    #[serde(
+        default,
+        rename = "requestsPerSecondPerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requests_per_second_per_ip: Option<u32>,
+    /// Requests of any kind per minute from one client address (ingress-nginx `limit-rpm`).
+    #[serde(
+        default,
+        rename = "requestsPerMinutePerIP",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requests_per_minute_per_ip: Option<u32>,
+    /// Burst of the request buckets, as a multiple of their rate (default 5, like
+    /// ingress-nginx `limit-burst-multiplier`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_burst_multiplier: Option<u32>,
+    /// Largest plain-HTTP request body in bytes; larger ones get 413 (`0`: no limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_request_body_bytes: Option<u64>,
 }
 
 /// Draining of connections.

@@ -60,7 +60,8 @@ pub enum TicketAlgorithm {
     ES256,
 }
 
-/// Reference to a Secret holding the HS256 key (cluster only).
+/// Reference to a Secret holding the ticket key (cluster only): the HS256 shared key, or for
+/// RS256/ES256 a PEM public key or a JWKS document.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SecretKeyRef {
@@ -78,21 +79,28 @@ pub struct TicketSpec {
     /// Algorithm (default HS256).
     #[serde(default)]
     pub algorithm: TicketAlgorithm,
-    /// HS256: file holding the shared key (routes file).
+    /// HS256: file holding the shared key (routes file only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_file: Option<String>,
     /// HS256: the shared key inline (tests and examples; prefer keyFile or secretRef).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// HS256: a Secret holding the shared key (cluster only).
+    /// A Secret holding the key (cluster only): the HS256 shared key, or for RS256/ES256 a
+    /// PEM public key or a JWKS document. The Secret must carry the label `wsgate.dev/secret`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<SecretKeyRef>,
-    /// RS256/ES256: PEM file with the public key.
+    /// RS256/ES256: PEM file with the public key (routes file only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_key_file: Option<String>,
-    /// RS256/ES256: JWKS file; the ticket's `kid` picks the key.
+    /// RS256/ES256: the PEM public key inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
+    /// RS256/ES256: JWKS file; the ticket's `kid` picks the key (routes file only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_file: Option<String>,
+    /// RS256/ES256: a JWKS document inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
     /// Where tickets are accepted from (default `[Query, Subprotocol]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub from: Vec<TicketPlacement>,
@@ -146,6 +154,13 @@ pub struct ExternalAuthSpec {
     /// Time allowed for the answer (default 2s); a timeout refuses with 503.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<HumanDuration>,
+    /// Method of the auth call (default: the original request's method).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// A browser page request refused with 401 is redirected here instead, with the original
+    /// URL in the `rd` query parameter (ingress-nginx `auth-signin`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signin_url: Option<String>,
 }
 
 /// Limits on request heads, applied per listener before any route is known.

@@ -24,6 +24,11 @@ pub struct TlsSpec {
     /// `308` redirect to `https://` (default false).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_http: Option<bool>,
+    /// With `redirectHttp`, also answer WebSocket upgrades on the plaintext listener with the
+    /// 308 (so no `ws://` traffic is served for these hosts, as with ingress-nginx's
+    /// `ssl-redirect`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_upgrades: Option<bool>,
 }
 
 /// Lowest accepted TLS version.
@@ -45,6 +50,10 @@ pub struct BackendTlsSpec {
     /// PEM CA bundle that signed the endpoints' certificates (routes file; relative to it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<String>,
+    /// A Secret in the route's namespace holding that CA bundle (cluster only; data key
+    /// default `ca.crt`; TLS Secrets, or others labelled `wsgate.dev/secret`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret_ref: Option<super::SecretKeyRef>,
     /// Accept any certificate: encrypts but does not authenticate the backend (logged as a
     /// warning).
     #[serde(default, skip_serializing_if = "Option::is_none")]

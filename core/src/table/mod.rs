@@ -143,6 +143,8 @@ pub struct RoutePolicy {
     pub request_timeout: Duration,
     /// Idle timeout for WebSockets (no data message either way); `None` disables.
     pub idle_timeout: Option<Duration>,
+    /// Control frames between the peers reset the idle timer too.
+    pub idle_counts_control: bool,
     /// Keepalive pings; `None` disables.
     pub keepalive: Option<Keepalive>,
     /// Largest message either way, in bytes.
@@ -155,6 +157,8 @@ pub struct RoutePolicy {
     pub affinity: Affinity,
     /// Answer plain-HTTP (non-upgrade) requests on the plaintext listener with a 308 to https.
     pub redirect_http: bool,
+    /// With `redirect_http`, WebSocket upgrades on the plaintext listener get the 308 too.
+    pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
 }
@@ -202,6 +206,10 @@ pub enum Affinity {
         ttl: Option<Duration>,
         /// `SameSite` attribute.
         same_site: SameSite,
+        /// Mark the cookie `Secure` even on plain HTTP.
+        always_secure: bool,
+        /// `Path` attribute (default `/`).
+        path: Option<Arc<str>>,
     },
     /// Consistent hashing on a key taken from the request.
     Hash {
@@ -235,6 +243,7 @@ impl Default for RoutePolicy {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(60),
             idle_timeout: Some(Duration::from_secs(3600)),
+            idle_counts_control: false,
             keepalive: Some(Keepalive {
                 interval: Duration::from_secs(30),
                 pong_timeout: Duration::from_secs(10),
@@ -247,6 +256,7 @@ impl Default for RoutePolicy {
             balancing: Balancing::default(),
             affinity: Affinity::None,
             redirect_http: false,
+            redirect_upgrades: false,
             security: Arc::default(),
         }
     }

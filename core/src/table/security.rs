@@ -24,6 +24,10 @@ pub struct SecurityPolicy {
     pub first_message_timeout: Duration,
     /// Connection and handshake-rate limits.
     pub limits: ConnLimits,
+    /// Client address ranges allowed and denied, checked before anything else.
+    pub sources: SourceRanges,
+    /// Largest plain-HTTP request body; `None`: no limit.
+    pub max_request_body: Option<u64>,
 }
 
 impl Default for SecurityPolicy {
@@ -34,7 +38,26 @@ impl Default for SecurityPolicy {
             external: None,
             first_message_timeout: Duration::from_secs(5),
             limits: ConnLimits::default(),
+            sources: SourceRanges::default(),
+            max_request_body: None,
         }
+    }
+}
+
+/// Which client addresses may use a route.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceRanges {
+    /// When not empty, only these are admitted.
+    pub allow: Arc<[Cidr]>,
+    /// These are refused (before `allow` is looked at).
+    pub deny: Arc<[Cidr]>,
+}
+
+impl SourceRanges {
+    /// Whether `ip` may use the route.
+    pub fn admits(&self, ip: std::net::IpAddr) -> bool {
+        !self.deny.iter().any(|c| c.contains(ip))
+            && (self.allow.is_empty() || self.allow.iter().any(|c| c.contains(ip)))
     }
 }
 
@@ -47,6 +70,20 @@ pub struct ConnLimits {
     pub per_route: Option<u32>,
     /// Handshake rate per client address: tokens per second and bucket size.
     pub rate: Option<(u32, u32)>,
+    /// Requests of any kind per client address: tokens per second and bucket size, per
+    /// second and per minute.
+    pub requests: [Option<RequestRate>; 2],
+}
+
+/// A token bucket of requests.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RequestRate {
+    /// Tokens added per second.
+    pub per_second: f64,
+    /// Bucket size.
+    pub burst: u32,
+    /// The limit as the user gave it, for messages (`5/s`, `100/m`).
+    pub shown: (u32, char),
 }
 
 /// A compiled external-auth policy (like nginx `auth_request`).
@@ -62,6 +99,10 @@ pub struct ExternalAuth {
     pub response_headers: Vec<HeaderName>,
     /// Time allowed for the answer.
     pub timeout: Duration,
+    /// Method of the auth call; `None`: the original request's.
+    pub method: Option<http::Method>,
+    /// Where a refused (401) page request is redirected, with the original URL in `rd`.
+    pub signin_url: Option<String>,
 }
 
 /// Settings of the listeners: PROXY protocol, trusted proxies, request-head limits.

@@ -43,7 +43,7 @@ pub async fn check(
     client: IpAddr,
 ) -> Result<HeaderMap, ExternalRefusal> {
     let mut req = Request::new(Empty::<Bytes>::new());
-    *req.method_mut() = method.clone();
+    *req.method_mut() = auth.method.clone().unwrap_or_else(|| method.clone());
     *req.uri_mut() = auth
         .path
         .parse()

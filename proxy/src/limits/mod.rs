@@ -12,7 +12,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wsgate_core::table::security::ConnLimits;
+use wsgate_core::table::security::{ConnLimits, RequestRate};
 
 /// Why a limit refused a handshake (429).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -26,6 +26,9 @@ pub enum LimitRefusal {
     /// Handshakes arrive faster than allowed.
     #[error("too many handshakes per second from this client address (limit {0}/s)")]
     Rate(u32),
+    /// Requests of any kind arrive faster than allowed (`/s` or `/m`).
+    #[error("too many requests from this client address (limit {0}/{1})")]
+    Requests(u32, char),
 }
 
 impl LimitRefusal {
@@ -35,6 +38,7 @@ impl LimitRefusal {
             Self::PerIp(_) => "connections_per_ip",
             Self::PerRoute(_) => "connections_per_route",
             Self::Rate(_) => "handshake_rate",
+            Self::Requests(..) => "request_rate",
         }
     }
 }
@@ -50,6 +54,7 @@ struct State {
     per_ip: HashMap<(Arc<str>, IpAddr), u32>,
     per_route: HashMap<Arc<str>, u32>,
     buckets: HashMap<(Arc<str>, IpAddr), Bucket>,
+    requests: HashMap<(Arc<str>, IpAddr, char), (Bucket, RequestRate)>,
     swept: Option<Instant>,
 }
 
@@ -112,6 +117,46 @@ impl Limiter {
         })
     }
 
+    /// Counts one request of any kind on `route` from `ip` against the request buckets.
+    pub fn request(
+        &self,
+        route: &Arc<str>,
+        ip: IpAddr,
+        limits: &ConnLimits,
+    ) -> Result<(), LimitRefusal> {
+        if limits.requests.iter().all(Option::is_none) {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.sweep(now);
+        // Take from every bucket only when all have a token, as nginx's limit_req zones do.
+        let mut keys = Vec::with_capacity(2);
+        for rate in limits.requests.iter().flatten() {
+            let key = (route.clone(), ip, rate.shown.1);
+            let (b, _) = s.requests.entry(key.clone()).or_insert((
+                Bucket {
+                    tokens: f64::from(rate.burst),
+                    at: now,
+                },
+                *rate,
+            ));
+            let refill = now.duration_since(b.at).as_secs_f64() * rate.per_second;
+            b.tokens = (b.tokens + refill).min(f64::from(rate.burst));
+            b.at = now;
+            if b.tokens < 1.0 {
+                return Err(LimitRefusal::Requests(rate.shown.0, rate.shown.1));
+            }
+            keys.push(key);
+        }
+        for key in keys {
+            if let Some((b, _)) = s.requests.get_mut(&key) {
+                b.tokens -= 1.0;
+            }
+        }
+        Ok(())
+    }
+
     /// Open WebSockets counted for `route` from `ip`.
     pub fn count(&self, route: &str, ip: IpAddr) -> u32 {
         let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -130,6 +175,10 @@ impl State {
         self.swept = Some(now);
         self.buckets
             .retain(|_, b| now.duration_since(b.at) < BUCKET_IDLE);
+        // A request bucket idle long enough to be full again is the same as none.
+        self.requests.retain(|_, (b, rate)| {
+            now.duration_since(b.at).as_secs_f64() * rate.per_second < f64::from(rate.burst)
+        });
     }
 }
 
@@ -157,6 +206,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn request_buckets_allow_the_burst_then_refuse() {
+        let l = Limiter::default();
+        let route: Arc<str> = "default/chat".into();
+        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
+        let per_minute = RequestRate {
+            per_second: 2.0 / 60.0,
+            burst: 3,
+            shown: (2, 'm'),
+        };
+        let limits = ConnLimits {
+            requests: [None, Some(per_minute)],
+            ..ConnLimits::default()
+        };
+        for i in 0..3 {
+            assert_eq!(l.request(&route, ip, &limits), Ok(()), "request {i}");
+        }
+        assert_eq!(
+            l.request(&route, ip, &limits),
+            Err(LimitRefusal::Requests(2, 'm'))
+        );
+        let other: IpAddr = "127.0.0.3".parse().expect("ip");
+        assert_eq!(
+            l.request(&route, other, &limits),
+            Ok(()),
+            "buckets are per address"
+        );
+    }
+
+    #[test]
     fn counts_per_ip_and_route_and_releases_on_drop() {
         let l = Arc::new(Limiter::default());
         let route: Arc<str> = "default/chat".into();
@@ -166,6 +244,7 @@ mod tests {
             per_ip: Some(2),
             per_route: Some(3),
             rate: None,
+            requests: [None, None],
         };
         let p1 = l.admit(&route, a, &limits).expect("first");
         let _p2 = l.admit(&route, a, &limits).expect("second");

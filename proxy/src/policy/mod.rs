@@ -1,10 +1,10 @@
 //! Handshake policy, applied after the route is matched and before an endpoint is chosen, in
-//! the order DESIGN.md gives: limits, Origin, auth. A refused handshake never reaches the
-//! backend; it gets a clear status, a metric and a log line.
+//! the order DESIGN.md gives: source ranges, limits, Origin, auth. A refused request never
+//! reaches the backend; it gets a clear status, a metric and a log line.
 //!
 //! ```text
-//!   request ─> strip X-Wsgate-Claim-* ─> client address ─┬─ WebSocket: limits ─> Origin ─> ticket ─> external ─> Admission
-//!                                                        └─ plain HTTP: ticket param stripped ─> external
+//!   request ─> strip X-Wsgate-Claim-* ─> client address ─> source ranges ─> request rate ─┬─ WebSocket: limits ─> Origin ─> ticket ─> external ─> Admission
+//!                                                                                         └─ plain HTTP: body size ─> ticket param stripped ─> external (or sign-in redirect)
 //! ```
 
 pub mod accept;
@@ -66,6 +66,15 @@ pub enum Refusal {
     /// External authorization (401/403 passed through, else 503).
     #[error(transparent)]
     External(#[from] ExternalRefusal),
+    /// The client address is outside the route's source ranges (403).
+    #[error("this client address may not use this route")]
+    Source,
+    /// The request body is larger than the route allows (413).
+    #[error("the request body is larger than {0} bytes")]
+    TooLarge(u64),
+    /// A page request the auth service refused: redirect to the sign-in page (302).
+    #[error("sign-in required")]
+    SignIn(HeaderValue),
 }
 
 impl Refusal {
@@ -77,6 +86,9 @@ impl Refusal {
             Self::Ticket(t) => StatusCode::from_u16(t.status()).unwrap_or(StatusCode::UNAUTHORIZED),
             Self::External(ExternalRefusal::Denied { status, .. }) => *status,
             Self::External(ExternalRefusal::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Source => StatusCode::FORBIDDEN,
+            Self::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::SignIn(_) => StatusCode::FOUND,
         }
     }
 
@@ -89,6 +101,9 @@ impl Refusal {
             Self::Ticket(t) => t.reason(),
             Self::External(ExternalRefusal::Denied { .. }) => "external_denied",
             Self::External(ExternalRefusal::Unavailable(_)) => "external_unavailable",
+            Self::Source => "source_range",
+            Self::TooLarge(_) => "body_too_large",
+            Self::SignIn(_) => "external_signin",
         }
     }
 
@@ -126,6 +141,9 @@ impl Refusal {
             }) => {
                 h.insert(header::WWW_AUTHENTICATE, v.clone());
             }
+            Self::SignIn(location) => {
+                h.insert(header::LOCATION, location.clone());
+            }
             _ => {}
         }
         resp
@@ -148,19 +166,21 @@ pub async fn check<B>(
         &shared.security.listener.trusted_proxies,
     );
     req.extensions_mut().insert(addr);
-    let result = if is_websocket_upgrade(req.headers()) {
-        check_handshake(shared, route, req, addr).await
-    } else {
-        check_http(shared, sec, req, addr).await
+    let result = match admit_source(shared, route, addr) {
+        Err(refusal) => Err(refusal),
+        Ok(()) if is_websocket_upgrade(req.headers()) => {
+            check_handshake(shared, route, req, addr).await
+        }
+        Ok(()) => check_http(shared, sec, req, addr, conn).await,
     };
     result.map_err(|refusal| {
         let label = &*route.label;
         let reason = refusal.reason();
         let m = &shared.metrics;
         match &refusal {
-            Refusal::Limit(_) => m.security.limit_refusals.with_label_values(&[label, reason]).inc(),
+            Refusal::Limit(_) | Refusal::Source | Refusal::TooLarge(_) => m.security.limit_refusals.with_label_values(&[label, reason]).inc(),
             Refusal::Origin(_) => m.security.origin_refusals.with_label_values(&[label]).inc(),
-            Refusal::Ticket(_) | Refusal::External(_) => m.security.auth_refusals.with_label_values(&[label, reason]).inc(),
+            Refusal::Ticket(_) | Refusal::External(_) | Refusal::SignIn(_) => m.security.auth_refusals.with_label_values(&[label, reason]).inc(),
         }
         let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).unwrap_or("-");
         tracing::info!(route = label, client = %addr.client, origin, path = req.uri().path(), reason, status = refusal.status().as_u16(), "handshake refused by policy");
@@ -214,12 +234,39 @@ async fn check_handshake<B>(
     Ok(())
 }
 
+/// Source ranges, then the request buckets: every request, WebSocket or not.
+fn admit_source(shared: &Shared, route: &RouteRuntime, addr: ClientAddr) -> Result<(), Refusal> {
+    let sec = &route.policy.security;
+    if !sec.sources.admits(addr.client) {
+        return Err(Refusal::Source);
+    }
+    shared
+        .security
+        .limiter
+        .request(&route.label, addr.client, &sec.limits)?;
+    Ok(())
+}
+
 async fn check_http<B>(
     _shared: &Shared,
     sec: &SecurityPolicy,
     req: &mut Request<B>,
     addr: ClientAddr,
+    conn: ConnInfo,
 ) -> Result<(), Refusal> {
+    if let Some(max) = sec.max_request_body {
+        let length = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        // A body without a length cannot be checked before it is forwarded: it is refused
+        // rather than let through unmeasured.
+        let has_body = req.headers().contains_key(header::TRANSFER_ENCODING);
+        if length.is_some_and(|l| l > max) || (length.is_none() && has_body) {
+            return Err(Refusal::TooLarge(max));
+        }
+    }
     // A ticket never travels upstream, whatever the request.
     if let Some(ticket) = &sec.ticket
         && ticket.from.contains(&TicketPlacement::Query)
@@ -227,7 +274,50 @@ async fn check_http<B>(
         let (uri, _) = auth::strip_query_param(req.uri(), &ticket.query_param);
         *req.uri_mut() = uri;
     }
-    external(sec, req, addr, route_param(sec)).await
+    let signin = sec.external.as_ref().and_then(|e| e.signin_url.as_deref());
+    match (external(sec, req, addr, route_param(sec)).await, signin) {
+        (Err(Refusal::External(ExternalRefusal::Denied { status, .. })), Some(signin))
+            if status == StatusCode::UNAUTHORIZED =>
+        {
+            match sign_in(signin, req, conn) {
+                Some(location) => Err(Refusal::SignIn(location)),
+                None => Err(Refusal::External(ExternalRefusal::Unavailable(
+                    "signin_url",
+                ))),
+            }
+        }
+        (result, _) => result,
+    }
+}
+
+/// `signin?rd=<original URL>`, as ingress-nginx's `auth-signin` redirects.
+fn sign_in<B>(signin: &str, req: &Request<B>, conn: ConnInfo) -> Option<HeaderValue> {
+    let scheme = conn.proto;
+    let host = req
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let target = format!(
+        "{scheme}://{host}{}",
+        req.uri().path_and_query().map_or("/", |p| p.as_str())
+    );
+    let joiner = if signin.contains('?') { '&' } else { '?' };
+    let location = format!("{signin}{joiner}rd={}", encode_component(&target));
+    HeaderValue::from_str(&location).ok()
+}
+
+/// Percent-encodes everything but unreserved characters (RFC 3986).
+fn encode_component(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn route_param(sec: &SecurityPolicy) -> &str {

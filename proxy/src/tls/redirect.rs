@@ -5,8 +5,9 @@ use http::{HeaderValue, Request, Response, StatusCode, header};
 use crate::error::{Body, full};
 use crate::server::Shared;
 
-/// The redirect for a plain-HTTP request whose route sets `tls.redirectHttp`.
-pub fn for_route<B>(shared: &Shared, req: &Request<B>) -> Option<Response<Body>> {
+/// The redirect for a plain-HTTP request whose route sets `tls.redirectHttp` (for a
+/// WebSocket upgrade, only with `tls.redirectUpgrades`).
+pub fn for_route<B>(shared: &Shared, req: &Request<B>, upgrade: bool) -> Option<Response<Body>> {
     // Most tables redirect nothing: skip the second route lookup then.
     if !shared.certs.load().redirects() {
         return None;
@@ -19,7 +20,7 @@ pub fn for_route<B>(shared: &Shared, req: &Request<B>) -> Option<Response<Body>>
         .unwrap_or("");
     let router = shared.router.load();
     let (route, _) = router.find(host, req.uri().path())?;
-    if !route.policy.redirect_http {
+    if !route.policy.redirect_http || (upgrade && !route.policy.redirect_upgrades) {
         return None;
     }
     let resp = to_https(req)?;

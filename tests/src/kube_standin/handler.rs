@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use super::objects::status;
 use super::resources::{self, Target};
-use super::store::{PatchKind, Store, StoreError, Write};
+use super::selectors::Selector;
+use super::store::{Filter, Page, PatchKind, Store, StoreError, Write};
 use super::{discovery, watch};
 
 /// Response body: a whole JSON document or a watch stream.
@@ -66,17 +67,59 @@ pub async fn handle(
         );
         return Ok(json(StatusCode::NOT_FOUND, &missing));
     };
-    let params = Params::parse(&query);
-    if method == Method::GET && target.name.is_none() && params.watch {
-        let ns = target.namespace.as_deref();
-        let body = watch::body(&store, target.resource, ns, params.resource_version);
-        return Ok(response(StatusCode::OK, body));
+    let params = match Params::parse(&query, target.resource) {
+        Ok(p) => p,
+        Err(message) => {
+            let bad = status(400, "BadRequest", &message);
+            return Ok(json(StatusCode::BAD_REQUEST, &bad));
+        }
+    };
+    if let Some(early) = watch_or_refuse(&store, &method, &target, &content_type, &params) {
+        return Ok(early);
     }
-    let result = dispatch(&mut lock(&store), &method, &target, &content_type, body);
+    let result = dispatch(
+        &mut lock(&store),
+        &method,
+        &target,
+        &content_type,
+        body,
+        &params,
+    );
     Ok(match result {
         Ok((code, value)) => json(code, &value),
         Err(error) => failure(&error),
     })
+}
+
+/// A watch stream, or the refusal of an apply without a field manager.
+fn watch_or_refuse(
+    store: &Arc<Mutex<Store>>,
+    method: &Method,
+    target: &Target,
+    content_type: &str,
+    params: &Params,
+) -> Option<Response<Body>> {
+    if *method == Method::GET && target.name.is_none() && params.watch {
+        let options = watch::Options {
+            since: params.resource_version,
+            filter: params.filter.clone(),
+            timeout: params.timeout,
+            bookmarks: params.bookmarks,
+        };
+        let ns = target.namespace.as_deref();
+        let body = watch::body(store, target.resource, ns, options);
+        return Some(response(StatusCode::OK, body));
+    }
+    if *method == Method::PATCH
+        && content_type.starts_with("application/apply-patch")
+        && !params.field_manager
+    {
+        let missing = StoreError::Invalid(
+            "PATCH with application/apply-patch+yaml requires the fieldManager parameter".into(),
+        );
+        return Some(failure(&missing));
+    }
+    None
 }
 
 fn dispatch(
@@ -85,6 +128,7 @@ fn dispatch(
     target: &Target,
     content_type: &str,
     body: Value,
+    params: &Params,
 ) -> Result<(StatusCode, Value), StoreError> {
     let resource = target.resource;
     let ns = if resource.namespaced {
@@ -101,7 +145,12 @@ fn dispatch(
         return match *method {
             Method::GET => Ok((
                 StatusCode::OK,
-                store.list(resource, target.namespace.as_deref()),
+                store.list_page(
+                    resource,
+                    target.namespace.as_deref(),
+                    &params.filter,
+                    params.page.as_ref(),
+                )?,
             )),
             Method::POST => Ok((StatusCode::CREATED, store.create(resource, &ns, body)?)),
             _ => Err(StoreError::Invalid(format!("{method} on a collection"))),
@@ -124,29 +173,80 @@ fn dispatch(
     }
 }
 
-/// Query parameters the stand-in acts on; selectors and the rest are ignored.
+/// Query parameters the stand-in acts on.
 struct Params {
     watch: bool,
     resource_version: Option<u64>,
+    filter: Filter,
+    page: Option<Page>,
+    timeout: Option<std::time::Duration>,
+    bookmarks: bool,
+    field_manager: bool,
 }
 
 impl Params {
-    fn parse(query: &str) -> Params {
+    fn parse(query: &str, resource: super::resources::Resource) -> Result<Params, String> {
         let mut p = Params {
             watch: false,
             resource_version: None,
+            filter: Filter::default(),
+            page: None,
+            timeout: None,
+            bookmarks: false,
+            field_manager: false,
         };
+        let (mut limit, mut token) = (None, None);
         for pair in query.split('&') {
-            match pair.split_once('=') {
-                Some(("watch", v)) => p.watch = v == "true" || v == "1",
-                Some(("resourceVersion", v)) => {
-                    p.resource_version = v.parse().ok().filter(|rv| *rv > 0);
+            let Some((k, v)) = pair.split_once('=') else {
+                continue;
+            };
+            let v = percent_decode(v);
+            match k {
+                "watch" => p.watch = v == "true" || v == "1",
+                "resourceVersion" => p.resource_version = v.parse().ok().filter(|rv| *rv > 0),
+                "labelSelector" => p.filter.labels = Selector::labels(&v)?,
+                "fieldSelector" => p.filter.fields = Selector::fields(&v, resource.fields())?,
+                "limit" => limit = v.parse::<usize>().ok().filter(|l| *l > 0),
+                "continue" => token = Some(v),
+                "timeoutSeconds" => {
+                    p.timeout = v.parse().ok().map(std::time::Duration::from_secs);
                 }
+                "allowWatchBookmarks" => p.bookmarks = v == "true",
+                "fieldManager" => p.field_manager = !v.is_empty(),
                 _ => {}
             }
         }
-        p
+        if limit.is_some() || token.is_some() {
+            p.page = Some(Page::parse(limit, token.as_deref())?);
+        }
+        Ok(p)
     }
+}
+
+/// Decodes `%XX` escapes and `+` in a query value.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 3;
+                        continue;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn lock(store: &Mutex<Store>) -> std::sync::MutexGuard<'_, Store> {
@@ -160,6 +260,7 @@ fn failure(error: &StoreError) -> Response<Body> {
         StoreError::AlreadyExists(m) => (409, "AlreadyExists", m),
         StoreError::Conflict(m) => (409, "Conflict", m),
         StoreError::Invalid(m) => (422, "Invalid", m),
+        StoreError::Gone(m) => (410, "Expired", m),
     };
     let code_status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_REQUEST);
     json(code_status, &status(code, reason, message))

@@ -13,7 +13,10 @@ mod discovery;
 mod handler;
 pub mod kubeconfig;
 mod objects;
+mod query;
 pub mod resources;
+mod schema;
+mod selectors;
 mod store;
 mod watch;
 
@@ -40,6 +43,12 @@ const KEEP_EVENTS: usize = 10_000;
 /// A running (or stopped) stand-in.
 pub struct KubeApi {
     store: Arc<Mutex<Store>>,
+    doors: Vec<Door>,
+}
+
+/// One listening address of the stand-in. Door 0 is the main one; more can be opened so
+/// that a single client (one controller replica) can be cut off while others keep talking.
+struct Door {
     addr: SocketAddr,
     server: Option<JoinHandle<()>>,
 }
@@ -55,44 +64,73 @@ impl KubeApi {
         let server = Some(tokio::spawn(serve(listener, store.clone())));
         KubeApi {
             store,
-            addr,
-            server,
+            doors: vec![Door { addr, server }],
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` of the main door.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.door_url(0)
     }
 
-    /// Writes a kubeconfig pointing here.
+    /// `http://127.0.0.1:PORT` of `door`.
+    pub fn door_url(&self, door: usize) -> String {
+        format!("http://{}", self.doors[door].addr)
+    }
+
+    /// Writes a kubeconfig pointing at the main door.
     pub fn write_kubeconfig(&self, path: &Path) {
         kubeconfig::write(path, &self.url()).expect("write kubeconfig");
     }
 
-    /// Stops listening and drops every open connection (watches included). Objects stay.
-    pub fn stop(&mut self) {
-        if let Some(server) = self.server.take() {
+    /// Opens another door (a listener on a new port, same objects) and returns its number.
+    pub async fn open_door(&mut self) -> usize {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind door");
+        let addr = listener.local_addr().expect("door address");
+        let server = Some(tokio::spawn(serve(listener, self.store.clone())));
+        self.doors.push(Door { addr, server });
+        self.doors.len() - 1
+    }
+
+    /// Closes `door` and drops its connections (watches included): its clients see the API
+    /// go away while clients of other doors do not.
+    pub fn close_door(&mut self, door: usize) {
+        if let Some(server) = self.doors[door].server.take() {
             // Aborting the accept task drops its JoinSet, which aborts every connection.
             server.abort();
         }
     }
 
-    /// Listens again on the same port.
-    pub async fn start_again(&mut self) {
-        self.stop();
+    /// Listens again on `door`'s port.
+    pub async fn reopen_door(&mut self, door: usize) {
+        self.close_door(door);
+        let addr = self.doors[door].addr;
         let deadline = Instant::now() + Duration::from_secs(10);
         let listener = loop {
-            match TcpListener::bind(self.addr).await {
+            match TcpListener::bind(addr).await {
                 Ok(listener) => break listener,
                 Err(e) if Instant::now() < deadline => {
                     let _ = e;
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
-                Err(e) => panic!("rebinding {}: {e}", self.addr),
+                Err(e) => panic!("rebinding {addr}: {e}"),
             }
         };
-        self.server = Some(tokio::spawn(serve(listener, self.store.clone())));
+        self.doors[door].server = Some(tokio::spawn(serve(listener, self.store.clone())));
+    }
+
+    /// Stops listening on every door and drops every open connection. Objects stay.
+    pub fn stop(&mut self) {
+        for door in 0..self.doors.len() {
+            self.close_door(door);
+        }
+    }
+
+    /// Listens again on every door.
+    pub async fn start_again(&mut self) {
+        for door in 0..self.doors.len() {
+            self.reopen_door(door).await;
+        }
     }
 
     /// Creates an object (its `apiVersion` and `kind` pick the resource; namespaced kinds

@@ -74,6 +74,14 @@ impl Resource {
         }
     }
 
+    /// Fields a field selector may name (as the API server supports them).
+    pub fn fields(&self) -> &'static [&'static str] {
+        match self.kind {
+            "Secret" => &["metadata.name", "metadata.namespace", "type"],
+            _ => &["metadata.name", "metadata.namespace"],
+        }
+    }
+
     /// The resource of an `apiVersion` and `kind` pair.
     pub fn of(api_version: &str, kind: &str) -> Option<Resource> {
         RESOURCES

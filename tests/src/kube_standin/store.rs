@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use super::objects::{fold_string_data, merge, now_rfc3339};
+pub use super::query::{Filter, Page};
 use super::resources::Resource;
+use super::schema;
 
 /// One watch event, serialized once as a JSON line.
 #[derive(Debug)]
@@ -22,6 +24,8 @@ pub struct WatchEvent {
     pub namespace: String,
     /// `{"type":..,"object":..}\n`.
     pub line: Bytes,
+    /// The object, for selectors.
+    pub object: Value,
 }
 
 /// A write request as received.
@@ -48,6 +52,8 @@ pub enum StoreError {
     Conflict(String),
     /// 422.
     Invalid(String),
+    /// 410.
+    Gone(String),
 }
 
 type Key = (Resource, String, String);
@@ -79,6 +85,8 @@ pub struct Store {
     pub unknown_paths: Vec<String>,
     /// Every request as `METHOD path?query`, in order.
     pub requests: Vec<String>,
+    /// The WebSocketRoute CRD's schema.
+    route_schema: Value,
 }
 
 impl Store {
@@ -95,6 +103,7 @@ impl Store {
             writes: Vec::new(),
             unknown_paths: Vec::new(),
             requests: Vec::new(),
+            route_schema: schema::websocketroute_schema(),
         }
     }
 
@@ -103,20 +112,47 @@ impl Store {
         self.rv
     }
 
-    /// A `<Kind>List` of `resource` in `namespace` (all when `None`).
-    pub fn list(&self, resource: Resource, namespace: Option<&str>) -> Value {
-        let items: Vec<Value> = self
+    /// One page of the selected objects; `metadata.continue` names the next. A continue
+    /// token older than the kept history is 410 Gone, as the API server answers.
+    pub fn list_page(
+        &self,
+        resource: Resource,
+        namespace: Option<&str>,
+        filter: &Filter,
+        page: Option<&Page>,
+    ) -> Result<Value, StoreError> {
+        let (rv, skip) = match page.and_then(|p| p.from) {
+            Some((rv, _)) if rv < self.compacted => {
+                return Err(StoreError::Gone(
+                    "the provided continue parameter is too old".into(),
+                ));
+            }
+            Some(from) => from,
+            None => (self.rv, 0),
+        };
+        let limit = page.and_then(|p| p.limit).unwrap_or(usize::MAX);
+        let mut selected = self
             .objects
             .iter()
-            .filter(|((r, ns, _), _)| *r == resource && namespace.is_none_or(|n| n == ns))
+            .filter(|((r, ns, _), o)| {
+                *r == resource && namespace.is_none_or(|n| n == ns) && filter.matches(o)
+            })
+            .skip(skip);
+        let items: Vec<Value> = selected
+            .by_ref()
+            .take(limit)
             .map(|(_, o)| o.clone())
             .collect();
-        json!({
+        let mut metadata = json!({"resourceVersion": rv.to_string()});
+        if selected.next().is_some() {
+            metadata["continue"] = Value::from(format!("{rv}-{}", skip + items.len()));
+        }
+        Ok(json!({
             "apiVersion": resource.api_version(),
             "kind": format!("{}List", resource.kind),
-            "metadata": {"resourceVersion": self.rv.to_string()},
+            "metadata": metadata,
             "items": items,
-        })
+        }))
     }
 
     /// One object.
@@ -158,6 +194,7 @@ impl Store {
             "generation": 1,
         });
         merge(&mut object, &json!({"metadata": meta}));
+        self.validate(resource, &name, &mut object)?;
         Ok(self.commit(key, object, "ADDED"))
     }
 
@@ -190,7 +227,7 @@ impl Store {
             object["metadata"][field] = old["metadata"][field].clone();
         }
         object["status"] = old["status"].clone();
-        Ok(self.update(resource, ns, name, old, object))
+        self.update(resource, ns, name, old, object)
     }
 
     /// PATCH of the object (`status_only`: of its status subresource).
@@ -238,7 +275,7 @@ impl Store {
             merge(&mut new, &patch);
             fold_string_data(&mut new);
         }
-        Ok(self.update(resource, ns, name, old, new))
+        self.update(resource, ns, name, old, new)
     }
 
     /// Deletes one object and returns it.
@@ -292,7 +329,8 @@ impl Store {
         name: &str,
         old: Value,
         mut new: Value,
-    ) -> Value {
+    ) -> Result<Value, StoreError> {
+        self.validate(resource, name, &mut new)?;
         let body = |v: &Value| {
             let mut v = v.clone();
             if let Some(o) = v.as_object_mut() {
@@ -305,11 +343,29 @@ impl Store {
             let generation = old["metadata"]["generation"].as_i64().unwrap_or(1) + 1;
             new["metadata"]["generation"] = Value::from(generation);
         }
-        self.commit(
+        Ok(self.commit(
             (resource, ns.to_string(), name.to_string()),
             new,
             "MODIFIED",
-        )
+        ))
+    }
+
+    /// CRD validation of custom resources (422 naming the field), as the API server does.
+    fn validate(
+        &self,
+        resource: Resource,
+        name: &str,
+        object: &mut Value,
+    ) -> Result<(), StoreError> {
+        if resource.kind != "WebSocketRoute" {
+            return Ok(());
+        }
+        schema::validate(object, &self.route_schema).map_err(|e| {
+            StoreError::Invalid(format!(
+                "{}.{} \"{name}\" is invalid: {e}",
+                resource.kind, resource.group
+            ))
+        })
     }
 
     fn commit(&mut self, key: Key, mut object: Value, event_type: &str) -> Value {
@@ -331,6 +387,7 @@ impl Store {
             resource,
             namespace: ns.to_string(),
             line: Bytes::from(line),
+            object: object.clone(),
         });
         self.history.push_back(event.clone());
         while self.history.len() > self.keep {

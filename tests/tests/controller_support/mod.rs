@@ -3,7 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod http;
 pub mod objects;
+pub mod rbac;
 
 use std::io::Read;
 use std::net::SocketAddr;
@@ -13,6 +15,17 @@ use std::time::{Duration, Instant};
 
 use wsgate_tests::kube_standin::KubeApi;
 use wsgate_tests::wsgate::{Scratch, binary};
+
+/// Leader-election flags short enough for a test: lease 6s, step down after 2s without
+/// renewal, retry every 500ms.
+pub const FAST_LEASE: &[&str] = &[
+    "--leader-lease-duration",
+    "6s",
+    "--leader-renew-deadline",
+    "2s",
+    "--leader-retry-period",
+    "500ms",
+];
 
 /// A running `wsgate controller`.
 pub struct Controller {
@@ -30,9 +43,14 @@ pub struct Controller {
 impl Controller {
     /// Starts the controller against `api` with every listener on loopback port 0.
     pub fn start(api: &KubeApi) -> Controller {
+        Controller::start_with(&api.url(), "wsgate-test-0", &[])
+    }
+
+    /// Starts replica `identity` against the stand-in at `url` with `extra` flags.
+    pub fn start_with(url: &str, identity: &str, extra: &[&str]) -> Controller {
         let dir = Scratch::new("controller");
         let kubeconfig = dir.path("kubeconfig");
-        api.write_kubeconfig(&kubeconfig);
+        wsgate_tests::kube_standin::kubeconfig::write(&kubeconfig, url).expect("kubeconfig");
         let addresses = dir.path("addresses.json");
         let log = dir.path("wsgate.log");
         let log_file = std::fs::File::create(&log).expect("log file");
@@ -47,8 +65,9 @@ impl Controller {
             .args(["--admin-listen", "127.0.0.1:0", "--shutdown-timeout", "2s"])
             .arg("--addresses-file")
             .arg(&addresses)
+            .args(extra)
             .env("KUBECONFIG", &kubeconfig)
-            .env("POD_NAME", "wsgate-test-0")
+            .env("POD_NAME", identity)
             .env("WSGATE_LOG", "info,wsgate=debug,kube=info")
             .stdout(Stdio::null())
             .stderr(log_file)
@@ -90,6 +109,31 @@ impl Controller {
             let _ = f.read_to_string(&mut s);
         }
         s
+    }
+
+    /// The process id (for reading its memory).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Resident memory in KiB, from `/proc/<pid>/status`.
+    pub fn rss_kib(&self) -> u64 {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The value of an unlabelled metric on `/metrics`, if present.
+    pub async fn metric(&self, name: &str) -> Option<f64> {
+        let url = format!("http://{}/metrics", self.admin);
+        let (_, body) = wsgate_tests::client::http_get(&url, None).await.ok()?;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name).and_then(|v| v.strip_prefix(' ')))
+            .and_then(|v| v.trim().parse().ok())
     }
 
     /// Status code of `/readyz`.

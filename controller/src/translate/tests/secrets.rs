@@ -1,15 +1,14 @@
 //! Ticket keys from Secrets: inlined for the data plane, refused when unusable.
 
-use super::tests::{chat_backend, endpoints, index, obj, report, route};
 use super::*;
-use crate::translate::report::SourceKind;
+use crate::translate::report::reason;
 
 /// A route with ticket auth whose key lives in Secret `ws-ticket-key`, data key `signing`.
 const TICKET_ROUTE: &str = "{hostnames: [chat.example.com], rules: [{backend: {service: {name: chat, port: 80}}}], auth: {ticket: {secretRef: {name: ws-ticket-key, key: signing}, from: [Query]}}}";
 
 fn opaque_secret(ns: &str, name: &str, data: &str) -> Object {
-    Object::Secret(Box::new(obj(&format!(
-        "metadata: {{name: {name}, namespace: {ns}}}\ntype: Opaque\ndata: {data}"
+    Object::LabelledSecret(Box::new(obj(&format!(
+        "metadata: {{name: {name}, namespace: {ns}, labels: {{wsgate.dev/secret: 'true'}}}}\ntype: Opaque\ndata: {data}"
     ))))
 }
 
