@@ -15,7 +15,6 @@ use std::sync::Arc;
 use base64::Engine;
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode, header};
-use hyper::body::Incoming;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
 use wsgate_core::table::ticket::TicketRefusal;
@@ -37,13 +36,13 @@ use crate::state::State;
 const MAX_TICKET_MESSAGE: u64 = 16 * 1024;
 
 /// Answers the upgrade with wsgate's own `101` and runs the rest of the flow in a task.
-pub fn answer(
+pub fn answer<B>(
     state: &Arc<State>,
     routed: &Routed,
     admission: Admission,
     selection: Selection,
     ticket: PendingTicket,
-    req: &mut Request<Incoming>,
+    req: &mut Request<B>,
 ) -> Result<Response<Body>, ProxyError> {
     let key = req
         .headers()

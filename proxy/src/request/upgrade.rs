@@ -8,7 +8,6 @@ use std::time::Instant;
 
 use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 
 use super::context::{self, ConnInfo, Proto, Routed};
 use super::first_message;
@@ -23,9 +22,9 @@ use crate::state::State;
 
 /// Serves a WebSocket handshake: on the endpoint's `101` (or wsgate's own, for a ticket
 /// still to come as the first message), answers it and starts the tunnel.
-pub async fn serve(
+pub async fn serve<B>(
     state: &Arc<State>,
-    mut req: Request<Incoming>,
+    mut req: Request<B>,
     conn: ConnInfo,
 ) -> Result<Response<Body>, ProxyError> {
     let started = Instant::now();
@@ -93,12 +92,12 @@ fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>
 
 /// Connects to the chosen endpoint, forwards the handshake and relays its answer; on `101`
 /// the tunnel starts once both sides have upgraded.
-async fn proxy(
+async fn proxy<B>(
     state: &Arc<State>,
     routed: &Routed,
     mut admission: Admission,
     mut selection: Selection,
-    mut req: Request<Incoming>,
+    mut req: Request<B>,
 ) -> Result<Response<Body>, ProxyError> {
     if let Some(ticket) = admission.first_message.take() {
         return first_message::answer(state, routed, admission, selection, ticket, &mut req);
@@ -140,3 +139,7 @@ async fn proxy(
     state.tunnels.start(relay, client_upgrade, backend_upgrade);
     Ok(client_resp)
 }
+
+#[cfg(test)]
+#[path = "upgrade_tests.rs"]
+mod tests;
