@@ -1,6 +1,7 @@
 //! What a request carries from step to step, typed: the connection it arrived on and the
-//! route it matched. (Who the client is and what policy admitted come from the policy
-//! step as a value, never through request extensions.)
+//! route it matched (who the client is and what policy admitted come from the policy step
+//! as a value, never through request extensions); and the two steps every path shares,
+//! route and choose.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,8 +9,10 @@ use std::time::Instant;
 
 use http::{Request, header};
 
+use crate::balance::select::{RequestFacts, Selection};
 use crate::error::ProxyError;
 use crate::route::{RouteRuntime, Router, RuleRuntime};
+use crate::state::State;
 
 /// The listener a connection arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,4 +97,25 @@ pub fn route<B>(
         route: route.clone(),
         rule: rule.clone(),
     })
+}
+
+/// The choose step: the endpoint of the matched rule for `req` (affinity, then balancing),
+/// leased until the selection is dropped.
+pub fn choose<B>(
+    state: &State,
+    routed: &Routed,
+    req: &Request<B>,
+) -> Result<Selection, ProxyError> {
+    let facts = RequestFacts {
+        uri: req.uri(),
+        headers: req.headers(),
+        peer: routed.conn.peer,
+    };
+    Selection::choose(
+        &routed.route.policy.affinity,
+        routed.rule.balancer()?,
+        &state.sessions,
+        &state.metrics.requests,
+        facts,
+    )
 }

@@ -18,7 +18,7 @@ use super::headers::{add_forwarded, strip_hop_by_hop};
 use super::redirect;
 use crate::balance::endpoint::EndpointGuard;
 use crate::balance::learn::learn_session;
-use crate::balance::select::{RequestFacts, Selection};
+use crate::balance::select::Selection;
 use crate::body::Body;
 use crate::error::ProxyError;
 use crate::policy::client_addr::ClientAddr;
@@ -62,18 +62,7 @@ pub async fn serve(
             conn.peer.ip(),
         )
         .await?;
-    let facts = RequestFacts {
-        uri: req.uri(),
-        headers: req.headers(),
-        peer: conn.peer,
-    };
-    let mut selection = Selection::choose(
-        &route.policy.affinity,
-        routed.rule.balancer()?,
-        &state.sessions,
-        &state.metrics.requests,
-        facts,
-    )?;
+    let mut selection = context::choose(state, &routed, &req)?;
     let upstream = upstream_request(req, &client, conn.proto);
     let (sender, response) = exchange(state, &routed, &mut selection, upstream).await?;
     Ok(respond(state, &routed, selection, sender, response))

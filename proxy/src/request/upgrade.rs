@@ -13,7 +13,7 @@ use super::context::{self, ConnInfo, Proto, Routed};
 use super::first_message;
 use super::handshake::{self, send_to_endpoint, upstream_request};
 use super::headers::{set_websocket_upgrade, strip_hop_by_hop};
-use crate::balance::select::{RequestFacts, Selection};
+use crate::balance::select::Selection;
 use crate::body::{Body, empty};
 use crate::error::ProxyError;
 use crate::policy::admit::Admission;
@@ -57,18 +57,7 @@ pub async fn serve<B>(
         )
         .await?;
     // 4. Choose the endpoint.
-    let facts = RequestFacts {
-        uri: req.uri(),
-        headers: req.headers(),
-        peer: conn.peer,
-    };
-    let selection = Selection::choose(
-        &routed.route.policy.affinity,
-        routed.rule.balancer()?,
-        &state.sessions,
-        &state.metrics.requests,
-        facts,
-    )?;
+    let selection = context::choose(state, &routed, &req)?;
     // 5-7. Connect, answer, relay.
     let result = proxy(state, &routed, admission, selection, req).await;
     count(state, &routed, result.as_ref().map(Response::status));
