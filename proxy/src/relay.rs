@@ -16,10 +16,10 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wsgate_tunnel::{TunnelConfig, TunnelPolicy};
+use wsgate_tunnel::{TunnelConfig, TunnelPolicy, TunnelSummary};
 
 use crate::balance::endpoint::EndpointGuard;
-use crate::metrics::Metrics;
+use crate::metrics::TunnelMetrics;
 use crate::policy::limiter::ConnPermit;
 
 /// What a tunnel holds for its whole life besides its streams.
@@ -30,8 +30,8 @@ pub struct Relay {
     pub policy: TunnelPolicy,
     /// The endpoint lease: counts the tunnel on its endpoint and carries its drain signal.
     pub endpoint: EndpointGuard,
-    /// The connection's place under the route's limits.
-    pub permit: ConnPermit,
+    /// The connection's place under the route's limits (held for its drop).
+    pub _permit: ConnPermit,
     /// The client, for the access log.
     pub client: IpAddr,
     /// How the client authenticated, when the access log should say (`first_message`).
@@ -42,14 +42,18 @@ pub struct Relay {
 #[derive(Clone)]
 pub struct Tunnels {
     tracker: TaskTracker,
-    metrics: Metrics,
+    metrics: TunnelMetrics,
     shutdown: CancellationToken,
     shutdown_spread: Duration,
 }
 
 impl Tunnels {
     /// Tunnels whose closes on shutdown are spread over at most `shutdown_spread`.
-    pub fn new(metrics: Metrics, shutdown: CancellationToken, shutdown_spread: Duration) -> Self {
+    pub fn new(
+        metrics: TunnelMetrics,
+        shutdown: CancellationToken,
+        shutdown_spread: Duration,
+    ) -> Self {
         Self {
             tracker: TaskTracker::new(),
             metrics,
@@ -63,7 +67,7 @@ impl Tunnels {
         let tunnels = self.clone();
         self.tracker.spawn(async move {
             match tokio::try_join!(client, backend) {
-                Ok((c, b)) => tunnels.run(relay, TokioIo::new(c), TokioIo::new(b)).await,
+                Ok((c, b)) => tunnels.run(&relay, TokioIo::new(c), TokioIo::new(b)).await,
                 Err(e) => {
                     tracing::info!(route = %relay.label, client = %relay.client, error = %e, "upgrade did not complete");
                 }
@@ -79,36 +83,52 @@ impl Tunnels {
         self.tracker.spawn(task);
     }
 
-    /// Runs a tunnel between two upgraded streams to its end and accounts for it.
-    pub async fn run<C, B>(&self, relay: Relay, client: C, backend: B)
+    /// The tunnel between two upgraded streams, run to its end and accounted for. The
+    /// tunnel is built before the returned future is, and awaited in place, so an idle
+    /// connection's task holds its streams and state once.
+    pub fn run<'a, C, B>(
+        &'a self,
+        relay: &'a Relay,
+        client: C,
+        backend: B,
+    ) -> impl Future<Output = ()> + 'a
     where
-        C: AsyncRead + AsyncWrite + Unpin,
-        B: AsyncRead + AsyncWrite + Unpin,
+        C: AsyncRead + AsyncWrite + Unpin + 'a,
+        B: AsyncRead + AsyncWrite + Unpin + 'a,
     {
-        let m = &self.metrics.tunnels;
-        let label = &*relay.label;
-        let endpoint = relay.endpoint.endpoint();
         let cfg = TunnelConfig {
             policy: relay.policy,
-            meter: m.counters(label),
-            drain: endpoint.drain.clone(),
+            meter: self.metrics.counters(&relay.label),
+            drain: relay.endpoint.endpoint().drain.clone(),
             shutdown: self.shutdown.clone(),
             shutdown_spread: self.shutdown_spread,
         };
-        let active = m.active.with_label_values(&[label]);
+        let mut tunnel = wsgate_tunnel::run(client, backend, cfg);
+        let active = self.metrics.active.with_label_values(&[&relay.label]);
         active.inc();
         let opened = Instant::now();
-        let summary = wsgate_tunnel::run(client, backend, cfg).await;
-        active.dec();
+        async move {
+            let summary = (&mut tunnel).await;
+            active.dec();
+            self.record(relay, opened, &summary);
+        }
+    }
+
+    /// A tunnel's end: duration, close reason and the access-log line.
+    fn record(&self, relay: &Relay, opened: Instant, summary: &TunnelSummary) {
+        let label = &*relay.label;
         let secs = opened.elapsed().as_secs_f64();
-        m.duration.with_label_values(&[label]).observe(secs);
+        self.metrics
+            .duration
+            .with_label_values(&[label])
+            .observe(secs);
         let close = summary.reason.as_str();
-        m.closes.with_label_values(&[label, close]).inc();
+        self.metrics.closes.with_label_values(&[label, close]).inc();
         tracing::info!(
             target: "wsgate::access",
             route = label,
             client = %relay.client,
-            endpoint = %endpoint.addr,
+            endpoint = %relay.endpoint.endpoint().addr,
             duration_s = secs,
             messages_in = summary.messages_up,
             messages_out = summary.messages_down,
@@ -118,8 +138,6 @@ impl Tunnels {
             auth = relay.auth,
             "websocket closed"
         );
-        // The connection leaves the limits only now.
-        drop(relay.permit);
     }
 
     /// Stops taking new tunnels (those running go on).

@@ -72,7 +72,7 @@ impl State {
             pool: Arc::default(),
             security: Security::new(listener.trusted_proxies.clone()),
             listener,
-            tunnels: Tunnels::new(metrics.clone(), shutdown.clone(), shutdown_spread),
+            tunnels: Tunnels::new(metrics.tunnels.clone(), shutdown.clone(), shutdown_spread),
             metrics,
             shutdown,
             ready: AtomicBool::new(false),

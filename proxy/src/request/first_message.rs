@@ -115,14 +115,14 @@ impl Pending {
             label: self.routed.route.label.clone(),
             policy: self.routed.route.tunnel,
             endpoint: self.selection.guard,
-            permit: self.admission.permit,
+            _permit: self.admission.permit,
             client: self.admission.client.client,
             auth: Some("first_message"),
         };
         let state = self.state;
         state
             .tunnels
-            .run(relay, Prefixed::new(prefix, io), backend)
+            .run(&relay, Prefixed::new(prefix, io), backend)
             .await;
     }
 

@@ -121,7 +121,7 @@ async fn proxy<B>(
         label: routed.route.label.clone(),
         policy: routed.route.tunnel,
         endpoint: selection.guard,
-        permit: admission.permit,
+        _permit: admission.permit,
         client: admission.client.client,
         auth: None,
     };
