@@ -1,5 +1,11 @@
-//! The `wsgate` binary's library: command-line interface, the `proxy` command, and (as it
-//! lands) the Kubernetes controller.
+//! The `wsgate` binary's library: the command line, the `proxy` command and the Kubernetes
+//! controller, both ending in the same data plane.
+//!
+//! ```text
+//!  wsgate proxy:       routes file ─> core::config ─> FileSource ──watch──┐
+//!  wsgate controller:  API ─watch─> translate (pure; core only) ─> publish ─┴─> wsgate_proxy::run
+//!                                                     └─> status, Events (leader only)
+//! ```
 
 pub mod cli;
 pub mod controller_cmd;

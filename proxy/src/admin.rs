@@ -12,11 +12,11 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::{Body, full};
-use crate::server::Shared;
+use crate::body::{Body, full};
+use crate::state::State;
 
 /// Serves the admin endpoints until `stop`.
-pub async fn serve_admin(shared: Arc<Shared>, listener: TcpListener, stop: CancellationToken) {
+pub async fn serve_admin(state: Arc<State>, listener: TcpListener, stop: CancellationToken) {
     loop {
         let (stream, _) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -25,9 +25,9 @@ pub async fn serve_admin(shared: Arc<Shared>, listener: TcpListener, stop: Cance
                 Err(_) => continue,
             },
         };
-        let shared = shared.clone();
+        let state = state.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| admin(shared.clone(), req));
+            let service = service_fn(move |req| admin(state.clone(), req));
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
@@ -35,16 +35,16 @@ pub async fn serve_admin(shared: Arc<Shared>, listener: TcpListener, stop: Cance
     }
 }
 
-async fn admin(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
-        (&Method::GET, "/readyz") if shared.is_ready() => {
+        (&Method::GET, "/readyz") if state.is_ready() => {
             (StatusCode::OK, "text/plain", "ready\n".to_string())
         }
         (&Method::GET, "/readyz") => (
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
-            if shared.shutdown.is_cancelled() {
+            if state.shutdown.is_cancelled() {
                 "shutting down\n"
             } else {
                 "no route table loaded yet\n"
@@ -54,7 +54,7 @@ async fn admin(shared: Arc<Shared>, req: Request<Incoming>) -> Result<Response<B
         (&Method::GET, "/metrics") => (
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            shared.metrics.render(),
+            state.metrics.render(),
         ),
         _ => (
             StatusCode::NOT_FOUND,

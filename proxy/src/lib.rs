@@ -1,47 +1,47 @@
 //! wsgate's data plane: the WebSocket/HTTP reverse proxy that serves a
-//! [`wsgate_core::table::RouteTable`].
+//! [`wsgate_core::table::RouteTable`]. The folders follow a request:
 //!
 //! ```text
-//!  routes file ─> reload ─┐                      ┌─> forward (HTTP, pooled upstreams)
-//!  controller ────────────┴─> watch<RouteTable> ─> router ─> handler ─┤
-//!                                                                     └─> upgrade ─> tunnel
+//!  listen ──> request ──> route ──> policy ──> balance ──> upstream ──> relay (wsgate-tunnel)
+//!  accept,    one line    match     limits,    affinity,   connect,     tunnel task,
+//!  PROXY,     per path    host and  Origin,    balancing,  TLS, pool,   metrics,
+//!  TLS, head  (upgrade,   path      tickets,   retry       send with    access log
+//!             HTTP)                 external               timeout
+//!
+//!  tables ──watch──> state (router, certificates, endpoints, sessions, limits) <── every step
 //! ```
 //!
-//! The table is the contract: plain data from `wsgate-core`, built by the routes-file loader
-//! or by the controller, published on a `tokio::sync::watch` channel and applied atomically.
+//! The table is the contract: plain data from `wsgate-core`, built by the routes-file
+//! loader ([`FileSource`]) or by the controller, published on a `tokio::sync::watch`
+//! channel and applied atomically. [`run`] takes bound listeners, that channel, metrics on
+//! an explicit registry and a shutdown token, so tests run the real thing on port 0.
 
-pub mod admin;
-pub mod affinity;
-pub mod auth;
-pub mod balance;
-pub mod client_addr;
-pub mod endpoint;
-pub mod error;
-pub mod forward;
-pub mod handler;
-pub mod headers;
-pub mod limits;
-pub mod listeners;
-pub mod metrics;
-pub mod policy;
-pub mod reload;
-pub mod router;
-pub mod select;
-pub mod server;
-pub mod tls;
-pub mod upgrade;
-pub mod upstream;
+mod admin;
+mod balance;
+mod body;
+mod error;
+mod listen;
+mod lock;
+mod metrics;
+mod policy;
+mod relay;
+mod reload;
+mod request;
+mod route;
+mod state;
+mod tls;
+mod upstream;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
+use wsgate_core::table::RouteTable;
 
-pub use listeners::{BindError, ListenAddrs, Listeners};
+pub use listen::{BindError, ListenAddrs, Listeners};
 pub use metrics::Metrics;
 pub use reload::{FileSource, ReloadOutcome};
-use wsgate_core::table::RouteTable;
 
 /// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
 /// every WebSocket a close frame (spread over the drain period) and waits up to
@@ -55,37 +55,43 @@ pub async fn run(
 ) {
     // Leave time after the last close for the close handshake to finish.
     let spread = shutdown_timeout.saturating_sub(Duration::from_secs(6));
-    let mut shared = server::Shared::new(metrics, shutdown.clone(), spread);
-    shared.security.listener = listeners.options;
-    let shared = Arc::new(shared);
-    tokio::spawn(server::follow_tables(shared.clone(), tables));
+    let state = Arc::new(state::State::new(
+        metrics,
+        listeners.options,
+        shutdown.clone(),
+        spread,
+    ));
+    tokio::spawn(state.clone().follow(tables));
     let admin_stop = CancellationToken::new();
     let admin = tokio::spawn(admin::serve_admin(
-        shared.clone(),
+        state.clone(),
         listeners.admin,
         admin_stop.clone(),
     ));
     let tls = listeners
         .https
-        .map(|l| tokio::spawn(server::serve_tls(shared.clone(), l)));
-    server::serve_plain(shared.clone(), listeners.http).await;
+        .map(|l| tokio::spawn(listen::serve::serve_tls(state.clone(), l)));
+    listen::serve::serve_plain(state.clone(), listeners.http).await;
     if let Some(tls) = tls {
         let _ = tls.await;
     }
-    shared.tunnels.close();
-    let open = shared.tunnels.len();
+    drain(&state, shutdown_timeout).await;
+    admin_stop.cancel();
+    let _ = admin.await;
+}
+
+/// Waits up to `timeout` for the open tunnels, which are closing on the shutdown signal.
+async fn drain(state: &state::State, timeout: Duration) {
+    let tunnels = &state.tunnels;
+    tunnels.close();
+    let open = tunnels.len();
     if open > 0 {
-        tracing::info!(open, timeout = ?shutdown_timeout, "draining WebSocket connections");
+        tracing::info!(open, timeout = ?timeout, "draining WebSocket connections");
     }
-    if tokio::time::timeout(shutdown_timeout, shared.tunnels.wait())
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout(timeout, tunnels.wait()).await.is_err() {
         tracing::warn!(
-            open = shared.tunnels.len(),
+            open = tunnels.len(),
             "shutdown timeout reached with connections still open"
         );
     }
-    admin_stop.cancel();
-    let _ = admin.await;
 }

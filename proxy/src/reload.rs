@@ -52,7 +52,7 @@ impl FileSource {
             version: 1,
             ..initial.table
         };
-        metrics.table_reloads.with_label_values(&["applied"]).inc();
+        metrics.table.reloads.with_label_values(&["applied"]).inc();
         let (tx, rx) = watch::channel(Arc::new(table));
         let source = Self {
             path,
@@ -117,7 +117,8 @@ impl FileSource {
             "routes file reloaded"
         );
         self.metrics
-            .table_reloads
+            .table
+            .reloads
             .with_label_values(&["applied"])
             .inc();
         self.tx.send_replace(Arc::new(table));
@@ -127,7 +128,8 @@ impl FileSource {
     fn reject(&self, message: String) -> ReloadOutcome {
         tracing::error!(path = %self.path.display(), error = %message, "routes file rejected; the last good table stays in force");
         self.metrics
-            .table_reloads
+            .table
+            .reloads
             .with_label_values(&["rejected"])
             .inc();
         ReloadOutcome::Rejected(message)

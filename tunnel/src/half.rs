@@ -211,38 +211,20 @@ impl Half {
         dst: &mut D,
         sig: &mut Signals,
     ) -> io::Result<()> {
-        // Output is the contiguous input range `direct` while possible, else `pending`.
-        let mut direct: Option<(usize, usize)> = None;
-        let mut owned = false;
+        let mut out = Output::default();
         let mut i = 0;
         while i < input.len() && !self.dead {
             match self.tracker.step(&input[i..]) {
                 Step::Pass(n) => {
                     sig.activity = true;
                     if !self.discard {
-                        if owned {
-                            self.pending.extend_from_slice(&input[i..i + n]);
-                        } else {
-                            match direct {
-                                Some((s, e)) if e == i => direct = Some((s, e + n)),
-                                Some((s, e)) => {
-                                    self.pending.extend_from_slice(&input[s..e]);
-                                    self.pending.extend_from_slice(&input[i..i + n]);
-                                    direct = None;
-                                    owned = true;
-                                }
-                                None => direct = Some((i, i + n)),
-                            }
-                        }
+                        out.pass(&mut self.pending, input, i, n);
                     }
                     i += n;
                 }
                 Step::PassHeader { consumed } => {
                     if !self.discard {
-                        if let Some((s, e)) = direct.take() {
-                            self.pending.extend_from_slice(&input[s..e]);
-                        }
-                        owned = true;
+                        out.own(&mut self.pending, input);
                         self.pending.extend_from_slice(self.tracker.header());
                     }
                     i += consumed;
@@ -253,10 +235,7 @@ impl Half {
                     let forward = self.on_control(sig);
                     sig.control_activity |= forward;
                     if forward && !self.discard {
-                        if let Some((s, e)) = direct.take() {
-                            self.pending.extend_from_slice(&input[s..e]);
-                        }
-                        owned = true;
+                        out.own(&mut self.pending, input);
                         self.pending.extend_from_slice(self.tracker.control());
                     }
                 }
@@ -271,19 +250,30 @@ impl Half {
                 }
             }
         }
-        if let Some((s, e)) = direct {
-            // Fast path: one write straight from the read buffer.
-            let mut written = 0;
-            while written < e - s {
-                match Pin::new(&mut *dst).poll_write(cx, &input[s + written..e]) {
-                    Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
-                    Poll::Ready(Ok(n)) => written += n,
-                    Poll::Ready(Err(err)) => return Err(err),
-                    Poll::Pending => break,
-                }
-            }
-            self.pending.extend_from_slice(&input[s + written..e]);
+        match out.direct {
+            Some((s, e)) => self.write_direct(cx, dst, &input[s..e]),
+            None => Ok(()),
         }
+    }
+
+    /// Fast path: one write straight from the read buffer; what the sink does not take now
+    /// waits in `pending`.
+    fn write_direct<D: AsyncWrite + Unpin>(
+        &mut self,
+        cx: &mut Context<'_>,
+        dst: &mut D,
+        bytes: &[u8],
+    ) -> io::Result<()> {
+        let mut written = 0;
+        while written < bytes.len() {
+            match Pin::new(&mut *dst).poll_write(cx, &bytes[written..]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => written += n,
+                Poll::Ready(Err(err)) => return Err(err),
+                Poll::Pending => break,
+            }
+        }
+        self.pending.extend_from_slice(&bytes[written..]);
         Ok(())
     }
 
@@ -319,5 +309,44 @@ impl Half {
             }
             _ => true,
         }
+    }
+}
+
+/// Where the bytes that pass during one walk over a read go: while they form one contiguous
+/// range of the input they stay there (`direct`, written straight from the read buffer);
+/// once anything else must come in between, everything goes to `pending`.
+#[derive(Default)]
+struct Output {
+    direct: Option<(usize, usize)>,
+    owned: bool,
+}
+
+impl Output {
+    /// Input bytes `i..i + n` pass through.
+    #[inline]
+    fn pass(&mut self, pending: &mut Vec<u8>, input: &[u8], i: usize, n: usize) {
+        if self.owned {
+            pending.extend_from_slice(&input[i..i + n]);
+            return;
+        }
+        match self.direct {
+            Some((s, e)) if e == i => self.direct = Some((s, e + n)),
+            Some((s, e)) => {
+                pending.extend_from_slice(&input[s..e]);
+                pending.extend_from_slice(&input[i..i + n]);
+                self.direct = None;
+                self.owned = true;
+            }
+            None => self.direct = Some((i, i + n)),
+        }
+    }
+
+    /// Bytes that are not part of the input follow: from now on output goes to `pending`.
+    #[inline]
+    fn own(&mut self, pending: &mut Vec<u8>, input: &[u8]) {
+        if let Some((s, e)) = self.direct.take() {
+            pending.extend_from_slice(&input[s..e]);
+        }
+        self.owned = true;
     }
 }

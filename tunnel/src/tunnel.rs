@@ -41,46 +41,21 @@ struct Tunnel<C, B, M> {
     bytes_counted: (u64, u64),
 }
 
-/// Relays between `client` and `backend` until the connection ends.
-pub async fn run<C, B, M>(client: C, backend: B, cfg: TunnelConfig<M>) -> TunnelSummary
+/// Relays between `client` and `backend` until the connection ends. A plain function that
+/// returns the tunnel itself as the future (`Unpin`, so it can be awaited in place), so a
+/// task holds the tunnel's state once: that is most of an idle connection's memory.
+pub fn run<C, B, M>(
+    client: C,
+    backend: B,
+    cfg: TunnelConfig<M>,
+) -> impl Future<Output = TunnelSummary> + Unpin
 where
     C: AsyncRead + AsyncWrite + Unpin,
     B: AsyncRead + AsyncWrite + Unpin,
-    M: Meter,
+    M: Meter + Unpin,
 {
-    let now = Instant::now();
-    let max = cfg.policy.max_message_bytes;
-    let far = now + Duration::from_secs(86400 * 365);
-    let mut t = Tunnel {
-        client,
-        backend,
-        up: Half::new(Side::Up, max),
-        down: Half::new(Side::Down, max),
-        sig: Signals::default(),
-        drain: Some(Box::pin(cfg.drain.clone().cancelled_owned())),
-        timer: Box::pin(tokio::time::sleep_until(far)),
-        timer_at: far,
-        last_activity: now,
-        idle_at: cfg.policy.idle_timeout.map(|d| now + d),
-        next_ping: cfg.policy.keepalive.map(|k| now + k.interval),
-        pong_deadline: None,
-        drain_at: None,
-        deadline: None,
-        closing: None,
-        messages_up: 0,
-        messages_down: 0,
-        bytes_counted: (0, 0),
-        cfg,
-    };
-    let reason = poll_fn(|cx| t.poll(cx)).await;
-    t.count_messages();
-    TunnelSummary {
-        reason,
-        messages_up: t.messages_up,
-        messages_down: t.messages_down,
-        bytes_up: t.up.bytes,
-        bytes_down: t.down.bytes,
-    }
+    let mut t = Tunnel::new(client, backend, cfg);
+    poll_fn(move |cx| t.poll(cx).map(|reason| t.finish(reason)))
 }
 
 impl<C, B, M> Tunnel<C, B, M>
@@ -89,6 +64,45 @@ where
     B: AsyncRead + AsyncWrite + Unpin,
     M: Meter,
 {
+    fn new(client: C, backend: B, cfg: TunnelConfig<M>) -> Self {
+        let now = Instant::now();
+        let max = cfg.policy.max_message_bytes;
+        let far = now + Duration::from_secs(86400 * 365);
+        Self {
+            client,
+            backend,
+            up: Half::new(Side::Up, max),
+            down: Half::new(Side::Down, max),
+            sig: Signals::default(),
+            drain: Some(Box::pin(cfg.drain.clone().cancelled_owned())),
+            timer: Box::pin(tokio::time::sleep_until(far)),
+            timer_at: far,
+            last_activity: now,
+            idle_at: cfg.policy.idle_timeout.map(|d| now + d),
+            next_ping: cfg.policy.keepalive.map(|k| now + k.interval),
+            pong_deadline: None,
+            drain_at: None,
+            deadline: None,
+            closing: None,
+            messages_up: 0,
+            messages_down: 0,
+            bytes_counted: (0, 0),
+            cfg,
+        }
+    }
+
+    /// The summary once the tunnel ended for `reason`.
+    fn finish(&mut self, reason: CloseReason) -> TunnelSummary {
+        self.count_messages();
+        TunnelSummary {
+            reason,
+            messages_up: self.messages_up,
+            messages_down: self.messages_down,
+            bytes_up: self.up.bytes,
+            bytes_down: self.down.bytes,
+        }
+    }
+
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
         if let Some(drain) = self.drain.as_mut()
             && drain.as_mut().poll(cx).is_ready()

@@ -28,38 +28,7 @@ pub fn compile_affinity(spec: &RouteSpec) -> FieldResult<Affinity> {
     let Some(a) = &spec.session_affinity else {
         return Ok(Affinity::None);
     };
-    let field = |name: &str| format!("spec.sessionAffinity.{name}");
-    let unused = |name: &str, set: bool| -> FieldResult<()> {
-        if set {
-            Err((field(name), format!("is not used by type {:?}", a.kind)))
-        } else {
-            Ok(())
-        }
-    };
-    let hashing = matches!(
-        a.kind,
-        AffinityType::Header | AffinityType::Query | AffinityType::ClientIp
-    );
-    unused(
-        "cookieName",
-        a.cookie_name.is_some() && a.kind != AffinityType::Cookie,
-    )?;
-    unused(
-        "sameSite",
-        a.same_site.is_some() && a.kind != AffinityType::Cookie,
-    )?;
-    unused(
-        "headerName",
-        a.header_name.is_some() && a.kind != AffinityType::Header,
-    )?;
-    unused(
-        "queryParam",
-        a.query_param.is_some() && a.kind != AffinityType::Query,
-    )?;
-    unused(
-        "boundedLoadFactor",
-        a.bounded_load_factor.is_some() && !hashing,
-    )?;
+    check_unused(a)?;
     match a.kind {
         AffinityType::None => Ok(Affinity::None),
         AffinityType::Cookie => cookie(a),
@@ -70,7 +39,7 @@ pub fn compile_affinity(spec: &RouteSpec) -> FieldResult<Affinity> {
                 .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
             {
                 return Err((
-                    field("headerName"),
+                    "spec.sessionAffinity.headerName".into(),
                     format!("{name:?} is not a header name"),
                 ));
             }
@@ -84,12 +53,54 @@ pub fn compile_affinity(spec: &RouteSpec) -> FieldResult<Affinity> {
         AffinityType::SocketIo => Ok(Affinity::SocketIo {
             ttl: match a.ttl {
                 Some(d) if d.0.is_zero() => {
-                    return Err((field("ttl"), "must be greater than 0".into()));
+                    return Err((
+                        "spec.sessionAffinity.ttl".into(),
+                        "must be greater than 0".into(),
+                    ));
                 }
                 other => other.map(|d| d.0),
             },
         }),
     }
+}
+
+/// Refuses options the affinity type does not use (a typo must not pass silently).
+fn check_unused(a: &SessionAffinitySpec) -> FieldResult<()> {
+    let unused = |name: &str, set: bool| -> FieldResult<()> {
+        if set {
+            Err((
+                format!("spec.sessionAffinity.{name}"),
+                format!("is not used by type {:?}", a.kind),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+    let hashing = matches!(
+        a.kind,
+        AffinityType::Header | AffinityType::Query | AffinityType::ClientIp
+    );
+    let not = |kind: AffinityType| a.kind != kind;
+    unused(
+        "cookieName",
+        a.cookie_name.is_some() && not(AffinityType::Cookie),
+    )?;
+    unused(
+        "sameSite",
+        a.same_site.is_some() && not(AffinityType::Cookie),
+    )?;
+    unused(
+        "headerName",
+        a.header_name.is_some() && not(AffinityType::Header),
+    )?;
+    unused(
+        "queryParam",
+        a.query_param.is_some() && not(AffinityType::Query),
+    )?;
+    unused(
+        "boundedLoadFactor",
+        a.bounded_load_factor.is_some() && !hashing,
+    )
 }
 
 /// Consistent hashing needs a key source; the algorithm alone hashes the client address.

@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::spec::{BackendSpec, PathMatchType, RouteSpec};
+use crate::spec::{BackendSpec, DrainSpec, PathMatchType, RouteSpec};
 use crate::table::{
     Backend, Drain, Endpoint, HostMatch, Keepalive, PathMatch, Route, RouteId, RoutePolicy, Rule,
 };
@@ -116,21 +116,7 @@ pub fn compile_route_with(
 
 fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
     let mut policy = RoutePolicy::default();
-    if let Some(t) = &spec.timeouts {
-        if let Some(d) = t.handshake {
-            policy.handshake_timeout = positive(d.0, "spec.timeouts.handshake")?;
-        }
-        if let Some(d) = t.connect {
-            policy.connect_timeout = positive(d.0, "spec.timeouts.connect")?;
-        }
-        if let Some(d) = t.request {
-            policy.request_timeout = positive(d.0, "spec.timeouts.request")?;
-        }
-        if let Some(d) = t.idle {
-            policy.idle_timeout = (!d.0.is_zero()).then_some(d.0);
-        }
-        policy.idle_counts_control = t.idle_counts_control_frames.unwrap_or(false);
-    }
+    compile_timeouts(spec, &mut policy)?;
     if let Some(k) = &spec.keepalive {
         let defaults = policy.keepalive.unwrap_or(Keepalive {
             interval: Duration::from_secs(30),
@@ -146,9 +132,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
             pong_timeout,
         });
     }
-    if let Some(l) = &spec.limits
-        && let Some(max) = l.max_message_bytes
-    {
+    if let Some(max) = spec.limits.as_ref().and_then(|l| l.max_message_bytes) {
         if max == 0 {
             return Err((
                 "spec.limits.maxMessageBytes".into(),
@@ -158,25 +142,48 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
         policy.max_message_bytes = max;
     }
     if let Some(d) = &spec.drain {
-        let default = policy.drain;
-        let close_code = d.close_code.unwrap_or(default.close_code);
-        if !valid_close_code(close_code) {
-            return Err((
-                "spec.drain.closeCode".into(),
-                format!(
-                    "{close_code} is not a close code an endpoint may send (use 1000, 1001, 1012, 1013 or 4000-4999)"
-                ),
-            ));
-        }
-        policy.drain = Drain {
-            close_code,
-            period: d.period.map_or(default.period, |p| p.0),
-        };
+        policy.drain = compile_drain(d, policy.drain)?;
     }
     policy.balancing = balancing::compile_balancing(spec);
     policy.affinity =
         balancing::default_hash_affinity(&policy.balancing, balancing::compile_affinity(spec)?);
     Ok(policy)
+}
+
+fn compile_timeouts(spec: &RouteSpec, policy: &mut RoutePolicy) -> Result<(), (String, String)> {
+    let Some(t) = &spec.timeouts else {
+        return Ok(());
+    };
+    if let Some(d) = t.handshake {
+        policy.handshake_timeout = positive(d.0, "spec.timeouts.handshake")?;
+    }
+    if let Some(d) = t.connect {
+        policy.connect_timeout = positive(d.0, "spec.timeouts.connect")?;
+    }
+    if let Some(d) = t.request {
+        policy.request_timeout = positive(d.0, "spec.timeouts.request")?;
+    }
+    if let Some(d) = t.idle {
+        policy.idle_timeout = (!d.0.is_zero()).then_some(d.0);
+    }
+    policy.idle_counts_control = t.idle_counts_control_frames.unwrap_or(false);
+    Ok(())
+}
+
+fn compile_drain(d: &DrainSpec, default: Drain) -> Result<Drain, (String, String)> {
+    let close_code = d.close_code.unwrap_or(default.close_code);
+    if !valid_close_code(close_code) {
+        return Err((
+            "spec.drain.closeCode".into(),
+            format!(
+                "{close_code} is not a close code an endpoint may send (use 1000, 1001, 1012, 1013 or 4000-4999)"
+            ),
+        ));
+    }
+    Ok(Drain {
+        close_code,
+        period: d.period.map_or(default.period, |p| p.0),
+    })
 }
 
 fn positive(d: Duration, field: &str) -> Result<Duration, (String, String)> {

@@ -1,6 +1,10 @@
 use super::*;
 use crate::spec::{BackendSpec, PathMatchSpec, RuleSpec};
 
+#[path = "defaults_tests.rs"]
+mod defaults;
+use defaults::assert_documented_route_defaults;
+
 fn spec(path: &str, addresses: &[&str]) -> RouteSpec {
     RouteSpec {
         hostnames: vec!["chat.example.com".into(), "*.Example.com".into()],
@@ -48,7 +52,7 @@ fn compiles_hosts_paths_endpoints_and_defaults() {
         }
         other => panic!("unexpected {other:?}"),
     }
-    assert_eq!(*route.policy, RoutePolicy::default());
+    assert_documented_route_defaults(&route.policy);
 }
 
 #[test]

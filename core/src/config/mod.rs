@@ -24,7 +24,7 @@ use crate::compile::security::compile_listener;
 use crate::compile::{FieldError, compile_route_with, resolve_static_backend};
 use crate::spec::{API_VERSION, PROXY_CONFIG_KIND, ProxyConfigSpec, ROUTE_KIND, RouteSpec};
 use crate::table::security::ListenerOptions;
-use crate::table::{RouteId, RouteTable};
+use crate::table::{Route, RouteId, RouteTable};
 
 /// Why a routes file was rejected.
 #[derive(Debug, thiserror::Error)]
@@ -147,11 +147,41 @@ pub fn base_dir(path: &Path) -> &Path {
 }
 
 fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig, LoadError> {
-    let docs = yaml::documents(text).map_err(LoadError::Syntax)?;
-    let mut routes = Vec::new();
-    let mut seen = HashSet::new();
-    let mut settings: Option<ProxySettings> = None;
-    for (index, doc) in docs.into_iter().enumerate() {
+    let mut loader = Loader {
+        material,
+        routes: Vec::new(),
+        seen: HashSet::new(),
+        settings: None,
+    };
+    for (index, doc) in yaml::documents(text)
+        .map_err(LoadError::Syntax)?
+        .into_iter()
+        .enumerate()
+    {
+        loader.document(index, doc)?;
+    }
+    Ok(LoadedConfig {
+        settings: loader.settings.unwrap_or_default(),
+        table: RouteTable {
+            version: 0,
+            routes: Arc::from(loader.routes),
+        },
+        files: Vec::new(),
+    })
+}
+
+/// What the documents of a routes file add up to, document by document.
+struct Loader<'a> {
+    material: &'a files::FileMaterial,
+    routes: Vec<Route>,
+    seen: HashSet<RouteId>,
+    settings: Option<ProxySettings>,
+}
+
+impl Loader<'_> {
+    /// Checks one document's `apiVersion` and `kind` and adds it; errors name it by
+    /// `metadata.name` (else its position).
+    fn document(&mut self, index: usize, doc: yaml::Document) -> Result<(), LoadError> {
         let label = yaml::metadata_name(&doc)
             .map(str::to_string)
             .unwrap_or_else(|| format!("document {}", index + 1));
@@ -159,68 +189,54 @@ fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig,
         match yaml::str_field(&doc, "apiVersion") {
             Some(API_VERSION) => {}
             Some(other) => {
-                return Err(fail(
-                    "apiVersion",
-                    format!("{other:?} is not supported (use {API_VERSION})"),
-                )
-                .into());
+                let message = format!("{other:?} is not supported (use {API_VERSION})");
+                return Err(fail("apiVersion", message).into());
             }
             None => return Err(fail("apiVersion", format!("is required ({API_VERSION})")).into()),
         }
         let kind = yaml::str_field(&doc, "kind").map(str::to_string);
         match kind.as_deref() {
-            Some(ROUTE_KIND) => {
-                let parsed: Document<RouteSpec> =
-                    yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
-                let id = RouteId {
-                    namespace: parsed
-                        .metadata
-                        .namespace
-                        .unwrap_or_else(|| "default".into()),
-                    name: parsed.metadata.name,
-                };
-                validate_name(&id.name).map_err(|m| fail("metadata.name", m))?;
-                if !seen.insert(id.clone()) {
-                    return Err(
-                        fail("metadata.name", format!("route {id} is defined twice")).into(),
-                    );
-                }
-                routes.push(compile_route_with(
-                    id,
-                    &parsed.spec,
-                    &resolve_static_backend,
-                    material,
-                )?);
-            }
-            Some(PROXY_CONFIG_KIND) => {
-                if settings.is_some() {
-                    return Err(
-                        fail("kind", "only one ProxyConfig document is allowed".into()).into(),
-                    );
-                }
-                let parsed: Document<ProxyConfigSpec> =
-                    yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
-                settings = Some(compile_settings(&parsed.spec).map_err(|(f, m)| fail(&f, m))?);
-            }
-            Some(other) => {
-                return Err(fail(
-                    "kind",
-                    format!("{other:?} is not supported (use {ROUTE_KIND} or {PROXY_CONFIG_KIND})"),
-                )
-                .into());
-            }
-            None => return Err(fail("kind", format!("is required ({ROUTE_KIND})")).into()),
+            Some(ROUTE_KIND) => self.route(doc, &fail),
+            Some(PROXY_CONFIG_KIND) => self.proxy_config(doc, &fail),
+            Some(other) => Err(fail(
+                "kind",
+                format!("{other:?} is not supported (use {ROUTE_KIND} or {PROXY_CONFIG_KIND})"),
+            )
+            .into()),
+            None => Err(fail("kind", format!("is required ({ROUTE_KIND})")).into()),
         }
     }
-    Ok(LoadedConfig {
-        settings: settings.unwrap_or_default(),
-        table: RouteTable {
-            version: 0,
-            routes: Arc::from(routes),
-        },
-        files: Vec::new(),
-    })
+
+    fn route(&mut self, doc: yaml::Document, fail: &Fail<'_>) -> Result<(), LoadError> {
+        let parsed: Document<RouteSpec> = yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
+        let id = RouteId {
+            namespace: parsed
+                .metadata
+                .namespace
+                .unwrap_or_else(|| "default".into()),
+            name: parsed.metadata.name,
+        };
+        validate_name(&id.name).map_err(|m| fail("metadata.name", m))?;
+        if !self.seen.insert(id.clone()) {
+            return Err(fail("metadata.name", format!("route {id} is defined twice")).into());
+        }
+        let route = compile_route_with(id, &parsed.spec, &resolve_static_backend, self.material)?;
+        self.routes.push(route);
+        Ok(())
+    }
+
+    fn proxy_config(&mut self, doc: yaml::Document, fail: &Fail<'_>) -> Result<(), LoadError> {
+        if self.settings.is_some() {
+            return Err(fail("kind", "only one ProxyConfig document is allowed".into()).into());
+        }
+        let parsed: Document<ProxyConfigSpec> = yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
+        self.settings = Some(compile_settings(&parsed.spec).map_err(|(f, m)| fail(&f, m))?);
+        Ok(())
+    }
 }
+
+/// Builds the error for a field of the document being loaded.
+type Fail<'a> = dyn Fn(&str, String) -> FieldError + 'a;
 
 fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, String)> {
     let mut settings = ProxySettings::default();

@@ -6,16 +6,9 @@
 //!  Rule.upstream_tls ──> client::UpstreamConnector ──> TLS to the endpoint
 //! ```
 //!
-//! Certificates are data in the route table ([`wsgate_core::table::TlsCert`]); a new table brings
-//! a new store, and established connections keep the session they negotiated.
+//! Certificates are data in the route table ([`wsgate_core::table::TlsCert`]); a new table
+//! brings a new store, and established connections keep the session they negotiated.
 
-pub mod accept;
-pub mod client;
-pub mod metrics;
-pub mod redirect;
-pub mod store;
-
-pub use accept::{HandshakeError, accept};
-pub use client::UpstreamConnector;
-pub use metrics::TlsMetrics;
-pub use store::{CertStore, TlsBase};
+pub(crate) mod accept;
+pub(crate) mod client;
+pub(crate) mod store;

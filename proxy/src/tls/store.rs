@@ -10,7 +10,7 @@ use rustls::crypto::CryptoProvider;
 use rustls::server::{ProducesTickets, ServerSessionMemoryCache, StoresServerSessions};
 use rustls::sign::SingleCertAndKey;
 
-use super::TlsMetrics;
+use crate::metrics::TlsMetrics;
 use wsgate_core::cert::{ParsedCert, parse};
 use wsgate_core::table::{HostMatch, RouteTable, TlsCert, TlsVersion};
 
@@ -202,11 +202,6 @@ impl CertStore {
     /// True if some route of the table redirects plain HTTP to https.
     pub fn redirects(&self) -> bool {
         self.redirects
-    }
-
-    /// True if no certificate is known (every handshake fails).
-    pub fn is_empty(&self) -> bool {
-        self.exact.is_empty() && self.wildcard.is_empty() && self.default.is_none()
     }
 }
 

@@ -48,7 +48,9 @@ fn ed25519() -> Arc<TlsCert> {
 
 fn setup() -> (TlsBase, TlsMetrics, prometheus::Registry) {
     let registry = prometheus::Registry::new();
-    let metrics = TlsMetrics::new(&registry).expect("metrics");
+    let metrics = crate::metrics::Metrics::new(&registry)
+        .expect("metrics")
+        .tls;
     (TlsBase::new().expect("base"), metrics, registry)
 }
 

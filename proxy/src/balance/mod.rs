@@ -1,0 +1,18 @@
+//! The balance step: which endpoint of the matched rule gets the request.
+//!
+//! ```text
+//!  request ─┬─ Cookie   ─> token (keyed hash of the address) ─> endpoint, else balance + Set-Cookie
+//!           ├─ Header / Query / ClientIP ─> key hash ─> ring walk, bounded load ─> endpoint
+//!           ├─ SocketIO ─> `sid` ─> SessionStore ─> endpoint, else balance; the handshake
+//!           │              response's open packet teaches `sid -> endpoint` (learn.rs)
+//!           └─ none ─> least connections (P2C above 16 endpoints) | round robin | ring
+//! ```
+//!
+//! `balancer` is derived once per table; `endpoint` holds live state (counts, ejection,
+//! slow start, drain) that survives table swaps; `select` is the per-request choice.
+
+pub(crate) mod balancer;
+pub(crate) mod endpoint;
+pub(crate) mod learn;
+pub(crate) mod select;
+pub(crate) mod sessions;

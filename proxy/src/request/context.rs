@@ -1,0 +1,121 @@
+//! What a request carries from step to step, typed: the connection it arrived on and the
+//! route it matched (who the client is and what policy admitted come from the policy step
+//! as a value, never through request extensions); and the two steps every path shares,
+//! route and choose.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Request, header};
+
+use crate::balance::select::{RequestFacts, Selection};
+use crate::error::ProxyError;
+use crate::route::{RouteRuntime, Router, RuleRuntime};
+use crate::state::State;
+
+/// The listener a connection arrived on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Proto {
+    /// The plaintext listener.
+    Http,
+    /// The TLS listener.
+    Https,
+}
+
+impl Proto {
+    /// `http` or `https` (`X-Forwarded-Proto`, logs).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+}
+
+/// Facts about the client connection a request arrived on.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnInfo {
+    /// Client address (the PROXY protocol source when the listener expects one).
+    pub peer: SocketAddr,
+    /// Listener.
+    pub proto: Proto,
+}
+
+impl ConnInfo {
+    /// A connection from `peer` on the `proto` listener.
+    pub fn new(peer: SocketAddr, proto: Proto) -> Self {
+        Self { peer, proto }
+    }
+}
+
+/// A request past the route step.
+#[derive(Clone)]
+pub struct Routed {
+    /// The connection.
+    pub conn: ConnInfo,
+    /// When the request arrived.
+    pub started: Instant,
+    /// The route it was accepted with (kept for the connection's whole life).
+    pub route: Arc<RouteRuntime>,
+    /// The matched rule of that route.
+    pub rule: Arc<RuleRuntime>,
+}
+
+/// The `Host` of a request (header, else the absolute URI's host), or `""`.
+pub fn host_of<B>(req: &Request<B>) -> &str {
+    req.headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| req.uri().host())
+        .unwrap_or("")
+}
+
+/// The route step: the route and rule for `req` (404 when none), unless wsgate is
+/// shutting down (503).
+pub fn route<B>(
+    router: &Router,
+    shutting_down: bool,
+    req: &Request<B>,
+    conn: ConnInfo,
+    started: Instant,
+) -> Result<Routed, ProxyError> {
+    if shutting_down {
+        return Err(ProxyError::ShuttingDown);
+    }
+    let host = host_of(req);
+    let path = req.uri().path();
+    let Some((route, rule)) = router.find(host, path) else {
+        return Err(ProxyError::NoRoute {
+            host: host.to_string(),
+            path: path.to_string(),
+        });
+    };
+    Ok(Routed {
+        conn,
+        started,
+        route: route.clone(),
+        rule: rule.clone(),
+    })
+}
+
+/// The choose step: the endpoint of the matched rule for `req` (affinity, then balancing),
+/// leased until the selection is dropped.
+pub fn choose<B>(
+    state: &State,
+    routed: &Routed,
+    req: &Request<B>,
+) -> Result<Selection, ProxyError> {
+    let facts = RequestFacts {
+        uri: req.uri(),
+        headers: req.headers(),
+        peer: routed.conn.peer,
+    };
+    Selection::choose(
+        &routed.route.policy.affinity,
+        routed.rule.balancer()?,
+        &state.sessions,
+        &state.metrics.requests,
+        facts,
+    )
+}

@@ -1,0 +1,220 @@
+//! Plain HTTP requests (Socket.IO long-polling, health pages): route, policy, choose, then
+//! a pooled keep-alive connection to the endpoint (or a new one), the response streamed
+//! back with what affinity needs.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::BodyExt;
+use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
+use hyper::client::conn::http1::SendRequest;
+
+use super::context::{self, ConnInfo, Proto, Routed};
+use super::headers::{add_forwarded, strip_hop_by_hop};
+use super::redirect;
+use crate::balance::endpoint::EndpointGuard;
+use crate::balance::learn::learn_session;
+use crate::balance::select::Selection;
+use crate::body::Body;
+use crate::error::ProxyError;
+use crate::policy::client_addr::ClientAddr;
+use crate::state::State;
+use crate::upstream::connect::handshake;
+use crate::upstream::pool::Pool;
+use crate::upstream::send::{SendFailure, send_with_timeout};
+
+/// Serves a plain HTTP request: a `308` to https when its route asks for it on the
+/// plaintext listener, else the endpoint's response.
+pub async fn serve(
+    state: &Arc<State>,
+    mut req: Request<Incoming>,
+    conn: ConnInfo,
+) -> Result<Response<Body>, ProxyError> {
+    let routed = {
+        let router = state.router.load();
+        if conn.proto == Proto::Http {
+            let http_requests = &state.metrics.requests.http_requests;
+            if let Some(r) =
+                redirect::for_route(&router, &state.certs.load(), http_requests, &req, false)
+            {
+                return Ok(r);
+            }
+        }
+        context::route(
+            &router,
+            state.shutdown.is_cancelled(),
+            &req,
+            conn,
+            Instant::now(),
+        )?
+    };
+    let route = &routed.route;
+    let client = state
+        .security
+        .admit_http(
+            &state.metrics.security,
+            &route.label,
+            &route.policy.security,
+            &mut req,
+            conn.peer.ip(),
+            conn.proto.as_str(),
+        )
+        .await?;
+    let mut selection = context::choose(state, &routed, &req)?;
+    let upstream = upstream_request(req, &client, conn.proto);
+    let (sender, response) = exchange(state, &routed, &mut selection, upstream).await?;
+    Ok(respond(state, &routed, selection, sender, response))
+}
+
+/// The request as the endpoint gets it: origin-form target, HTTP/1.1, hop-by-hop headers
+/// removed, forwarded headers added.
+fn upstream_request(req: Request<Incoming>, client: &ClientAddr, proto: Proto) -> Request<Body> {
+    let (mut parts, body) = req.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    add_forwarded(&mut parts.headers, client, proto);
+    parts.uri = origin_form(&parts.uri);
+    parts.version = http::Version::HTTP_11;
+    Request::from_parts(parts, body.boxed())
+}
+
+/// Sends the request on a pooled connection to the chosen endpoint, or a new one (with
+/// retry and ejection). A pooled connection may have been closed by the backend meanwhile:
+/// then the request comes back unsent and goes out once more on a fresh connection.
+async fn exchange(
+    state: &State,
+    routed: &Routed,
+    selection: &mut Selection,
+    req: Request<Body>,
+) -> Result<(SendRequest<Body>, Response<Incoming>), ProxyError> {
+    let policy = &routed.route.policy;
+    let tls = &routed.rule.upstream_tls;
+    let mut sender = match state.pool.take(selection.endpoint().addr) {
+        Some(s) => s,
+        None => {
+            let retries = &state.metrics.requests.retries;
+            let timeout = policy.connect_timeout;
+            selection
+                .connect_with_retry(&routed.route.label, retries, |addr| {
+                    handshake(addr, timeout, false, tls.clone())
+                })
+                .await?
+        }
+    };
+    let addr = selection.endpoint().addr;
+    let req = match send_with_timeout(&mut sender, req, addr, policy.request_timeout).await {
+        Ok(response) => return Ok((sender, response)),
+        Err(SendFailure {
+            unsent: Some(req), ..
+        }) => req,
+        Err(f) => return Err(f.error),
+    };
+    sender = handshake(addr, policy.connect_timeout, false, tls.clone()).await?;
+    let response = send_with_timeout(&mut sender, req, addr, policy.request_timeout).await?;
+    Ok((sender, response))
+}
+
+/// The endpoint's response for the client: counted, hop-by-hop headers removed, the
+/// affinity cookie added, a Socket.IO session learned as the body streams; the connection
+/// goes back to the pool once the body is read.
+fn respond(
+    state: &State,
+    routed: &Routed,
+    mut selection: Selection,
+    sender: SendRequest<Body>,
+    response: Response<Incoming>,
+) -> Response<Body> {
+    let code = response.status();
+    state
+        .metrics
+        .requests
+        .http_requests
+        .with_label_values(&[&routed.route.label, code.as_str()])
+        .inc();
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    let secure = routed.conn.proto == Proto::Https;
+    selection.decorate(&routed.route.policy.affinity, &mut parts.headers, secure);
+    let learn = selection.session_to_learn(&state.sessions, parts.status);
+    let body = PooledBody {
+        inner: body,
+        release: Some(Release {
+            pool: state.pool.clone(),
+            sender,
+        }),
+        _guard: selection.guard,
+    };
+    Response::from_parts(parts, learn_session(body.boxed(), learn))
+}
+
+/// `/path?query` from whatever form the client used.
+fn origin_form(uri: &Uri) -> Uri {
+    match uri.path_and_query() {
+        Some(pq) => Uri::from(pq.clone()),
+        None => Uri::from_static("/"),
+    }
+}
+
+struct Release {
+    pool: Arc<Pool>,
+    sender: SendRequest<Body>,
+}
+
+/// A response body that returns its connection to the pool once read to the end, and
+/// counts as in flight on its endpoint until then.
+struct PooledBody {
+    inner: Incoming,
+    release: Option<Release>,
+    _guard: EndpointGuard,
+}
+
+impl HttpBody for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = &mut *self;
+        let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(None) = polled {
+            this.release_connection();
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl PooledBody {
+    fn release_connection(&mut self) {
+        if let Some(Release { pool, mut sender }) = self.release.take() {
+            let addr = self._guard.endpoint().addr;
+            // The connection turns ready once hyper has finished the exchange.
+            tokio::spawn(async move {
+                if sender.ready().await.is_ok() {
+                    pool.put(addr, sender);
+                }
+            });
+        }
+    }
+}
+
+impl Drop for PooledBody {
+    fn drop(&mut self) {
+        // A body that was complete but never polled to its end still frees its connection.
+        if self.inner.is_end_stream() {
+            self.release_connection();
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! The request step: one request, start to end, in the order of the data flow. Each path
+//! reads top to bottom as that line; every refusal is answered here with its status,
+//! metric and log line.
+//!
+//! ```text
+//!  WebSocket: handshake valid? ─> route ─> policy ─> choose ─> connect ─> 101 ─> relay   (upgrade.rs)
+//!               └─ ticket as first message: 101 by wsgate ─> ticket ─> connect ─> relay (first_message.rs)
+//!  HTTP:      redirect? ─> route ─> policy ─> choose ─> pooled/new connection ─> response (forward.rs)
+//! ```
+
+pub(crate) mod context;
+mod first_message;
+mod forward;
+mod handshake;
+mod headers;
+mod redirect;
+mod respond;
+mod upgrade;
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use http::{Request, Response};
+use hyper::body::Incoming;
+
+use crate::body::Body;
+use crate::state::State;
+use context::ConnInfo;
+
+/// Serves one request of a client connection.
+pub async fn handle(
+    state: Arc<State>,
+    req: Request<Incoming>,
+    conn: ConnInfo,
+) -> Result<Response<Body>, Infallible> {
+    let upgrade = headers::is_websocket_upgrade(req.headers());
+    let result = if upgrade {
+        upgrade::serve(&state, req, conn).await
+    } else {
+        forward::serve(&state, req, conn).await
+    };
+    Ok(result.unwrap_or_else(|e| {
+        state
+            .metrics
+            .requests
+            .errors
+            .with_label_values(&[e.reason()])
+            .inc();
+        let kind = if upgrade { "websocket" } else { "http" };
+        tracing::info!(client = %conn.peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
+        respond::error(&e)
+    }))
+}

@@ -1,0 +1,99 @@
+//! `308 Permanent Redirect` from `http://` to `https://` for routes that ask for it.
+
+use http::{HeaderValue, Request, Response, StatusCode, header};
+use prometheus::IntCounterVec;
+
+use super::context::host_of;
+use super::respond::plain;
+use crate::body::Body;
+use crate::route::Router;
+use crate::tls::store::CertStore;
+
+/// The redirect for a plain-HTTP request whose route sets `tls.redirectHttp` (for a
+/// WebSocket upgrade, only with `tls.redirectUpgrades`); `certs` says whether any route of
+/// the table redirects at all.
+pub fn for_route<B>(
+    router: &Router,
+    certs: &CertStore,
+    http_requests: &IntCounterVec,
+    req: &Request<B>,
+    upgrade: bool,
+) -> Option<Response<Body>> {
+    // Most tables redirect nothing: skip the second route lookup then.
+    if !certs.redirects() {
+        return None;
+    }
+    let (route, _) = router.find(host_of(req), req.uri().path())?;
+    if !route.policy.redirect_http || (upgrade && !route.policy.redirect_upgrades) {
+        return None;
+    }
+    let resp = to_https(req)?;
+    http_requests
+        .with_label_values(&[&route.label, "308"])
+        .inc();
+    Some(resp)
+}
+
+/// The redirect for `req`, keeping host (without its port) and path with query. `None` if
+/// the request names no usable host.
+pub fn to_https<B>(req: &Request<B>) -> Option<Response<Body>> {
+    let host = strip_port(host_of(req));
+    if host.is_empty() {
+        return None;
+    }
+    let path = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+    let location = HeaderValue::try_from(format!("https://{host}{path}")).ok()?;
+    let mut resp = plain(
+        StatusCode::PERMANENT_REDIRECT,
+        "308 Permanent Redirect: use https\n",
+    );
+    resp.headers_mut().insert(header::LOCATION, location);
+    Some(resp)
+}
+
+/// `example.com:8080` -> `example.com`; `[::1]:8080` -> `[::1]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn location(host: &str, target: &str) -> Option<String> {
+        let req = Request::get(target)
+            .header(header::HOST, host)
+            .body(())
+            .expect("request");
+        to_https(&req).map(|r| {
+            assert_eq!(r.status(), StatusCode::PERMANENT_REDIRECT);
+            r.headers()[header::LOCATION]
+                .to_str()
+                .expect("ascii")
+                .to_string()
+        })
+    }
+
+    #[test]
+    fn keeps_host_path_and_query_and_drops_the_plaintext_port() {
+        assert_eq!(
+            location("chat.example.com:8080", "/room?id=7").as_deref(),
+            Some("https://chat.example.com/room?id=7")
+        );
+        assert_eq!(
+            location("chat.example.com", "/").as_deref(),
+            Some("https://chat.example.com/")
+        );
+        assert_eq!(
+            location("[::1]:8080", "/x").as_deref(),
+            Some("https://[::1]/x")
+        );
+        assert_eq!(location("", "/x"), None);
+    }
+}

@@ -1,0 +1,145 @@
+//! The WebSocket upgrade path, in one direction: the handshake is checked first, then
+//! route, policy, choose, connect, the endpoint's answer to the client, and the relay. A
+//! refused or malformed handshake never spends a limiter permit, a ticket or an external
+//! auth call it does not need, and never reaches the backend.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use http::{Request, Response, StatusCode};
+use http_body_util::BodyExt;
+
+use super::context::{self, ConnInfo, Proto, Routed};
+use super::first_message;
+use super::handshake::{self, send_to_endpoint, upstream_request};
+use super::headers::{set_websocket_upgrade, strip_hop_by_hop};
+use super::redirect;
+use crate::balance::select::Selection;
+use crate::body::{Body, empty};
+use crate::error::ProxyError;
+use crate::policy::admit::Admission;
+use crate::relay::Relay;
+use crate::state::State;
+
+/// Serves a WebSocket handshake: on the endpoint's `101` (or wsgate's own, for a ticket
+/// still to come as the first message), answers it and starts the tunnel.
+pub async fn serve<B>(
+    state: &Arc<State>,
+    mut req: Request<B>,
+    conn: ConnInfo,
+) -> Result<Response<Body>, ProxyError> {
+    let started = Instant::now();
+    // 0. A route that asks for it sends even ws:// upgrades to https (`redirectUpgrades`).
+    if conn.proto == Proto::Http {
+        let http_requests = &state.metrics.requests.http_requests;
+        let certs = state.certs.load();
+        if let Some(r) =
+            redirect::for_route(&state.router.load(), &certs, http_requests, &req, true)
+        {
+            return Ok(r);
+        }
+    }
+    // 1. The handshake itself, before anything is spent on it.
+    let valid = handshake::validate(req.method(), req.version(), req.headers());
+    // 2. Route (a pure lookup; also names the route a malformed handshake is counted on).
+    let routed = context::route(
+        &state.router.load(),
+        state.shutdown.is_cancelled(),
+        &req,
+        conn,
+        started,
+    );
+    if let Err(e) = valid {
+        if let Ok(routed) = &routed {
+            count(state, routed, Err(&e));
+        }
+        return Err(e);
+    }
+    let routed = routed?;
+    // 3. Policy: limits, Origin, ticket, external auth.
+    let admission = state
+        .security
+        .admit_handshake(
+            &state.metrics.security,
+            &routed.route.label,
+            &routed.route.policy.security,
+            &mut req,
+            conn.peer.ip(),
+        )
+        .await?;
+    // 4. Choose the endpoint.
+    let selection = context::choose(state, &routed, &req)?;
+    // 5-7. Connect, answer, relay.
+    let result = proxy(state, &routed, admission, selection, req).await;
+    count(state, &routed, result.as_ref().map(Response::status));
+    result
+}
+
+/// Counts a handshake that got as far as its own checks or the endpoint, by result.
+fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>) {
+    let outcome = match result {
+        Ok(StatusCode::SWITCHING_PROTOCOLS) => "upgraded",
+        Ok(_) => "backend_rejected",
+        Err(e) => e.reason(),
+    };
+    state
+        .metrics
+        .requests
+        .handshakes
+        .with_label_values(&[&routed.route.label, outcome])
+        .inc();
+}
+
+/// Connects to the chosen endpoint, forwards the handshake and relays its answer; on `101`
+/// the tunnel starts once both sides have upgraded.
+async fn proxy<B>(
+    state: &Arc<State>,
+    routed: &Routed,
+    mut admission: Admission,
+    mut selection: Selection,
+    mut req: Request<B>,
+) -> Result<Response<Body>, ProxyError> {
+    if let Some(ticket) = admission.first_message.take() {
+        return first_message::answer(state, routed, admission, selection, ticket, &mut req);
+    }
+    let client_upgrade = hyper::upgrade::on(&mut req);
+    let upstream = upstream_request(&mut req, &admission.client, routed.conn.proto)?;
+    let mut response =
+        send_to_endpoint(&state.metrics.requests, routed, &mut selection, upstream).await?;
+    if response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        // The backend refused the upgrade: its answer goes to the client as it is.
+        let (mut parts, body) = response.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        tracing::info!(route = %routed.route.label, endpoint = %selection.endpoint().addr, status = parts.status.as_u16(), "backend refused the WebSocket upgrade");
+        return Ok(Response::from_parts(parts, body.boxed()));
+    }
+    let backend_upgrade = hyper::upgrade::on(&mut response);
+    let mut client_resp = Response::new(empty());
+    *client_resp.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let mut headers = std::mem::take(response.headers_mut());
+    strip_hop_by_hop(&mut headers);
+    set_websocket_upgrade(&mut headers);
+    let secure = routed.conn.proto == Proto::Https;
+    selection.decorate(&routed.route.policy.affinity, &mut headers, secure);
+    *client_resp.headers_mut() = headers;
+    state
+        .metrics
+        .requests
+        .handshake_seconds
+        .with_label_values(&[&routed.route.label])
+        .observe(routed.started.elapsed().as_secs_f64());
+    let relay = Relay {
+        label: routed.route.label.clone(),
+        policy: routed.route.tunnel,
+        endpoint: selection.guard,
+        _permit: admission.permit,
+        client: admission.client.client,
+        auth: None,
+    };
+    state.tunnels.start(relay, client_upgrade, backend_upgrade);
+    Ok(client_resp)
+}
+
+#[cfg(test)]
+#[path = "upgrade_tests.rs"]
+mod tests;

@@ -1,0 +1,155 @@
+//! The data plane's view of a route table: the match index plus live endpoint state, rebuilt
+//! once per table and swapped atomically; requests load it without locking.
+
+use std::sync::Arc;
+
+use wsgate_core::affinity::cookie;
+use wsgate_core::route_match::MatchIndex;
+use wsgate_core::table::{Backend, RoutePolicy, RouteTable};
+use wsgate_tunnel::{Drain, Keepalive, TunnelPolicy};
+
+use crate::balance::balancer::{Balancer, Candidate};
+use crate::balance::endpoint::EndpointRegistry;
+use crate::error::ProxyError;
+use crate::tls::client::UpstreamConnector;
+
+/// A route as connections hold it: they keep this `Arc` for their whole life.
+#[derive(Debug)]
+pub struct RouteRuntime {
+    /// `namespace/name`, the metric label.
+    pub label: Arc<str>,
+    /// Connection policy.
+    pub policy: Arc<RoutePolicy>,
+    /// The part of the policy a tunnel enforces.
+    pub tunnel: TunnelPolicy,
+    /// Rules in table order.
+    pub rules: Vec<Arc<RuleRuntime>>,
+}
+
+/// A rule with live endpoints.
+#[derive(Debug)]
+pub struct RuleRuntime {
+    /// Destination.
+    pub backend: BackendRuntime,
+    /// TLS client for the endpoints (`None`: plaintext).
+    pub upstream_tls: Option<Arc<UpstreamConnector>>,
+}
+
+/// A backend with live endpoints, or why it cannot be used.
+#[derive(Debug)]
+pub enum BackendRuntime {
+    /// Usable endpoints and how to choose among them.
+    Endpoints(Arc<Balancer>),
+    /// Unusable; requests get 503 with this reason.
+    Invalid(Arc<str>),
+}
+
+impl RuleRuntime {
+    /// The balancer of the rule's endpoints, or why there is none (503).
+    pub fn balancer(&self) -> Result<&Arc<Balancer>, ProxyError> {
+        match &self.backend {
+            BackendRuntime::Endpoints(b) => Ok(b),
+            BackendRuntime::Invalid(reason) => Err(ProxyError::BackendInvalid(reason.clone())),
+        }
+    }
+}
+
+/// Everything a request needs to find its route and endpoint.
+#[derive(Debug)]
+pub struct Router {
+    routes: Vec<Arc<RouteRuntime>>,
+    index: MatchIndex,
+}
+
+impl Router {
+    /// A router that knows no routes (before the first table).
+    pub fn empty() -> Self {
+        Self {
+            routes: Vec::new(),
+            index: MatchIndex::default(),
+        }
+    }
+
+    /// Builds the router for `table`, reusing live endpoint state from `registry`.
+    pub fn build(table: &RouteTable, registry: &EndpointRegistry) -> Self {
+        let routes = table
+            .routes
+            .iter()
+            .map(|route| {
+                let label = route.id.to_string();
+                let route_key = cookie::route_key(&route.id);
+                let rules = route
+                    .rules
+                    .iter()
+                    .map(|rule| {
+                        Arc::new(RuleRuntime {
+                            backend: backend(&rule.backend, &route.policy, route_key, registry),
+                            upstream_tls: rule
+                                .upstream_tls
+                                .as_ref()
+                                .map(|t| UpstreamConnector::for_rule(t, &label)),
+                        })
+                    })
+                    .collect();
+                Arc::new(RouteRuntime {
+                    tunnel: tunnel_policy(&route.policy),
+                    label: label.into(),
+                    policy: route.policy.clone(),
+                    rules,
+                })
+            })
+            .collect();
+        Self {
+            routes,
+            index: MatchIndex::build(table),
+        }
+    }
+
+    /// The route and rule for a request.
+    pub fn find(&self, host: &str, path: &str) -> Option<(&Arc<RouteRuntime>, &Arc<RuleRuntime>)> {
+        let (r, i) = self.index.find(host, path)?;
+        let route = self.routes.get(r)?;
+        Some((route, route.rules.get(i)?))
+    }
+}
+
+fn backend(
+    backend: &Backend,
+    policy: &RoutePolicy,
+    route_key: u64,
+    registry: &EndpointRegistry,
+) -> BackendRuntime {
+    match backend {
+        Backend::Endpoints(eps) if eps.is_empty() => {
+            BackendRuntime::Invalid("the backend has no endpoints".into())
+        }
+        Backend::Endpoints(eps) => {
+            let candidates: Arc<[Candidate]> = eps
+                .iter()
+                .map(|e| Candidate {
+                    state: registry.get(e.addr),
+                    weight: e.weight.max(1),
+                })
+                .collect();
+            BackendRuntime::Endpoints(Arc::new(Balancer::new(candidates, policy, route_key)))
+        }
+        Backend::Invalid { reason } => BackendRuntime::Invalid(reason.as_str().into()),
+    }
+}
+
+/// The part of a route's policy the tunnel enforces.
+fn tunnel_policy(p: &RoutePolicy) -> TunnelPolicy {
+    TunnelPolicy {
+        max_message_bytes: p.max_message_bytes,
+        idle_timeout: p.idle_timeout,
+        idle_counts_control: p.idle_counts_control,
+        keepalive: p.keepalive.map(|k| Keepalive {
+            interval: k.interval,
+            pong_timeout: k.pong_timeout,
+        }),
+        drain: Drain {
+            close_code: p.drain.close_code,
+            period: p.drain.period,
+        },
+    }
+}

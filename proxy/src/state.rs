@@ -1,0 +1,141 @@
+//! The data plane's state: what every connection shares, below the request pipeline. It
+//! holds the table-derived snapshots (router, certificates), live state that outlives a
+//! table (endpoints, sessions, limits, replay, pool), and the process signals; each step of
+//! a request is handed only the parts it reads.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use arc_swap::ArcSwap;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+use wsgate_core::table::security::ListenerOptions;
+use wsgate_core::table::{Backend, RouteTable};
+
+use crate::balance::endpoint::EndpointRegistry;
+use crate::balance::sessions::SessionStore;
+use crate::metrics::Metrics;
+use crate::policy::admit::Security;
+use crate::relay::Tunnels;
+use crate::route::Router;
+use crate::tls::store::{CertStore, TlsBase};
+use crate::upstream::pool::Pool;
+
+/// State shared by every connection of the data plane.
+pub struct State {
+    /// The router in force; swapped whole on a table change.
+    pub router: ArcSwap<Router>,
+    /// Certificates of the table in force, by SNI name; swapped with the router.
+    pub certs: ArcSwap<CertStore>,
+    /// What every TLS configuration shares (ticket key, session cache); `None` if the
+    /// system could not provide randomness for a ticket key.
+    tls_base: Option<TlsBase>,
+    /// Live endpoint state (counts, health, drain), kept across tables.
+    pub endpoints: EndpointRegistry,
+    /// Socket.IO sessions learned from handshakes, kept across tables.
+    pub sessions: Arc<SessionStore>,
+    /// Idle upstream connections.
+    pub pool: Arc<Pool>,
+    /// Limits, replay state and trusted proxies of handshake security.
+    pub security: Security,
+    /// PROXY protocol and request-head limits of the listeners.
+    pub listener: ListenerOptions,
+    /// Open tunnels (waited for on shutdown).
+    pub tunnels: Tunnels,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// Cancelled when wsgate begins to shut down.
+    pub shutdown: CancellationToken,
+    /// Set once a first table is applied.
+    ready: AtomicBool,
+}
+
+impl State {
+    /// Fresh state with no routes; closes during a shutdown are spread over at most
+    /// `shutdown_spread`.
+    pub fn new(
+        metrics: Metrics,
+        listener: ListenerOptions,
+        shutdown: CancellationToken,
+        shutdown_spread: Duration,
+    ) -> Self {
+        Self {
+            router: ArcSwap::from_pointee(Router::empty()),
+            certs: ArcSwap::from_pointee(CertStore::default()),
+            tls_base: TlsBase::new()
+                .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
+                .ok(),
+            endpoints: EndpointRegistry::new(shutdown.clone(), metrics.endpoints.clone()),
+            sessions: Arc::new(SessionStore::default()),
+            pool: Arc::default(),
+            security: Security::new(listener.trusted_proxies.clone()),
+            listener,
+            tunnels: Tunnels::new(metrics.tunnels.clone(), shutdown.clone(), shutdown_spread),
+            metrics,
+            shutdown,
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// Builds and installs the router and certificates for `table`; endpoints that left it
+    /// drain. Version 0 means "no table yet".
+    pub fn apply(&self, table: &RouteTable) {
+        if table.version == 0 {
+            return;
+        }
+        let started = Instant::now();
+        let router = Router::build(table, &self.endpoints);
+        let live = endpoints_of(table);
+        self.endpoints.retain(&live);
+        self.sessions.forget_endpoints_not_in(&live);
+        self.pool.retain(&live);
+        if let Some(base) = &self.tls_base {
+            let certs = CertStore::build(table, &self.certs.load(), base, &self.metrics.tls);
+            self.certs.store(Arc::new(certs));
+        }
+        self.router.store(Arc::new(router));
+        let m = &self.metrics.table;
+        m.version
+            .set(i64::try_from(table.version).unwrap_or(i64::MAX));
+        m.apply_seconds.observe(started.elapsed().as_secs_f64());
+        self.ready.store(true, Ordering::Release);
+        tracing::info!(
+            version = table.version,
+            routes = table.routes.len(),
+            "route table applied"
+        );
+    }
+
+    /// True once a table is in force and no shutdown has begun.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire) && !self.shutdown.is_cancelled()
+    }
+
+    /// Applies every table published on `tables` until shutdown.
+    pub async fn follow(self: Arc<Self>, mut tables: watch::Receiver<Arc<RouteTable>>) {
+        loop {
+            let table = tables.borrow_and_update().clone();
+            self.apply(&table);
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return,
+                changed = tables.changed() => if changed.is_err() { return },
+            }
+        }
+    }
+}
+
+/// Every endpoint address the table names.
+fn endpoints_of(table: &RouteTable) -> HashSet<std::net::SocketAddr> {
+    table
+        .routes
+        .iter()
+        .flat_map(|r| r.rules.iter())
+        .filter_map(|rule| match &rule.backend {
+            Backend::Endpoints(eps) => Some(eps.iter().map(|e| e.addr)),
+            Backend::Invalid { .. } => None,
+        })
+        .flatten()
+        .collect()
+}

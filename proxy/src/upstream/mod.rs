@@ -1,0 +1,10 @@
+//! The upstream step: connections to the chosen endpoint and what is sent on them.
+//!
+//! ```text
+//!   endpoint addr ─connect (TCP, TLS)─> HTTP/1.1 handshake ─> send_with_timeout ─> response head
+//!                  pool: idle keep-alive connections for plain HTTP, by endpoint
+//! ```
+
+pub(crate) mod connect;
+pub(crate) mod pool;
+pub(crate) mod send;
