@@ -17,6 +17,7 @@ use tokio::sync::mpsc;
 
 use crate::crd::WebSocketRoute;
 use crate::metrics::ControllerMetrics;
+use crate::translate::secrets::SECRET_LABEL;
 use crate::translate::{Kind, Object, ObjectKey};
 
 /// A change for the index.
@@ -50,9 +51,6 @@ pub fn kind_name(kind: Kind) -> &'static str {
     }
 }
 
-/// Label that opts a non-TLS Secret (ticket key, public key, JWKS, CA bundle) in to being
-/// read by wsgate. Other Secrets are never listed, cached or held in memory.
-pub const SECRET_LABEL: &str = "wsgate.dev/secret";
 /// TLS Secrets are selected by type; Helm release Secrets and the like never match.
 pub const TLS_SECRET_SELECTOR: &str = "type=kubernetes.io/tls";
 /// EndpointSlices of Services, written by Kubernetes' own EndpointSlice controller.

@@ -15,7 +15,7 @@ pub mod decode;
 pub mod ingress;
 mod objects;
 pub mod report;
-mod secrets;
+pub(crate) mod secrets;
 pub mod tenancy;
 
 pub use objects::{Kind, Object, ObjectKey};

@@ -10,7 +10,10 @@ use wsgate_core::table::{Backend, Route, Rule, TlsCert, TlsVersion};
 
 use super::objects::ObjectKey;
 use super::report::{Report, reason};
-use crate::watch::SECRET_LABEL;
+
+/// Label that opts a non-TLS Secret (ticket key, public key, JWKS, CA bundle) in to being
+/// read by wsgate. Other Secrets are never listed, cached or held in memory.
+pub const SECRET_LABEL: &str = "wsgate.dev/secret";
 
 /// Type of Secrets that hold a certificate and key.
 pub const TLS_SECRET_TYPE: &str = "kubernetes.io/tls";

@@ -53,7 +53,7 @@ pub struct BackendTlsSpec {
     /// A Secret in the route's namespace holding that CA bundle (cluster only; data key
     /// default `ca.crt`; TLS Secrets, or others labelled `wsgate.dev/secret`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_secret_ref: Option<super::SecretKeyRef>,
+    pub ca_secret_ref: Option<super::security::SecretKeyRef>,
     /// Accept any certificate: encrypts but does not authenticate the backend (logged as a
     /// warning).
     #[serde(default, skip_serializing_if = "Option::is_none")]

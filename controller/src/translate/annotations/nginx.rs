@@ -9,8 +9,8 @@ pub use super::catalog::{CATALOG, Verdict, verdict};
 
 use super::catalog::Verdict::{Honoured, Irrelevant, Refused};
 use super::catalog::why_refused;
+use super::policy::{NGINX_PREFIX, Policy};
 use super::values::{boolean, list, seconds, size};
-use super::{NGINX_PREFIX, Policy};
 
 /// Applies every ingress-nginx annotation of `annotations` to `policy`.
 pub fn apply(policy: &mut Policy, annotations: &BTreeMap<String, String>, namespace: &str) {
