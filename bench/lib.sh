@@ -105,7 +105,7 @@ urls() {
 
 pid_list() { [ "$1" = direct ] && return 0; echo "${PIDS[$1/main]}" | xargs | tr ' ' ','; }
 
-# One measurement: TEST (w1 w8 hs wss wsshs) on TARGET in ROUND, appended to the results.
+# One measurement: TEST (w1 w8 paced hs wss wsshs) on TARGET in ROUND, appended to the results.
 run_test() {
   local test=$1 t=$2 round=$3 scheme=ws out
   case "$test" in wss|wsshs) [ "$t" = direct ] && return 0; scheme=wss ;; esac
@@ -115,6 +115,7 @@ run_test() {
   case "$test" in
     w1|wss) out=$(taskset -c 0 timeout 120 "$BIN/wsbench" "${common[@]}" pingpong "${u[@]}" -c "$CONNS" -w 1 -s "$SIZE" -d "$DURATION") ;;
     w8) out=$(taskset -c 0 timeout 120 "$BIN/wsbench" "${common[@]}" pingpong "${u[@]}" -c "$CONNS" -w 8 -s "$SIZE" -d "$DURATION") ;;
+    paced) out=$(taskset -c 0 timeout 120 "$BIN/wsbench" "${common[@]}" pingpong "${u[@]}" -c "$CONNS" --rate "$((RATE / 2))" -s "$SIZE" -d "$DURATION") ;;
     hs|wsshs) out=$(taskset -c 0 timeout 120 "$BIN/wsbench" "${common[@]}" handshakes "${u[@]}" -c "$HS_CONC" -d "$HS_DURATION") ;;
   esac
   echo "{\"test\":\"$test\",\"target\":\"$t\",\"round\":$round,\"run\":$out}" >> "$RESULTS"

@@ -1,119 +1,142 @@
-"""Summarises a scripts/bench.sh run: medians per target, ratios (only where the generator
-was not the bottleneck), targets met, syscalls per message, profile summary.
-Prints the tables; with an output directory also writes benchmark.md, benchmark.json and
-benchmark.svg there.  Usage: report.py RUN_DIR [OUT_DIR]"""
+"""Summarises a scripts/bench.sh run: medians per target, wsgate's ratios to nginx and HAProxy
+(the median of the per-round ratios, since rounds run side by side), which targets are met and
+on what basis, syscalls per message and the profile summary. Prints the report; with an
+output directory also writes benchmark.md, benchmark.json and benchmark.svg there.
+Usage: report.py RUN_DIR [OUT_DIR]"""
 import json
 import os
-import re
 import statistics
 import sys
 
 import plot
+import sections
 
 PROXIES = ["wsgate", "nginx", "haproxy", "nginx-deferred"]
 NAMES = {"direct": "direct", "wsgate": "wsgate", "nginx": "nginx", "haproxy": "HAProxy",
          "nginx-deferred": "nginx deferred"}
-# CPU 0 (generator and backends) at least this busy during a proxy's run means the generator
-# may have been the bottleneck: throughput and latency ratios of that run are not counted.
+# CPU 0 (generator and backends) at least this busy in a run means the generator may have set
+# the pace: throughput and latency ratios of that run are not counted.
 CPU0_LIMIT = 0.90
-# The issue's rule of thumb (direct at least 1.8x the best proxy) is printed for reference.
+# The issue's rule of thumb (direct at least 1.8x the best proxy), printed for reference.
 DIRECT_HEADROOM = 1.8
-# Rows whose runs decide whether the generator had headroom, by test.
-THROUGHPUT_KEY = {"w1": "msgs_w1", "w8": "msgs_w8", "hs": "hs", "wss": "msgs_wss", "wsshs": "wsshs"}
 
-# (key, label, test, value function, higher is better, target ratio vs nginx, vs HAProxy)
+
+class Row:
+    """A line of the table: `metric` of `test`; `kind` says how its ratios count:
+    'rate' (throughput: counts with CPU 0 headroom, else judged by `cost`), 'cost' (the proxy's
+    CPU per unit: always counts), 'latency' (counts with CPU 0 headroom), 'rss' (absolute)."""
+
+    def __init__(self, key, label, test, metric, kind, targets=None, cost=None, sub=False, limit=None):
+        self.key, self.label, self.test, self.metric, self.kind = key, label, test, metric, kind
+        self.targets, self.cost, self.sub, self.limit = targets or {}, cost, sub, limit
+
+    @property
+    def higher_is_better(self):
+        return self.kind == "rate"
+
+
 ROWS = [
-    ("msgs_w1", "ws msgs/s, 100 conns x 64 B, window 1", "w1", "msgs", True, 1.5, 1.5),
-    ("p50_w1", "  p50 latency, µs", "w1", "p50", False, None, None),
-    ("p99_w1", "  p99 latency, µs", "w1", "p99", False, 0.5, None),
-    ("cpu_w1", "  proxy CPU µs per message", "w1", "cpu", False, 0.67, None),
-    ("msgs_w8", "ws msgs/s, window 8", "w8", "msgs", True, 1.5, 1.5),
-    ("p99_w8", "  p99 latency, µs", "w8", "p99", False, None, None),
-    ("cpu_w8", "  proxy CPU µs per message", "w8", "cpu", False, None, None),
-    ("hs", "new ws connections/s (8 at a time)", "hs", "rate", True, 1.5, None),
-    ("cpu_hs", "  proxy CPU µs per connection", "hs", "cpu_hs", False, None, None),
-    ("msgs_wss", "wss msgs/s, window 1", "wss", "msgs", True, 1.3, None),
-    ("p99_wss", "  p99 latency, µs", "wss", "p99", False, None, None),
-    ("wsshs", "new wss connections/s (TLS 1.3, P-256)", "wsshs", "rate", True, 2.0, None),
+    Row("msgs_w1", "ws msgs/s, 100 conns x 64 B, window 1", "w1", "msgs", "rate",
+        {"nginx": 1.5, "haproxy": 1.5}, cost="cpu_w1"),
+    Row("cpu_w1", "proxy CPU µs per message", "w1", "cpu_msg", "cost", {"nginx": 0.67}, sub=True),
+    Row("p50_w1", "p50 latency, µs", "w1", "p50", "latency", sub=True),
+    Row("p99_w1", "p99 latency, µs", "w1", "p99", "latency", sub=True),
+    Row("msgs_w8", "ws msgs/s, window 8", "w8", "msgs", "rate", {"nginx": 1.5, "haproxy": 1.5}, cost="cpu_w8"),
+    Row("cpu_w8", "proxy CPU µs per message", "w8", "cpu_msg", "cost", sub=True),
+    Row("p99_w8", "p99 latency, µs", "w8", "p99", "latency", sub=True),
+    Row("msgs_paced", "ws msgs/s, fixed load (100 conns paced)", "paced", "msgs", "info"),
+    Row("p50_paced", "p50 latency, µs", "paced", "p50", "latency", sub=True),
+    Row("p99_paced", "p99 latency, µs", "paced", "p99", "latency", {"nginx": 0.5}, sub=True),
+    Row("cpu_paced", "proxy CPU µs per message", "paced", "cpu_msg", "cost", sub=True),
+    Row("hs", "new ws connections/s (8 at a time)", "hs", "per_sec", "rate", {"nginx": 1.5}, cost="cpu_hs"),
+    Row("cpu_hs", "proxy CPU µs per connection", "hs", "cpu_conn", "cost", sub=True),
+    Row("msgs_wss", "wss msgs/s, window 1", "wss", "msgs", "rate", {"nginx": 1.3}, cost="cpu_wss"),
+    Row("cpu_wss", "proxy CPU µs per message", "wss", "cpu_msg", "cost", sub=True),
+    Row("p99_wss", "p99 latency, µs", "wss", "p99", "latency", sub=True),
+    Row("wsshs", "new wss connections/s (TLS 1.3, P-256)", "wsshs", "per_sec", "rate", {"nginx": 2.0}, cost="cpu_wsshs"),
+    Row("cpu_wsshs", "proxy CPU µs per connection", "wsshs", "cpu_conn", "cost", sub=True),
+    Row("rss_ws", "RSS per idle ws connection (9 000 held), KB", "hold-ws", "rss", "rss", limit=1.5),
+    Row("rss_wss", "RSS per idle wss connection, KB", "hold-wss", "rss", "rss", limit=4.0),
 ]
-RSS_ROWS = [("rss_ws", "RSS per idle ws connection, KB", "hold-ws", 1.5),
-            ("rss_wss", "RSS per idle wss connection, KB", "hold-wss", 4.0)]
+BY_KEY = {r.key: r for r in ROWS}
 
 
-def value(run, kind):
-    done = max(run["done"], 1)
-    if kind == "msgs":
-        return 2 * run["per_sec"]  # each echo is two relayed messages
-    if kind == "rate":
-        return run["per_sec"]
-    if kind == "p50":
-        return run["p50_us"]
-    if kind == "p99":
-        return run["p99_us"]
-    if kind == "cpu":
+def metric(r, name):
+    run = r.get("run", {})
+    done = max(run.get("done", 0), 1)
+    if name == "msgs":
+        return 2 * run["per_sec"]  # an echo is two relayed messages
+    if name in ("per_sec", "p50_us", "p99_us"):
+        return run[name]
+    if name in ("p50", "p99"):
+        return run[name + "_us"]
+    if name == "cpu_msg":
         return run["cpu"]["proxy_cpu_s"] * 1e6 / (2 * done)
-    if kind == "cpu_hs":
+    if name == "cpu_conn":
         return run["cpu"]["proxy_cpu_s"] * 1e6 / done
-    raise ValueError(kind)
+    if name == "rss":
+        return (r["rss_after_kb"] - r["rss_before_kb"]) * 1024 / r["held"] / 1000
+    raise ValueError(name)
 
 
-def load(run_dir):
-    rows = [json.loads(line) for line in open(os.path.join(run_dir, "results.jsonl"))]
-    machine = json.load(open(os.path.join(run_dir, "machine.json")))
-    return rows, machine
-
-
-def medians(rows, targets):
+def collect(rows):
+    """{row key: {target: {"values": {round: v}, "cpu0": median, "cpu1": median, "errors": n}}}"""
     out = {}
-    for key, _, test, kind, *_ in ROWS:
-        for t in targets:
-            runs = [r["run"] for r in rows if r["test"] == test and r["target"] == t]
-            if not runs or (kind.startswith("cpu") and t == "direct"):
-                continue
-            out.setdefault(key, {})[t] = {
-                "value": statistics.median(value(r, kind) for r in runs),
-                "rounds": [round(value(r, kind), 2) for r in runs],
-                "cpu0": statistics.median(r["cpu"]["core_busy"][0] for r in runs),
-                "cpu1": statistics.median(r["cpu"]["core_busy"][1] for r in runs),
-                "errors": sum(r["errors"] for r in runs),
-            }
-    for key, _, test, _ in RSS_ROWS:
+    for row in ROWS:
         for r in rows:
-            if r["test"] == test:
-                kb = (r["rss_after_kb"] - r["rss_before_kb"]) * 1024 / r["held"] / 1000
-                out.setdefault(key, {})[r["target"]] = {"value": kb}
+            if r["test"] != row.test:
+                continue
+            if row.kind == "cost" and r["target"] == "direct":
+                continue
+            cell = out.setdefault(row.key, {}).setdefault(r["target"], {"values": {}, "busy": []})
+            cell["values"][r.get("round", 0)] = metric(r, row.metric)
+            if "run" in r:
+                cell["busy"].append(r["run"]["cpu"]["core_busy"][:2])
+                cell["errors"] = cell.get("errors", 0) + r["run"]["errors"]
+    for per in out.values():
+        for cell in per.values():
+            cell["value"] = statistics.median(cell["values"].values())
+            if cell["busy"]:
+                cell["cpu0"] = statistics.median(b[0] for b in cell["busy"])
+                cell["cpu1"] = statistics.median(b[1] for b in cell["busy"])
+            del cell["busy"]
     return out
 
 
-def cpu0(med, test, target):
-    return med.get(THROUGHPUT_KEY[test], {}).get(target, {}).get("cpu0")
+def ratio(med, key, a, b):
+    """Median of the per-round a/b ratios (rounds run side by side), or None."""
+    row = med.get(key, {})
+    if a not in row or b not in row:
+        return None
+    va, vb = row[a]["values"], row[b]["values"]
+    per_round = [va[k] / vb[k] for k in va if k in vb and vb[k]]
+    return statistics.median(per_round) if per_round else None
 
 
-def counted(med, key, test, a, b):
-    """Does the a/b ratio of row `key` count? CPU cost always does (it is the proxy's own
-    time per unit of work); throughput and latency only when CPU 0 had headroom in both runs."""
-    if key.startswith("cpu"):
-        return True
-    busy = [cpu0(med, test, t) for t in (a, b)]
-    return all(x is not None and x < CPU0_LIMIT for x in busy)
+def headroom(med, key, a, b):
+    row = med.get(key, {})
+    return all(row.get(t, {}).get("cpu0", 1.0) < CPU0_LIMIT for t in (a, b))
 
 
-def check_text(med, test):
-    row = med.get(THROUGHPUT_KEY[test], {})
-    shown = [t for t in PROXIES if t in row]
-    text = "CPU0 " + "/".join(f"{row[t]['cpu0']:.0%}" for t in shown)
-    text += ", CPU1 " + "/".join(f"{row[t]['cpu1']:.0%}" for t in shown)
-    return text
-
-
-def direct_headroom(med):
-    out = []
-    for test, key in (("w1", "msgs_w1"), ("w8", "msgs_w8"), ("hs", "hs")):
-        row = med.get(key, {})
-        best = max((v["value"] for t, v in row.items() if t in PROXIES), default=None)
-        if best and "direct" in row:
-            out.append(f"{test} {row['direct']['value'] / best:.2f}x")
-    return out
+def verdict(med, row, other):
+    """(ratio, counted, basis, met) for wsgate vs `other` on `row`."""
+    r = ratio(med, row.key, "wsgate", other)
+    if r is None:
+        return None, False, "", None
+    goal = row.targets.get(other)
+    if row.kind == "cost":
+        return r, True, "", None if goal is None else r <= goal
+    if row.kind == "latency":
+        ok = headroom(med, row.key, "wsgate", other)
+        return r, ok, "", None if goal is None or not ok else r <= goal
+    if row.kind == "rate":
+        if headroom(med, row.key, "wsgate", other):
+            return r, True, "measured", None if goal is None else r >= goal
+        cost = ratio(med, row.cost, "wsgate", other) if row.cost else None
+        if cost is None or goal is None:
+            return r, False, "", None
+        return r, False, f"by CPU cost {1 / cost:.2f}x", 1 / cost >= goal
+    return r, True, "", None
 
 
 def fmt(v):
@@ -121,122 +144,73 @@ def fmt(v):
         return "-"
     if v >= 10000:
         return f"{v / 1000:.1f} k"
-    if v >= 100:
-        return f"{v:.0f}"
-    return f"{v:.2f}"
-
-
-def ratio_cell(a, b, higher, target, ok):
-    if a is None or b is None or b == 0:
-        return "-", None
-    r = a / b
-    if not ok:
-        return f"({r:.2f}x, not counted)", None
-    met = None if target is None else (r >= target if higher else r <= target)
-    mark = "" if met is None else (" ✓" if met else " ✗")
-    return f"{r:.2f}x{mark}", met
+    return f"{v:.0f}" if v >= 100 else f"{v:.2f}"
 
 
 def table(med, targets):
     cols = [t for t in ["direct"] + PROXIES if t in targets]
-    head = ["figure"] + [NAMES[t] for t in cols] + ["wsgate/nginx", "wsgate/HAProxy", "target",
-                                                   "busy (" + "/".join(NAMES[t] for t in cols if t != "direct") + ")"]
+    proxies = [t for t in cols if t != "direct"]
+    head = (["figure"] + [NAMES[t] for t in cols] + ["wsgate/nginx", "wsgate/HAProxy", "target, met?",
+            "CPU0 / CPU1 busy (" + ", ".join(NAMES[t] for t in proxies) + ")"])
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     verdicts = []
-    for key, label, test, kind, higher, t_ng, t_ha in ROWS:
-        row = med.get(key)
-        if not row:
+    for row in ROWS:
+        cells = med.get(row.key)
+        if not cells:
             continue
-        get = lambda t: row.get(t, {}).get("value")  # noqa: E731
-        rn, met_n = ratio_cell(get("wsgate"), get("nginx"), higher, t_ng, counted(med, key, test, "wsgate", "nginx"))
-        rh, met_h = ratio_cell(get("wsgate"), get("haproxy"), higher, t_ha, counted(med, key, test, "wsgate", "haproxy"))
-        goal = []
-        if t_ng:
-            goal.append(f"{'≥' if higher else '≤'}{t_ng}x nginx")
-            verdicts.append((label.strip() + " vs nginx", met_n))
-        if t_ha:
-            goal.append(f"{'≥' if higher else '≤'}{t_ha}x HAProxy")
-            verdicts.append((label.strip() + " vs HAProxy", met_h))
-        name = "↳ " + label.strip() if label.startswith("  ") else label
-        check = check_text(med, test) if not label.startswith("  ") else ""
-        lines.append("| " + " | ".join([name] + [fmt(get(t)) for t in cols] + [rn, rh, ", ".join(goal), check]) + " |")
-    for key, label, _, limit in RSS_ROWS:
-        row = med.get(key)
-        if not row:
-            continue
-        get = lambda t: row.get(t, {}).get("value")  # noqa: E731
-        w = get("wsgate")
-        met = None if w is None else w <= limit
-        verdicts.append((label, met))
-        rn, _ = ratio_cell(w, get("nginx"), False, None, True)
-        rh, _ = ratio_cell(w, get("haproxy"), False, None, True)
-        lines.append("| " + " | ".join([label] + [fmt(get(t)) if t != "direct" else "-" for t in cols]
-                                        + [rn, rh, f"≤{limit} KB" + (" ✓" if met else " ✗"), "fresh process each"]) + " |")
+        values = [fmt(cells.get(t, {}).get("value")) if not (row.kind == "rss" and t == "direct") else "-" for t in cols]
+        ratios, goals = [], []
+        for other in ("nginx", "haproxy"):
+            r, counted, basis, met = verdict(med, row, other)
+            ratios.append("-" if r is None else (f"{r:.2f}x" if counted else f"({r:.2f}x)"))
+            if other in row.targets:
+                sign = "≥" if row.higher_is_better else "≤"
+                mark = {True: "✓", False: "✗", None: "not measurable"}[met]
+                goals.append(f"{sign}{row.targets[other]}x {NAMES[other]}: {mark}" + (f" ({basis})" if basis and basis != "measured" else ""))
+                verdicts.append((f"{row.label} vs {NAMES[other]}", met, basis))
+        if row.limit is not None:
+            w = cells.get("wsgate", {}).get("value")
+            met = None if w is None else w <= row.limit
+            goals.append(f"≤{row.limit} KB: {'✓' if met else '✗'}")
+            verdicts.append((row.label, met, ""))
+        busy = ""
+        if not row.sub and row.kind not in ("rss",):
+            busy = ", ".join(f"{cells[t]['cpu0']:.0%}/{cells[t]['cpu1']:.0%}" for t in proxies if "cpu0" in cells.get(t, {}))
+        label = ("↳ " if row.sub else "") + row.label
+        lines.append("| " + " | ".join([label] + values + ratios + ["; ".join(goals), busy]) + " |")
     return "\n".join(lines), verdicts
 
 
-def syscalls(rows, run_dir):
+def direct_headroom(med):
     out = []
-    for r in rows:
-        if r["test"] != "syscalls":
-            continue
-        counts = {}
-        for line in open(os.path.join(run_dir, r["file"])):
-            m = re.match(r"\s*([\d,]+)\s+(syscalls:sys_enter_(\w+)|context-switches)\b", line)
-            if m and int(m.group(1).replace(",", "")):
-                name = m.group(3) or "(context switches)"
-                counts[name] = int(m.group(1).replace(",", ""))
-        msgs = 2 * max(r["run"]["total"], 1)
-        switches = counts.pop("(context switches)", 0)
-        total = sum(counts.values())
-        top = sorted(counts.items(), key=lambda kv: -kv[1])[:5] + [("context switches", switches)]
-        out.append((r["target"], total / msgs, [(k, v / msgs) for k, v in top]))
-    return out
-
-
-def profile(rows, run_dir):
-    out = []
-    for r in rows:
-        if r["test"] == "profile":
-            dso = [l.strip() for l in open(os.path.join(run_dir, r["dso"]))][:6]
-            sym = [l.strip() for l in open(os.path.join(run_dir, r["sym"]))][:18]
-            out.append((r["target"], dso, sym))
-    return out
+    for test, key in (("window 1", "msgs_w1"), ("window 8", "msgs_w8"), ("new connections", "hs")):
+        row = med.get(key, {})
+        best = max((v["value"] for t, v in row.items() if t in PROXIES), default=None)
+        if best and "direct" in row:
+            out.append(f"{test} {row['direct']['value'] / best:.2f}x")
+    return ", ".join(out)
 
 
 def main():
     run_dir = sys.argv[1]
     out_dir = sys.argv[2] if len(sys.argv) > 2 else None
-    rows, machine = load(run_dir)
+    rows = [json.loads(line) for line in open(os.path.join(run_dir, "results.jsonl"))]
+    machine = json.load(open(os.path.join(run_dir, "machine.json")))
     targets = sorted({r["target"] for r in rows}, key=lambda t: (["direct"] + PROXIES).index(t))
-    med = medians(rows, targets)
+    med = collect(rows)
     tbl, verdicts = table(med, targets)
     rounds = max((r.get("round", 0) for r in rows), default=0)
-    header = (f"{machine['date']}, {machine['cpus']} × {machine['cpu']}, {machine['mem_mib'] // 1024} GiB, "
-              f"Linux {machine['kernel']}; medians of {rounds} interleaved rounds; generator and echo "
-              f"backends on CPU 0, the proxy alone on CPU 1. msgs/s counts relayed messages "
-              f"(an echo is two).")
-    parts = [header, "", tbl, ""]
-    missed = [v for v, met in verdicts if met is False]
-    unknown = [v for v, met in verdicts if met is None]
-    parts.append("Ratios in parentheses are not counted: CPU 0 (generator and backends) was at least "
-                 f"{CPU0_LIMIT:.0%} busy in one of the two runs, so the generator may have set the pace. "
-                 "CPU per message always counts: it is the proxy's own time per unit of work.")
-    parts.append("")
-    parts.append("Direct (no proxy) vs the best proxy: " + ", ".join(direct_headroom(med))
-                 + f" (the rule of thumb asks for {DIRECT_HEADROOM}x; see the README for why it cannot hold here).")
-    parts.append("")
-    parts.append("Targets missed: " + (", ".join(missed) if missed else "none") + ".")
+    rate = next((r["run"].get("rate") for r in rows if r["test"] == "paced"), None)
+    parts = [sections.header(machine, rounds, rate), "", tbl, "", sections.rules(CPU0_LIMIT), ""]
+    if direct_headroom(med):
+        parts += [f"Direct (no proxy) vs the best proxy: {direct_headroom(med)} (the issue's rule of thumb "
+                  f"asks for {DIRECT_HEADROOM}x; the README explains why it cannot hold on two cores).", ""]
+    missed = [f"{v}{' (' + b + ')' if b and b != 'measured' else ''}" for v, met, b in verdicts if met is False]
+    unknown = [v for v, met, _ in verdicts if met is None]
+    parts.append("Targets missed: " + ("; ".join(missed) if missed else "none") + ".")
     if unknown:
-        parts.append("Targets not measurable in this run: " + ", ".join(unknown) + ".")
-    sc = syscalls(rows, run_dir)
-    if sc:
-        parts += ["", "Syscalls per relayed message (window 1, counted with `perf stat -e 'syscalls:sys_enter_*'` on the proxy):", ""]
-        for t, total, top in sc:
-            parts.append(f"- {NAMES[t]}: {total:.2f} — " + ", ".join(f"{k} {v:.2f}" for k, v in top))
-    for t, dso, sym in profile(rows, run_dir):
-        parts += ["", f"Profile of {NAMES[t]} (window 1, `perf record -e cpu-clock`), by object:", "", "```"]
-        parts += dso + ["```", "", "Top symbols:", "", "```"] + sym + ["```"]
+        parts.append("Not measurable in this run: " + "; ".join(unknown) + ".")
+    parts += sections.syscalls(rows, run_dir, NAMES) + sections.profiles(rows, run_dir, NAMES)
     text = "\n".join(parts)
     print(text)
     for key, per in med.items():
@@ -246,11 +220,12 @@ def main():
     if out_dir:
         os.makedirs(out_dir, exist_ok=True)
         with open(os.path.join(out_dir, "benchmark.md"), "w") as f:
-            f.write("# wsgate benchmark\n\nWritten by `scripts/bench.sh`.\n\n" + text + "\n")
+            f.write("# wsgate benchmark\n\nWritten by `scripts/bench.sh`; the README explains the setup.\n\n"
+                    + text + "\n")
         with open(os.path.join(out_dir, "benchmark.json"), "w") as f:
             json.dump({"machine": machine, "medians": med}, f, indent=1, sort_keys=True)
         with open(os.path.join(out_dir, "benchmark.svg"), "w") as f:
-            f.write(plot.svg(med, machine, ROWS, RSS_ROWS, lambda k, t: counted(med, k, t, "wsgate", "nginx")))
+            f.write(plot.svg(med, machine, BY_KEY))
         print(f"wrote {out_dir}/benchmark.md, benchmark.json, benchmark.svg", file=sys.stderr)
 
 

@@ -98,6 +98,9 @@ pub struct Pingpong {
     pub targets: Vec<Target>,
     pub connections: usize,
     pub window: usize,
+    /// Echoes per second over all connections (window 1, paced); `None`: as fast as echoes
+    /// come back.
+    pub rate: Option<f64>,
     pub size: usize,
     pub warmup: Duration,
     pub duration: Duration,
@@ -116,11 +119,18 @@ pub async fn pingpong(p: Pingpong) -> anyhow::Result<serde_json::Value> {
     let frame = wire::frame(wire::OP_BINARY, &vec![b'x'; p.size], true);
     let frames: Rc<[u8]> = frame.repeat(p.window).into();
     let mut tasks = Vec::new();
-    for (conn, early) in conns {
+    let n = conns.len();
+    let started = tokio::time::Instant::now();
+    for (i, (conn, early)) in conns.into_iter().enumerate() {
         let (run, frames) = (run.clone(), frames.clone());
         let (window, len) = (p.window, frame.len());
+        // Paced: each connection sends every n/rate seconds, the connections staggered.
+        let pace = p.rate.map(|r| {
+            let every = Duration::from_secs_f64(n as f64 / r);
+            (started + every.mul_f64(i as f64 / n as f64), every)
+        });
         tasks.push(tokio::task::spawn_local(async move {
-            if let Err(e) = echo_loop(conn, early, &run, &frames, len, window).await {
+            if let Err(e) = echo_loop(conn, early, &run, &frames, len, window, pace).await {
                 run.error(e);
             }
         }));
@@ -133,6 +143,7 @@ pub async fn pingpong(p: Pingpong) -> anyhow::Result<serde_json::Value> {
     out["mode"] = "pingpong".into();
     out["connections"] = p.connections.into();
     out["window"] = p.window.into();
+    out["rate"] = p.rate.into();
     out["size"] = p.size.into();
     Ok(out)
 }
@@ -146,6 +157,7 @@ async fn echo_loop(
     frames: &[u8],
     frame_len: usize,
     window: usize,
+    mut pace: Option<(tokio::time::Instant, Duration)>,
 ) -> anyhow::Result<()> {
     let mut sent: VecDeque<Instant> = VecDeque::with_capacity(window);
     let mut have = buf.len();
@@ -153,6 +165,11 @@ async fn echo_loop(
     loop {
         let room = window - sent.len();
         if room > 0 && !run.stop.get() {
+            if let Some((next, every)) = pace.as_mut() {
+                tokio::time::sleep_until(*next).await;
+                // Behind schedule (a slow echo): carry on from now rather than burst.
+                *next = (*next + *every).max(tokio::time::Instant::now());
+            }
             conn.write_all(&frames[..room * frame_len]).await?;
             conn.flush().await?;
             let now = Instant::now();

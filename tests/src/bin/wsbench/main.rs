@@ -4,6 +4,7 @@
 //!
 //! - `wsbench pingpong URL... -c 100 -w 1 -d 5s -s 64`: keeps `w` messages in flight on
 //!   each connection; prints one JSON line (echoes/s, p50/p99, core and proxy CPU).
+//!   `--rate R` paces the echoes to R per second in all instead (latency at a fixed load).
 //! - `wsbench handshakes URL... -c 8 -d 5s`: connect, upgrade, one echo, close, repeatedly.
 //! - `wsbench hold URL -c 3000`: opens idle connections, prints `ready N`, holds them.
 //! - `wsbench serve 127.0.0.1:PORT`: a light echo server (the benchmark backend).
@@ -57,6 +58,9 @@ enum Cmd {
         /// Messages in flight per connection.
         #[arg(short, long, default_value_t = 1)]
         window: usize,
+        /// Paced: this many echoes per second over all connections (window 1).
+        #[arg(long)]
+        rate: Option<f64>,
         #[arg(short, long, default_value = "5s", value_parser = parse_duration)]
         duration: Duration,
         #[arg(short, long, default_value_t = 64)]
@@ -128,6 +132,7 @@ fn main() -> anyhow::Result<()> {
                 urls,
                 connections,
                 window,
+                rate,
                 duration,
                 size,
                 warmup,
@@ -135,7 +140,8 @@ fn main() -> anyhow::Result<()> {
                 let p = load::Pingpong {
                     targets: targets(&urls)?,
                     connections,
-                    window: window.max(1),
+                    window: if rate.is_some() { 1 } else { window.max(1) },
+                    rate,
                     size,
                     warmup,
                     duration,
