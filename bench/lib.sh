@@ -186,6 +186,39 @@ profile() {
   echo "{\"test\":\"profile\",\"target\":\"$t\",\"dso\":\"profile-$t-dso.txt\",\"sym\":\"profile-$t-sym.txt\"}" >> "$RESULTS"
 }
 
+# The route table at scale: a fresh wsgate with one route, then TABLE_ROUTES routes on SIGHUP.
+# Records the apply metric (wsgate_route_table_apply_seconds, parse excluded), SIGHUP to the
+# last route served, and RSS growth; then the controller's translation of as many objects.
+table_scale() {
+  local dir="$RUN/table" ws admin pid n=$TABLE_ROUTES last
+  mkdir -p "$dir"; ws=$(free_port); admin=$(free_port)
+  python3 "$ROOT/bench/routes.py" 1 "${BACKENDS[0]}" "${BACKENDS[1]}" > "$dir/routes.yaml"
+  WSGATE_LOG=warn taskset -c 1 "$BIN/wsgate" --workers 1 proxy --config "$dir/routes.yaml" \
+    --listen "127.0.0.1:$ws" --admin-listen "127.0.0.1:$admin" --watch-interval 3600s 2> "$dir/wsgate.log" & pid=$!
+  ALL_PIDS+=("$pid")
+  wait_port "$ws"; wait_port "$admin"; sleep 0.5
+  local rss0 sum0 count0 served sum1 count1 rss1
+  rss0=$(rss_kb "$pid")
+  sum0=$(python3 "$ROOT/bench/probe.py" metric "$admin" wsgate_route_table_apply_seconds_sum)
+  count0=$(python3 "$ROOT/bench/probe.py" metric "$admin" wsgate_route_table_apply_seconds_count)
+  python3 "$ROOT/bench/routes.py" "$n" "${BACKENDS[0]}" "${BACKENDS[1]}" > "$dir/next.yaml"
+  mv "$dir/next.yaml" "$dir/routes.yaml"
+  last="r$((n - 1)).bench.local"
+  served=$(python3 "$ROOT/bench/probe.py" reload "$pid" "$ws" "$last")
+  for _ in $(seq 100); do
+    count1=$(python3 "$ROOT/bench/probe.py" metric "$admin" wsgate_route_table_apply_seconds_count)
+    [ "$count1" != "$count0" ] && break; sleep 0.05
+  done
+  sum1=$(python3 "$ROOT/bench/probe.py" metric "$admin" wsgate_route_table_apply_seconds_sum)
+  sleep 1
+  rss1=$(rss_kb "$pid")
+  kill "$pid" 2>/dev/null || true
+  echo "{\"test\":\"table\",\"target\":\"wsgate\",\"routes\":$n,\"apply_s\":$(python3 -c "print($sum1 - $sum0)"),\"served_ms\":$served,\"rss_before_kb\":$rss0,\"rss_after_kb\":$rss1}" >> "$RESULTS"
+  (cd "$ROOT" && cargo build --release -q -p wsgate --example translate_bench)
+  local tr; tr=$(taskset -c 1 "$TARGET_DIR/release/examples/translate_bench" "$n")
+  echo "{\"test\":\"translate\",\"target\":\"wsgate\",\"run\":$tr}" >> "$RESULTS"
+}
+
 machine_facts() {
   python3 - <<'PY'
 import json, os, platform, subprocess, datetime

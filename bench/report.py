@@ -205,12 +205,14 @@ def main():
     if direct_headroom(med):
         parts += [f"Direct (no proxy) vs the best proxy: {direct_headroom(med)} (the issue's rule of thumb "
                   f"asks for {DIRECT_HEADROOM}x; the README explains why it cannot hold on two cores).", ""]
+    scale_lines, scale_verdicts = sections.table_scale(rows)
+    verdicts += scale_verdicts
     missed = [f"{v}{' (' + b + ')' if b and b != 'measured' else ''}" for v, met, b in verdicts if met is False]
     unknown = [v for v, met, _ in verdicts if met is None]
     parts.append("Targets missed: " + ("; ".join(missed) if missed else "none") + ".")
     if unknown:
         parts.append("Not measurable in this run: " + "; ".join(unknown) + ".")
-    parts += sections.syscalls(rows, run_dir, NAMES) + sections.profiles(rows, run_dir, NAMES)
+    parts += scale_lines + sections.syscalls(rows, run_dir, NAMES) + sections.profiles(rows, run_dir, NAMES)
     text = "\n".join(parts)
     print(text)
     for key, per in med.items():

@@ -56,3 +56,26 @@ def profiles(rows, run_dir, names):
         out += ["", f"Profile of {names[r['target']]} (window 1, `perf record -e cpu-clock`; share of "
                 "its CPU time by object, then the top symbols):", "", "```"] + dso + [""] + sym + ["```"]
     return out
+
+
+def table_scale(rows):
+    """Lines and verdicts of the route-table part: apply time and memory, translation time."""
+    lines, verdicts = [], []
+    for r in rows:
+        if r["test"] == "table":
+            apply_ms = r["apply_s"] * 1000
+            mb = (r["rss_after_kb"] - r["rss_before_kb"]) / 1024
+            verdicts += [(f"{r['routes']}-route table applied in < 50 ms", apply_ms < 50, ""),
+                         (f"{r['routes']}-route table in < 30 MB", mb < 30, "")]
+            lines.append(f"- Routes file with {r['routes']} routes applied on SIGHUP: {apply_ms:.0f} ms by "
+                         f"`wsgate_route_table_apply_seconds` (parse excluded; target < 50 ms), "
+                         f"{r['served_ms']:.0f} ms from SIGHUP to the last route served, "
+                         f"RSS +{mb:.1f} MB (target < 30 MB).")
+        if r["test"] == "translate":
+            t = r["run"]
+            lines.append(f"- Controller translation of {t['objects']} objects (half WebSocketRoutes, half "
+                         f"Ingresses) into {t['routes']} routes, release build: {t['build_ms_median']:.0f} ms "
+                         f"median of 5 (max {t['build_ms_max']:.0f} ms), RSS +{t['translation_rss_mb']:.1f} MB.")
+    if lines:
+        lines = ["", "Route tables at scale:", ""] + lines
+    return lines, verdicts

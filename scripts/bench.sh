@@ -17,12 +17,15 @@
 # per second (8 at a time; wss: TLS 1.3, ECDSA P-256 certificate, P-256 key exchange, no
 # resumption); wss msgs/s; RSS per idle connection with HOLD held (ws and wss, a fresh proxy
 # for each); syscalls per relayed message (perf stat on the syscall tracepoints); cpu-clock
-# profiles of wsgate and nginx. Writes docs/benchmark.md, .svg and .json.
+# profiles of wsgate and nginx; a TABLE_ROUTES-route table applied on SIGHUP (apply metric,
+# time to served, RSS) and the controller's translation of as many objects (release build).
+# Writes docs/benchmark.md, .svg and .json.
 #
 #   bash scripts/bench.sh                                     # everything (about 10 minutes)
 #   ROUNDS=1 DURATION=3s PARTS="msgs" bash scripts/bench.sh   # a quick look at one part
 # Settings: ROUNDS=3 DURATION=4s CONNS=100 SIZE=64 HS_CONC=8 HS_DURATION=3s HOLD=9000
-#   RATE=60000 PARTS="msgs hs wss hold syscalls profile" TARGETS="direct wsgate nginx haproxy"
+#   RATE=60000 TABLE_ROUTES=10000 PARTS="msgs hs wss hold syscalls profile table"
+#   TARGETS="direct wsgate nginx haproxy"
 #   NGINX_DEFERRED=1 adds nginx with `listen ... deferred` as a fifth target.
 #   OUT=docs (where the report and plot go; OUT=- prints only); KEEP=DIR keeps the raw results
 #   (python3 bench/report.py DIR [OUT] summarises them again).
@@ -31,7 +34,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-4s}"; CONNS="${CONNS:-100}"; SIZE="${SIZE:-64}"
 HS_CONC="${HS_CONC:-8}"; HS_DURATION="${HS_DURATION:-3s}"; HOLD="${HOLD:-9000}"; RATE="${RATE:-60000}"
-PARTS="${PARTS:-msgs hs wss hold syscalls profile}"
+PARTS="${PARTS:-msgs hs wss hold syscalls profile table}"; TABLE_ROUTES="${TABLE_ROUTES:-10000}"
 TARGETS="${TARGETS:-direct wsgate nginx haproxy}"
 [ "${NGINX_DEFERRED:-0}" = 1 ] && TARGETS="$TARGETS nginx-deferred"
 OUT="${OUT:-$ROOT/docs}"
@@ -86,6 +89,7 @@ fi
 if has_part syscalls; then
   for t in wsgate nginx haproxy; do [[ " $TARGETS " == *" $t "* ]] && count_syscalls "$t"; done
 fi
+if has_part table; then table_scale; fi
 if has_part profile; then
   for t in wsgate nginx; do [[ " $TARGETS " == *" $t "* ]] && profile "$t"; done
 fi
