@@ -6,7 +6,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 need_apt=()
-for pkg in nginx haproxy redis-server chromium chromium-driver openssl curl libnss3-tools python3-venv; do
+# linux-perf: syscall counts and profiles in scripts/bench.sh.
+for pkg in nginx haproxy redis-server chromium chromium-driver openssl curl libnss3-tools python3-venv linux-perf; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
