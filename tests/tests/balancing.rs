@@ -8,15 +8,17 @@ mod balancing_support;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
-use wsgate_tests::client::{Ws, close_ws, http_get, http_request, next_within, ws_connect};
+use wsgate_tests::client::{close_ws, http_get, http_request, next_within, ws_connect};
 use wsgate_tests::e2e;
 use wsgate_tests::open_files;
 use wsgate_tests::wait::{SETTLE_TIMEOUT, until};
 use wsgate_tests::wsgate::{Wsgate, routes};
 
+use balancing_support::spread::{
+    assert_within_ten_percent, counts, get_with_cookie, open, refusing_address,
+};
 use balancing_support::{EchoProcess, SioServer, run_sio_clients, whoami};
 
 /// Waits until wsgate counts `n` open connections and requests over all endpoints.
@@ -103,37 +105,6 @@ async fn socketio_sessions_stick_by_sid_or_cookie_and_break_without_affinity() {
     );
     assert!(run.ok < 60, "without affinity some sessions must fail");
     assert!(unknown(&servers) > 0, "servers saw unknown sessions");
-}
-
-async fn open(gw: &Wsgate, n: usize) -> Vec<(String, Ws)> {
-    let mut out = Vec::with_capacity(n);
-    for chunk in 0..n.div_ceil(50) {
-        let batch = (0..50.min(n - chunk * 50)).map(|_| async {
-            let mut ws = ws_connect(&gw.ws_url("/chat")).await.expect("connect");
-            (whoami(&mut ws).await, ws)
-        });
-        out.extend(futures_util::future::join_all(batch).await);
-    }
-    out
-}
-
-fn counts(conns: &[(String, Ws)]) -> HashMap<String, usize> {
-    let mut c = HashMap::new();
-    for (name, _) in conns {
-        *c.entry(name.clone()).or_default() += 1;
-    }
-    c
-}
-
-fn assert_within_ten_percent(c: &HashMap<String, usize>, total: usize) {
-    let mean = total as f64 / 3.0;
-    assert_eq!(c.len(), 3, "{c:?}");
-    for (name, n) in c {
-        assert!(
-            (*n as f64 - mean).abs() <= mean * 0.1,
-            "{name} has {n} of {total}: {c:?}"
-        );
-    }
 }
 
 #[e2e(multi_thread, heavy, limit = 300)]
@@ -283,23 +254,6 @@ async fn a_removed_endpoint_drains_with_1001_spread_over_the_drain_period() {
     );
 }
 
-async fn get_with_cookie(gw: &Wsgate, cookie: Option<&str>) -> (String, Option<String>) {
-    let mut req = http::Request::get("/whoami").header("host", "chat.example.com");
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    let req = req
-        .body(http_body_util::Full::new(bytes::Bytes::new()))
-        .expect("request");
-    let (status, body, headers) = http_request(&gw.http.to_string(), req).await.expect("GET");
-    assert_eq!(status, 200, "{body}");
-    let v: serde_json::Value = serde_json::from_str(&body).expect("json");
-    let set = headers
-        .get("set-cookie")
-        .map(|h| h.to_str().expect("ascii").to_string());
-    (v["backend"].as_str().expect("backend").to_string(), set)
-}
-
 #[e2e(multi_thread)]
 async fn an_affinity_cookie_from_one_replica_is_honoured_by_another() {
     let backends = [
@@ -336,17 +290,6 @@ async fn an_affinity_cookie_from_one_replica_is_honoured_by_another() {
     // A cookie naming no endpoint of the route is replaced.
     let (_, set) = get_with_cookie(&two, Some("wsgate-affinity=00000000deadbeef")).await;
     assert!(set.is_some_and(|s| !s.contains("deadbeef")));
-}
-
-/// A loopback address where connects are refused, and stay refused: the port is held by a
-/// bound socket that never listens, so no other process can take it during the test.
-fn refusing_address() -> (TcpSocket, std::net::SocketAddr) {
-    let socket = TcpSocket::new_v4().expect("socket");
-    socket
-        .bind("127.0.0.1:0".parse().expect("addr"))
-        .expect("bind");
-    let addr = socket.local_addr().expect("addr");
-    (socket, addr)
 }
 
 #[e2e(multi_thread)]

@@ -54,7 +54,7 @@ impl World {
 
 /// Sends `text` and returns the reply.
 async fn ask(ws: &mut Wss, text: &str) -> anyhow::Result<String> {
-    ws.send(Message::text(text)).await?;
+    tokio::time::timeout(Duration::from_secs(5), ws.send(Message::text(text))).await??;
     let reply = tokio::time::timeout(Duration::from_secs(5), ws.next()).await?;
     match reply {
         Some(Ok(Message::Text(t))) => Ok(t.to_string()),

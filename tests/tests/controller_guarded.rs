@@ -80,7 +80,7 @@ fn request(host: &str, method: &str, body: &'static [u8], upgrade: bool) -> Requ
         .expect("request")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn guarding_annotations_are_enforced_by_the_data_plane() {
     let backend = Backend::start("one").await;
     let auth = denying_auth().await;

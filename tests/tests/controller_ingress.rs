@@ -15,7 +15,7 @@ use bytes::Bytes;
 use controller_support::http::{STEP, ask, get, refused_status, ws};
 use controller_support::objects::{NS, service};
 use controller_support::{Controller, eventually};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
@@ -159,7 +159,7 @@ async fn world() -> World {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn an_ingress_nginx_ingress_keeps_its_meaning() {
     let w = world().await;
     let http = w.ctl.http;
@@ -212,7 +212,7 @@ async fn an_ingress_nginx_ingress_keeps_its_meaning() {
         refused_status(&ws(http, HOST, "/", &[GOOD]).await),
         Some(429)
     );
-    a.close(None).await.expect("close");
+    wsgate_tests::client::close_ws(&mut a).await;
     let freed = eventually(STEP, || async {
         ws(http, HOST, "/", &[GOOD]).await.is_ok()
     })
@@ -234,15 +234,13 @@ async fn an_ingress_nginx_ingress_keeps_its_meaning() {
     controller_support::rbac::record("controller-ingress", &w.api);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn pings_keep_a_connection_alive_like_nginx_and_silence_ends_it() {
     let w = world().await;
     let mut c = ws(w.ctl.http, HOST, "/", &[GOOD]).await.expect("ws");
     // proxy-read-timeout is 2s: pings every 500ms for 4s keep it open.
     for _ in 0..8 {
-        c.send(Message::Ping(Bytes::from_static(b"hi")))
-            .await
-            .expect("ping");
+        wsgate_tests::client::send_msg(&mut c, Message::Ping(Bytes::from_static(b"hi"))).await;
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert_eq!(
@@ -264,7 +262,7 @@ async fn pings_keep_a_connection_alive_like_nginx_and_silence_ends_it() {
     assert_eq!(closed, Some(1001));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn an_ingress_asking_for_an_unsupported_protection_is_refused() {
     let w = world().await;
     let (status, _, _) = get(w.ctl.http, LOCKED, "/", &[GOOD]).await.expect("get");

@@ -36,7 +36,7 @@ fn status_written(api: &KubeApi, name: &str) -> bool {
         .any(|w| w.method == "PATCH" && w.path == path)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn one_leader_and_a_takeover_when_its_api_access_is_cut() {
     let backend = Backend::start("one").await;
     let mut api = KubeApi::start().await;

@@ -76,7 +76,7 @@ async fn rss_with(extra: usize) -> u64 {
     ctl.rss_kib()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn ten_thousand_unrelated_secrets_do_not_grow_memory() {
     let none = rss_with(0).await;
     let many = rss_with(10_000).await;
@@ -88,7 +88,7 @@ async fn ten_thousand_unrelated_secrets_do_not_grow_memory() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn a_tls_secret_rotated_through_the_api_reaches_new_handshakes() {
     let old_root = Ca::root("wsgate rotation old root");
     let new_root = Ca::root("wsgate rotation new root");

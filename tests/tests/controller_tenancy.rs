@@ -57,7 +57,7 @@ fn refused_with(api: &KubeApi, ns: &str, name: &str, reason: &str) -> bool {
         })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
 async fn namespaces_cannot_steal_paths_or_certificates() {
     let ca_a = Ca::root("team-a root");
     let ca_b = Ca::root("team-b root");

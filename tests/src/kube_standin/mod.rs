@@ -2,7 +2,8 @@
 //! controller against: discovery, list, watch from a resourceVersion (410 Gone when too old),
 //! get, create, replace, merge patch, server-side apply (as a merge), the status subresource
 //! and delete, for the kinds wsgate reads and writes. It records every write request and can
-//! be stopped and started again on the same port (open watches break).
+//! be stopped and started again on the same port (open watches break; the port is never
+//! given up, so nothing else can take it meanwhile).
 //!
 //! ```text
 //!   test ──create/patch/delete──> Store ──events──> watch streams ──HTTP──> wsgate controller
@@ -11,6 +12,7 @@
 
 mod discovery;
 mod handler;
+mod history;
 pub mod kubeconfig;
 mod objects;
 mod query;
@@ -23,7 +25,6 @@ mod watch;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -48,23 +49,57 @@ pub struct KubeApi {
 
 /// One listening address of the stand-in. Door 0 is the main one; more can be opened so
 /// that a single client (one controller replica) can be cut off while others keep talking.
+/// A closed door keeps its socket (so no other program can take the port meanwhile) and
+/// cuts every connection it accepts, as an API server that went away would.
 struct Door {
     addr: SocketAddr,
-    server: Option<JoinHandle<()>>,
+    listener: Arc<TcpListener>,
+    task: JoinHandle<()>,
+    open: bool,
+}
+
+impl Door {
+    async fn bind(store: &Arc<Mutex<Store>>) -> Door {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind stand-in");
+        let addr = listener.local_addr().expect("stand-in address");
+        let listener = Arc::new(listener);
+        let task = tokio::spawn(serve(listener.clone(), store.clone()));
+        Door {
+            addr,
+            listener,
+            task,
+            open: true,
+        }
+    }
+
+    fn close(&mut self) {
+        if self.open {
+            // Aborting the accept task drops its JoinSet, which aborts every connection.
+            self.task.abort();
+            self.task = tokio::spawn(refuse(self.listener.clone()));
+            self.open = false;
+        }
+    }
+
+    fn reopen(&mut self, store: &Arc<Mutex<Store>>) {
+        if !self.open {
+            self.task.abort();
+            self.task = tokio::spawn(serve(self.listener.clone(), store.clone()));
+            self.open = true;
+        }
+    }
 }
 
 impl KubeApi {
     /// Starts on 127.0.0.1 with an OS-chosen port.
     pub async fn start() -> KubeApi {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind stand-in");
-        let addr = listener.local_addr().expect("stand-in address");
         let store = Arc::new(Mutex::new(Store::new(KEEP_EVENTS)));
-        let server = Some(tokio::spawn(serve(listener, store.clone())));
+        let door = Door::bind(&store).await;
         KubeApi {
             store,
-            doors: vec![Door { addr, server }],
+            doors: vec![door],
         }
     }
 
@@ -85,48 +120,30 @@ impl KubeApi {
 
     /// Opens another door (a listener on a new port, same objects) and returns its number.
     pub async fn open_door(&mut self) -> usize {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind door");
-        let addr = listener.local_addr().expect("door address");
-        let server = Some(tokio::spawn(serve(listener, self.store.clone())));
-        self.doors.push(Door { addr, server });
+        let door = Door::bind(&self.store).await;
+        self.doors.push(door);
         self.doors.len() - 1
     }
 
     /// Closes `door` and drops its connections (watches included): its clients see the API
     /// go away while clients of other doors do not.
     pub fn close_door(&mut self, door: usize) {
-        if let Some(server) = self.doors[door].server.take() {
-            // Aborting the accept task drops its JoinSet, which aborts every connection.
-            server.abort();
-        }
+        self.doors[door].close();
     }
 
-    /// Listens again on `door`'s port.
+    /// Serves `door` again, on the same port (its socket was never given up).
     pub async fn reopen_door(&mut self, door: usize) {
-        self.close_door(door);
-        let addr = self.doors[door].addr;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let listener = loop {
-            match TcpListener::bind(addr).await {
-                Ok(listener) => break listener,
-                Err(e) if Instant::now() < deadline => {
-                    let _ = e;
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                Err(e) => panic!("rebinding {addr}: {e}"),
-            }
-        };
-        self.doors[door].server = Some(tokio::spawn(serve(listener, self.store.clone())));
+        self.doors[door].reopen(&self.store);
     }
 
-    /// Stops listening on every door and drops every open connection. Objects stay.
+    /// Stops serving on every door and drops every open connection. Objects stay.
     pub fn stop(&mut self) {
-        for door in 0..self.doors.len() {
-            self.close_door(door);
+        for door in &mut self.doors {
+            door.close();
         }
     }
 
-    /// Listens again on every door.
+    /// Serves every door again.
     pub async fn start_again(&mut self) {
         for door in 0..self.doors.len() {
             self.reopen_door(door).await;
@@ -187,7 +204,9 @@ impl KubeApi {
 
 impl Drop for KubeApi {
     fn drop(&mut self) {
-        self.stop();
+        for door in &self.doors {
+            door.task.abort();
+        }
     }
 }
 
@@ -205,7 +224,18 @@ fn locate(object: &Value) -> (Resource, String, String) {
     (resource, ns.to_string(), name.to_string())
 }
 
-async fn serve(listener: TcpListener, store: Arc<Mutex<Store>>) {
+/// Accepts and drops every connection: a closed door.
+async fn refuse(listener: Arc<TcpListener>) {
+    loop {
+        if let Ok((stream, _)) = listener.accept().await {
+            // Reset rather than a clean end: nothing answers on a closed door.
+            let _ = stream.set_zero_linger();
+            drop(stream);
+        }
+    }
+}
+
+async fn serve(listener: Arc<TcpListener>, store: Arc<Mutex<Store>>) {
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}

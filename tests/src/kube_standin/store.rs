@@ -1,32 +1,16 @@
 //! The object store: every object by resource, namespace and name; one global, monotonically
 //! increasing resourceVersion; a bounded history of watch events; a record of writes.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::Arc;
+use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use serde_json::{Value, json};
-use tokio::sync::broadcast;
 
+use super::history::History;
+pub use super::history::{Subscription, WatchEvent, matches};
 use super::objects::{fold_string_data, merge, now_rfc3339};
 pub use super::query::{Filter, Page};
 use super::resources::Resource;
 use super::schema;
-
-/// One watch event, serialized once as a JSON line.
-#[derive(Debug)]
-pub struct WatchEvent {
-    /// resourceVersion of the change.
-    pub rv: u64,
-    /// Resource type changed.
-    pub resource: Resource,
-    /// Namespace of the object ("" when cluster-scoped).
-    pub namespace: String,
-    /// `{"type":..,"object":..}\n`.
-    pub line: Bytes,
-    /// The object, for selectors.
-    pub object: Value,
-}
 
 /// A write request as received.
 #[derive(Debug, Clone)]
@@ -58,9 +42,6 @@ pub enum StoreError {
 
 type Key = (Resource, String, String);
 
-/// Kept events after a resourceVersion, and a receiver of the events to come.
-pub type Subscription = (Vec<Arc<WatchEvent>>, broadcast::Receiver<Arc<WatchEvent>>);
-
 /// Patch flavours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchKind {
@@ -75,10 +56,7 @@ pub struct Store {
     rv: u64,
     uid: u64,
     objects: BTreeMap<Key, Value>,
-    history: VecDeque<Arc<WatchEvent>>,
-    compacted: u64,
-    keep: usize,
-    tx: broadcast::Sender<Arc<WatchEvent>>,
+    history: History,
     /// Every write request received over HTTP.
     pub writes: Vec<Write>,
     /// Paths nothing answered (404 for an unknown resource).
@@ -96,10 +74,7 @@ impl Store {
             rv: 1,
             uid: 0,
             objects: BTreeMap::new(),
-            history: VecDeque::new(),
-            compacted: 0,
-            keep,
-            tx: broadcast::channel(4096).0,
+            history: History::new(keep),
             writes: Vec::new(),
             unknown_paths: Vec::new(),
             requests: Vec::new(),
@@ -122,7 +97,7 @@ impl Store {
         page: Option<&Page>,
     ) -> Result<Value, StoreError> {
         let (rv, skip) = match page.and_then(|p| p.from) {
-            Some((rv, _)) if rv < self.compacted => {
+            Some((rv, _)) if self.history.expired(rv) => {
                 return Err(StoreError::Gone(
                     "the provided continue parameter is too old".into(),
                 ));
@@ -304,22 +279,12 @@ impl Store {
         namespace: Option<&str>,
         since: u64,
     ) -> Option<Subscription> {
-        if since < self.compacted {
-            return None;
-        }
-        let backlog = self
-            .history
-            .iter()
-            .filter(|e| e.rv > since && matches(e, resource, namespace))
-            .cloned()
-            .collect();
-        Some((backlog, self.tx.subscribe()))
+        self.history.subscribe(resource, namespace, since)
     }
 
     /// Forgets every kept event: watches from an older resourceVersion get 410 Gone.
     pub fn compact(&mut self) {
-        self.history.clear();
-        self.compacted = self.rv;
+        self.history.compact(self.rv);
     }
 
     fn update(
@@ -379,30 +344,9 @@ impl Store {
     }
 
     fn publish(&mut self, event_type: &str, resource: Resource, ns: &str, object: &Value) {
-        let mut line =
-            serde_json::to_vec(&json!({"type": event_type, "object": object})).unwrap_or_default();
-        line.push(b'\n');
-        let event = Arc::new(WatchEvent {
-            rv: self.rv,
-            resource,
-            namespace: ns.to_string(),
-            line: Bytes::from(line),
-            object: object.clone(),
-        });
-        self.history.push_back(event.clone());
-        while self.history.len() > self.keep {
-            if let Some(dropped) = self.history.pop_front() {
-                self.compacted = dropped.rv;
-            }
-        }
-        // No receivers is fine: nobody is watching.
-        let _ = self.tx.send(event);
+        self.history
+            .publish(self.rv, event_type, resource, ns, object);
     }
-}
-
-/// Whether `event` belongs to a watch of `resource` in `namespace`.
-pub fn matches(event: &WatchEvent, resource: Resource, namespace: Option<&str>) -> bool {
-    event.resource == resource && namespace.is_none_or(|n| n == event.namespace)
 }
 
 fn meta_str(object: &Value, field: &str) -> Option<String> {

@@ -2,6 +2,8 @@
 //! counted, the affinity client, echo-backend processes that can be killed, and a few
 //! WebSocket helpers.
 
+pub mod spread;
+
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;

@@ -64,7 +64,7 @@ pub fn refused_status(result: &anyhow::Result<Ws>) -> Option<u16> {
 
 /// Sends `text` and returns the text reply.
 pub async fn ask(ws: &mut Ws, text: &str) -> anyhow::Result<String> {
-    ws.send(Message::text(text)).await?;
+    tokio::time::timeout(STEP, ws.send(Message::text(text))).await??;
     loop {
         match tokio::time::timeout(STEP, ws.next()).await? {
             Some(Ok(Message::Text(t))) => return Ok(t.to_string()),

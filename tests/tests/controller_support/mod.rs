@@ -10,10 +10,11 @@ pub mod rbac;
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use wsgate_tests::kube_standin::KubeApi;
+use wsgate_tests::process::OwnedChild;
 use wsgate_tests::wsgate::{Scratch, binary};
 
 /// Leader-election flags short enough for a test: lease 6s, step down after 2s without
@@ -27,9 +28,10 @@ pub const FAST_LEASE: &[&str] = &[
     "500ms",
 ];
 
-/// A running `wsgate controller`.
+/// A running `wsgate controller`: killed when dropped, and by the test's hard limit when the
+/// test hangs.
 pub struct Controller {
-    child: Child,
+    child: OwnedChild,
     /// Plaintext listener.
     pub http: SocketAddr,
     /// TLS listener.
@@ -54,7 +56,8 @@ impl Controller {
         let addresses = dir.path("addresses.json");
         let log = dir.path("wsgate.log");
         let log_file = std::fs::File::create(&log).expect("log file");
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        command
             .args(["controller", "--leader-election-namespace", "wsgate"])
             .args([
                 "--http-listen",
@@ -70,9 +73,8 @@ impl Controller {
             .env("POD_NAME", identity)
             .env("WSGATE_LOG", "info,wsgate=debug,kube=info")
             .stdout(Stdio::null())
-            .stderr(log_file)
-            .spawn()
-            .expect("spawn wsgate controller");
+            .stderr(log_file);
+        let child = OwnedChild::spawn(&mut command, "wsgate controller");
         let mut c = Controller {
             child,
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -90,7 +92,7 @@ impl Controller {
                 (c.http, c.https, c.admin) = (addr("http"), addr("https"), addr("admin"));
                 return c;
             }
-            if let Ok(Some(status)) = c.child.try_wait() {
+            if let Some(status) = c.child.try_wait() {
                 panic!("wsgate controller exited with {status}: {}", c.log());
             }
             assert!(
@@ -154,27 +156,4 @@ impl Controller {
     }
 }
 
-impl Drop for Controller {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Polls `probe` every 50 ms until it returns true or `limit` passes; returns the last answer.
-pub async fn eventually<F, Fut>(limit: Duration, mut probe: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if probe().await {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use wsgate_tests::wait::eventually;
