@@ -25,6 +25,7 @@ mod lock;
 mod metrics;
 mod policy;
 mod relay;
+mod relay_stream;
 mod reload;
 mod request;
 mod route;

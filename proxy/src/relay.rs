@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hyper::upgrade::OnUpgrade;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -21,6 +20,7 @@ use wsgate_tunnel::{TunnelConfig, TunnelPolicy, TunnelSummary};
 use crate::balance::endpoint::EndpointGuard;
 use crate::metrics::TunnelMetrics;
 use crate::policy::limiter::ConnPermit;
+use crate::relay_stream;
 
 /// What a tunnel holds for its whole life besides its streams.
 pub struct Relay {
@@ -67,7 +67,10 @@ impl Tunnels {
         let tunnels = self.clone();
         self.tracker.spawn(async move {
             match tokio::try_join!(client, backend) {
-                Ok((c, b)) => tunnels.run(&relay, TokioIo::new(c), TokioIo::new(b)).await,
+                Ok((c, b)) => {
+                    let (c, b) = (relay_stream::client(c), relay_stream::backend(b));
+                    tunnels.run(&relay, c, b).await;
+                }
                 Err(e) => {
                     tracing::info!(route = %relay.label, client = %relay.client, error = %e, "upgrade did not complete");
                 }

@@ -1,8 +1,9 @@
 //! One direction of a tunnel: reads from a source, tracks frames, writes to a sink.
 //!
-//! Output goes straight from the stack read buffer to the sink; only bytes the sink did not
-//! take (or frames that must be reassembled) are copied to `pending`, which is released once
-//! written, so an idle connection holds no buffer.
+//! Reads go into the thread's scratch buffer and output goes straight from it to the sink;
+//! only bytes the sink did not take (or frames that must be rebuilt) are copied to `pending`,
+//! a buffer borrowed from the thread's pool and given back once written, so an idle
+//! connection holds no buffer.
 
 use std::io;
 use std::pin::Pin;
@@ -11,11 +12,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{FrameTracker, OP_CLOSE, OP_PONG, Step, control_payload};
-
-/// Bytes read per poll; lives on the stack of `poll`, never in the connection.
-const READ_BUF: usize = 16 * 1024;
-/// A `pending` buffer larger than this is freed instead of kept for reuse.
-const KEEP_PENDING: usize = 4 * 1024;
+use super::pool::{Pending, Scratch};
 
 /// Which way a half carries frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,8 +48,7 @@ pub struct Signals {
 pub struct Half {
     side: Side,
     tracker: FrameTracker,
-    pending: Vec<u8>,
-    pos: usize,
+    pending: Pending,
     /// Frames waiting for a frame boundary (keepalive ping, proxy close).
     inject: Vec<u8>,
     close_queued: bool,
@@ -79,8 +75,7 @@ impl Half {
         Self {
             side,
             tracker: FrameTracker::new(max_message_bytes),
-            pending: Vec::new(),
-            pos: 0,
+            pending: Pending::default(),
             inject: Vec::new(),
             close_queued: false,
             close_delivered: false,
@@ -112,6 +107,12 @@ impl Half {
         delta
     }
 
+    /// True while the half holds a buffer (bytes waiting for the sink).
+    #[cfg(test)]
+    pub fn holds_buffer(&self) -> bool {
+        self.pending.holds_buffer() || self.inject.capacity() > 0
+    }
+
     /// True once the source ended and the sink was shut down.
     pub fn finished(&self) -> bool {
         self.eof && self.shut
@@ -129,11 +130,11 @@ impl Half {
         S: AsyncRead + Unpin,
         D: AsyncWrite + Unpin,
     {
+        let mut scratch = Scratch::take();
         loop {
             ready!(self.poll_flush_pending(cx, dst))?;
             if !self.inject.is_empty() && self.tracker.at_boundary() && !self.shut {
-                self.pending.extend_from_slice(&self.inject);
-                self.inject.clear();
+                self.pending.extend(&std::mem::take(&mut self.inject));
                 if self.close_queued {
                     self.close_queued = false;
                     self.close_delivered = true;
@@ -149,8 +150,8 @@ impl Half {
             if self.eof {
                 return Poll::Ready(Ok(()));
             }
-            let mut buf = [0u8; READ_BUF];
-            let mut rb = ReadBuf::new(&mut buf);
+            let buf = scratch.buf();
+            let mut rb = ReadBuf::new(buf);
             match ready!(Pin::new(&mut *src).poll_read(cx, &mut rb)) {
                 Err(_) => {
                     self.eof = true;
@@ -185,20 +186,12 @@ impl Half {
         cx: &mut Context<'_>,
         dst: &mut D,
     ) -> Poll<io::Result<()>> {
-        while self.pos < self.pending.len() {
-            let n = ready!(Pin::new(&mut *dst).poll_write(cx, &self.pending[self.pos..]))?;
+        while !self.pending.unwritten().is_empty() {
+            let n = ready!(Pin::new(&mut *dst).poll_write(cx, self.pending.unwritten()))?;
             if n == 0 {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
-            self.pos += n;
-        }
-        if self.pos > 0 || self.pending.capacity() > KEEP_PENDING {
-            self.pos = 0;
-            if self.pending.capacity() > KEEP_PENDING {
-                self.pending = Vec::new();
-            } else {
-                self.pending.clear();
-            }
+            self.pending.consume(n);
         }
         Poll::Ready(Ok(()))
     }
@@ -225,7 +218,7 @@ impl Half {
                 Step::PassHeader { consumed } => {
                     if !self.discard {
                         out.own(&mut self.pending, input);
-                        self.pending.extend_from_slice(self.tracker.header());
+                        self.pending.extend(self.tracker.header());
                     }
                     i += consumed;
                 }
@@ -236,7 +229,7 @@ impl Half {
                     sig.control_activity |= forward;
                     if forward && !self.discard {
                         out.own(&mut self.pending, input);
-                        self.pending.extend_from_slice(self.tracker.control());
+                        self.pending.extend(self.tracker.control());
                     }
                 }
                 Step::TooBig => {
@@ -273,7 +266,7 @@ impl Half {
                 Poll::Pending => break,
             }
         }
-        self.pending.extend_from_slice(&bytes[written..]);
+        self.pending.extend(&bytes[written..]);
         Ok(())
     }
 
@@ -324,16 +317,16 @@ struct Output {
 impl Output {
     /// Input bytes `i..i + n` pass through.
     #[inline]
-    fn pass(&mut self, pending: &mut Vec<u8>, input: &[u8], i: usize, n: usize) {
+    fn pass(&mut self, pending: &mut Pending, input: &[u8], i: usize, n: usize) {
         if self.owned {
-            pending.extend_from_slice(&input[i..i + n]);
+            pending.extend(&input[i..i + n]);
             return;
         }
         match self.direct {
             Some((s, e)) if e == i => self.direct = Some((s, e + n)),
             Some((s, e)) => {
-                pending.extend_from_slice(&input[s..e]);
-                pending.extend_from_slice(&input[i..i + n]);
+                pending.extend(&input[s..e]);
+                pending.extend(&input[i..i + n]);
                 self.direct = None;
                 self.owned = true;
             }
@@ -343,10 +336,14 @@ impl Output {
 
     /// Bytes that are not part of the input follow: from now on output goes to `pending`.
     #[inline]
-    fn own(&mut self, pending: &mut Vec<u8>, input: &[u8]) {
+    fn own(&mut self, pending: &mut Pending, input: &[u8]) {
         if let Some((s, e)) = self.direct.take() {
-            pending.extend_from_slice(&input[s..e]);
+            pending.extend(&input[s..e]);
         }
         self.owned = true;
     }
 }
+
+#[cfg(test)]
+#[path = "half_tests.rs"]
+mod tests;

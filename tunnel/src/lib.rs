@@ -10,15 +10,18 @@
 //!   (FirstMessage: first_message.rs reads one message before the tunnel starts)
 //! ```
 
+mod cancel_watch;
 mod config;
 pub mod first_message;
 pub mod frame;
 mod half;
+mod pool;
 mod prefixed;
 mod summary;
 mod tunnel;
 
 pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
+pub use pool::buffers_in_use;
 pub use prefixed::Prefixed;
 pub use summary::{CloseReason, TunnelSummary};
 pub use tunnel::run;

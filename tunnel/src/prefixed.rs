@@ -20,6 +20,11 @@ impl<S> Prefixed<S> {
     pub fn new(prefix: Bytes, inner: S) -> Self {
         Self { prefix, inner }
     }
+
+    /// The bytes not yet read back and the stream.
+    pub fn into_parts(self) -> (Bytes, S) {
+        (self.prefix, self.inner)
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
@@ -32,6 +37,10 @@ impl<S: AsyncRead + Unpin> AsyncRead for Prefixed<S> {
             let n = self.prefix.len().min(buf.remaining());
             buf.put_slice(&self.prefix[..n]);
             self.prefix.advance(n);
+            if self.prefix.is_empty() {
+                // `advance` keeps the allocation (a whole request head) alive: let it go.
+                self.prefix = Bytes::new();
+            }
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_read(cx, buf)
@@ -80,5 +89,16 @@ mod tests {
         let mut out = String::new();
         s.read_to_string(&mut out).await.expect("read");
         assert_eq!(out, "hello world");
+    }
+
+    #[tokio::test]
+    async fn lets_go_of_the_prefix_once_read() {
+        let head = Bytes::from(b"GET / HTTP/1.1\r\n\r\n".to_vec());
+        let inner: &[u8] = b"";
+        let mut s = Prefixed::new(head.clone(), inner);
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).await.expect("read");
+        // Only the test's own handle is left on the head's allocation.
+        assert!(head.is_unique());
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::WaitForCancellationFutureOwned;
 
+use crate::cancel_watch::CancelWatch;
 use crate::config::{Meter, Traffic, TunnelConfig};
 use crate::frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
 use crate::half::{Half, Side, Signals};
@@ -26,7 +26,7 @@ struct Tunnel<C, B, M> {
     down: Half,
     sig: Signals,
     cfg: TunnelConfig<M>,
-    drain: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+    drain: Option<CancelWatch>,
     timer: Pin<Box<Sleep>>,
     timer_at: Instant,
     last_activity: Instant,
@@ -74,7 +74,7 @@ where
             up: Half::new(Side::Up, max),
             down: Half::new(Side::Down, max),
             sig: Signals::default(),
-            drain: Some(Box::pin(cfg.drain.clone().cancelled_owned())),
+            drain: Some(CancelWatch::new(cfg.drain.clone())),
             timer: Box::pin(tokio::time::sleep_until(far)),
             timer_at: far,
             last_activity: now,
@@ -105,7 +105,7 @@ where
 
     fn poll(&mut self, cx: &mut Context<'_>) -> Poll<CloseReason> {
         if let Some(drain) = self.drain.as_mut()
-            && drain.as_mut().poll(cx).is_ready()
+            && drain.poll(cx).is_ready()
         {
             self.drain = None;
             self.schedule_drain();
