@@ -69,10 +69,14 @@ pub async fn run(
         listeners.admin,
         admin_stop.clone(),
     ));
+    // Both accept loops run as tasks on the workers: awaited here they would run on the
+    // thread that called `block_on`, and every accepted connection would cost a wakeup of
+    // that thread and a spawn from outside the runtime.
     let tls = listeners
         .https
         .map(|l| tokio::spawn(listen::serve::serve_tls(state.clone(), l)));
-    listen::serve::serve_plain(state.clone(), listeners.http).await;
+    let plain = tokio::spawn(listen::serve::serve_plain(state.clone(), listeners.http));
+    let _ = plain.await;
     if let Some(tls) = tls {
         let _ = tls.await;
     }

@@ -18,7 +18,7 @@ use tokio_util::task::TaskTracker;
 use wsgate_tunnel::{TunnelConfig, TunnelPolicy, TunnelSummary};
 
 use crate::balance::endpoint::EndpointGuard;
-use crate::metrics::TunnelMetrics;
+use crate::metrics::{RouteHandles, TunnelMetrics};
 use crate::policy::limiter::ConnPermit;
 use crate::relay_stream;
 
@@ -26,6 +26,8 @@ use crate::relay_stream;
 pub struct Relay {
     /// Route label (metrics, log).
     pub label: Arc<str>,
+    /// The route's metric handles.
+    pub metrics: Arc<RouteHandles>,
     /// The route's tunnel policy, as accepted.
     pub policy: TunnelPolicy,
     /// The endpoint lease: counts the tunnel on its endpoint and carries its drain signal.
@@ -101,13 +103,13 @@ impl Tunnels {
     {
         let cfg = TunnelConfig {
             policy: relay.policy,
-            meter: self.metrics.counters(&relay.label),
+            meter: relay.metrics.clone(),
             drain: relay.endpoint.endpoint().drain.clone(),
             shutdown: self.shutdown.clone(),
             shutdown_spread: self.shutdown_spread,
         };
         let mut tunnel = wsgate_tunnel::run(client, backend, cfg);
-        let active = self.metrics.active.with_label_values(&[&relay.label]);
+        let active = &relay.metrics.active;
         active.inc();
         let opened = Instant::now();
         async move {
@@ -121,10 +123,7 @@ impl Tunnels {
     fn record(&self, relay: &Relay, opened: Instant, summary: &TunnelSummary) {
         let label = &*relay.label;
         let secs = opened.elapsed().as_secs_f64();
-        self.metrics
-            .duration
-            .with_label_values(&[label])
-            .observe(secs);
+        relay.metrics.duration.observe(secs);
         let close = summary.reason.as_str();
         self.metrics.closes.with_label_values(&[label, close]).inc();
         tracing::info!(

@@ -1,7 +1,7 @@
 //! The data plane's view of a route table: the match index plus live endpoint state, rebuilt
 //! once per table and swapped atomically; requests load it without locking.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use wsgate_core::affinity::cookie;
 use wsgate_core::route_match::MatchIndex;
@@ -11,6 +11,7 @@ use wsgate_tunnel::{Drain, Keepalive, TunnelPolicy};
 use crate::balance::balancer::{Balancer, Candidate};
 use crate::balance::endpoint::EndpointRegistry;
 use crate::error::ProxyError;
+use crate::metrics::{Metrics, RouteHandles};
 use crate::tls::client::UpstreamConnector;
 
 /// A route as connections hold it: they keep this `Arc` for their whole life.
@@ -24,6 +25,16 @@ pub struct RouteRuntime {
     pub tunnel: TunnelPolicy,
     /// Rules in table order.
     pub rules: Vec<Arc<RuleRuntime>>,
+    /// Metric handles, resolved on the first upgrade.
+    handles: OnceLock<Arc<RouteHandles>>,
+}
+
+impl RouteRuntime {
+    /// The route's metric handles (resolved once per route table).
+    pub fn handles(&self, metrics: &Metrics) -> &Arc<RouteHandles> {
+        self.handles
+            .get_or_init(|| Arc::new(RouteHandles::new(metrics, &self.label)))
+    }
 }
 
 /// A rule with live endpoints.
@@ -96,6 +107,7 @@ impl Router {
                     label: label.into(),
                     policy: route.policy.clone(),
                     rules,
+                    handles: OnceLock::new(),
                 })
             })
             .collect();

@@ -57,6 +57,12 @@ pub trait Meter {
     fn record(&self, traffic: Traffic);
 }
 
+impl<M: Meter + ?Sized> Meter for std::sync::Arc<M> {
+    fn record(&self, traffic: Traffic) {
+        (**self).record(traffic);
+    }
+}
+
 /// A meter that records nothing.
 impl Meter for () {
     fn record(&self, _: Traffic) {}

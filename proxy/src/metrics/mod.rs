@@ -4,12 +4,14 @@
 mod endpoints;
 mod register;
 mod requests;
+mod route_handles;
 mod security;
 mod tls;
 mod tunnels;
 
 pub use endpoints::EndpointMetrics;
 pub use requests::{RequestMetrics, TableMetrics};
+pub use route_handles::RouteHandles;
 pub use security::SecurityMetrics;
 pub use tls::TlsMetrics;
 pub use tunnels::TunnelMetrics;

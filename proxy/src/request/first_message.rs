@@ -113,6 +113,7 @@ impl Pending {
         self.observe_handshake();
         let relay = Relay {
             label: self.routed.route.label.clone(),
+            metrics: self.routed.route.handles(&self.state.metrics).clone(),
             policy: self.routed.route.tunnel,
             endpoint: self.selection.guard,
             _permit: self.admission.permit,
@@ -204,11 +205,10 @@ impl Pending {
     }
 
     fn observe_handshake(&self) {
-        self.state
-            .metrics
-            .requests
+        self.routed
+            .route
+            .handles(&self.state.metrics)
             .handshake_seconds
-            .with_label_values(&[&self.routed.route.label])
             .observe(self.routed.started.elapsed().as_secs_f64());
     }
 }

@@ -78,7 +78,10 @@ pub async fn serve<B>(
 /// Counts a handshake that got as far as its own checks or the endpoint, by result.
 fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>) {
     let outcome = match result {
-        Ok(StatusCode::SWITCHING_PROTOCOLS) => "upgraded",
+        Ok(StatusCode::SWITCHING_PROTOCOLS) => {
+            routed.route.handles(&state.metrics).upgraded.inc();
+            return;
+        }
         Ok(_) => "backend_rejected",
         Err(e) => e.reason(),
     };
@@ -122,14 +125,13 @@ async fn proxy<B>(
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut headers, secure);
     *client_resp.headers_mut() = headers;
-    state
-        .metrics
-        .requests
+    let handles = routed.route.handles(&state.metrics);
+    handles
         .handshake_seconds
-        .with_label_values(&[&routed.route.label])
         .observe(routed.started.elapsed().as_secs_f64());
     let relay = Relay {
         label: routed.route.label.clone(),
+        metrics: handles.clone(),
         policy: routed.route.tunnel,
         endpoint: selection.guard,
         _permit: admission.permit,

@@ -1,0 +1,51 @@
+//! A route's metric handles for WebSockets, resolved on the route's first upgrade and kept
+//! with the route for the life of its table: a handshake and a tunnel then only add to them,
+//! instead of hashing labels under a lock about nine times per connection.
+
+use prometheus::{Histogram, IntCounter, IntGauge};
+use wsgate_tunnel::{Meter, Traffic};
+
+use super::Metrics;
+use super::tunnels::TunnelCounters;
+
+/// Handles of one route.
+pub struct RouteHandles {
+    /// Handshakes that ended in `101` (`wsgate_handshakes_total`, outcome `upgraded`).
+    pub upgraded: IntCounter,
+    /// Handshake duration.
+    pub handshake_seconds: Histogram,
+    /// Open tunnels.
+    pub active: IntGauge,
+    /// Tunnel lifetime.
+    pub duration: Histogram,
+    /// Messages and bytes both ways.
+    traffic: TunnelCounters,
+}
+
+impl RouteHandles {
+    /// Resolves the handles of route `label`.
+    pub fn new(m: &Metrics, label: &str) -> Self {
+        Self {
+            upgraded: m
+                .requests
+                .handshakes
+                .with_label_values(&[label, "upgraded"]),
+            handshake_seconds: m.requests.handshake_seconds.with_label_values(&[label]),
+            active: m.tunnels.active.with_label_values(&[label]),
+            duration: m.tunnels.duration.with_label_values(&[label]),
+            traffic: m.tunnels.counters(label),
+        }
+    }
+}
+
+impl std::fmt::Debug for RouteHandles {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RouteHandles")
+    }
+}
+
+impl Meter for RouteHandles {
+    fn record(&self, traffic: Traffic) {
+        self.traffic.record(traffic);
+    }
+}
