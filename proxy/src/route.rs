@@ -32,8 +32,13 @@ pub struct RouteRuntime {
 impl RouteRuntime {
     /// The route's metric handles (resolved once per route table).
     pub fn handles(&self, metrics: &Metrics) -> &Arc<RouteHandles> {
-        self.handles
-            .get_or_init(|| Arc::new(RouteHandles::new(metrics, &self.label)))
+        self.handles.get_or_init(|| {
+            Arc::new(RouteHandles::new(
+                &metrics.requests,
+                &metrics.tunnels,
+                &self.label,
+            ))
+        })
     }
 }
 

@@ -5,8 +5,8 @@
 use prometheus::{Histogram, IntCounter, IntGauge};
 use wsgate_tunnel::{Meter, Traffic};
 
-use super::Metrics;
-use super::tunnels::TunnelCounters;
+use super::requests::RequestMetrics;
+use super::tunnels::{TunnelCounters, TunnelMetrics};
 
 /// Handles of one route.
 pub struct RouteHandles {
@@ -24,16 +24,13 @@ pub struct RouteHandles {
 
 impl RouteHandles {
     /// Resolves the handles of route `label`.
-    pub fn new(m: &Metrics, label: &str) -> Self {
+    pub fn new(requests: &RequestMetrics, tunnels: &TunnelMetrics, label: &str) -> Self {
         Self {
-            upgraded: m
-                .requests
-                .handshakes
-                .with_label_values(&[label, "upgraded"]),
-            handshake_seconds: m.requests.handshake_seconds.with_label_values(&[label]),
-            active: m.tunnels.active.with_label_values(&[label]),
-            duration: m.tunnels.duration.with_label_values(&[label]),
-            traffic: m.tunnels.counters(label),
+            upgraded: requests.handshakes.with_label_values(&[label, "upgraded"]),
+            handshake_seconds: requests.handshake_seconds.with_label_values(&[label]),
+            active: tunnels.active.with_label_values(&[label]),
+            duration: tunnels.duration.with_label_values(&[label]),
+            traffic: tunnels.counters(label),
         }
     }
 }
