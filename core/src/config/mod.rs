@@ -153,12 +153,8 @@ fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig,
         seen: HashSet::new(),
         settings: None,
     };
-    for (index, doc) in yaml::documents(text)
-        .map_err(LoadError::Syntax)?
-        .into_iter()
-        .enumerate()
-    {
-        loader.document(index, doc)?;
+    for (index, doc) in yaml::documents(text).enumerate() {
+        loader.document(index, doc.map_err(LoadError::Syntax)?)?;
     }
     Ok(LoadedConfig {
         settings: loader.settings.unwrap_or_default(),

@@ -5,17 +5,18 @@ use serde::de::DeserializeOwned;
 /// A parsed YAML document, kept generic until its kind is known.
 pub type Document = serde_yaml::Value;
 
-/// Splits a multi-document YAML text into documents, skipping empty ones.
-pub fn documents(text: &str) -> Result<Vec<Document>, String> {
-    let mut docs = Vec::new();
-    for (i, de) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = <Document as serde::Deserialize>::deserialize(de)
-            .map_err(|e| format!("document {}: invalid YAML: {e}", i + 1))?;
-        if !value.is_null() {
-            docs.push(value);
-        }
-    }
-    Ok(docs)
+/// The documents of a multi-document YAML text, one at a time (a large file is never held as
+/// parsed values all at once), skipping empty ones.
+pub fn documents(text: &str) -> impl Iterator<Item = Result<Document, String>> + '_ {
+    serde_yaml::Deserializer::from_str(text)
+        .enumerate()
+        .filter_map(
+            |(i, de)| match <Document as serde::Deserialize>::deserialize(de) {
+                Ok(value) if value.is_null() => None,
+                Ok(value) => Some(Ok(value)),
+                Err(e) => Some(Err(format!("document {}: invalid YAML: {e}", i + 1))),
+            },
+        )
 }
 
 /// Reads a top-level string field such as `kind`, if present.
