@@ -100,7 +100,9 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
     metrics
         .rebuild_seconds
         .observe(started.elapsed().as_secs_f64());
-    let routes: Arc<[_]> = Arc::from(translation.routes);
+    let mut routes = translation.routes;
+    wsgate_core::table::share::share_policies(&mut routes);
+    let routes: Arc<[_]> = Arc::from(routes);
     let changed = *version == 0 || out.tables.borrow().routes != routes;
     if changed {
         *version += 1;

@@ -156,6 +156,7 @@ fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig,
     for (index, doc) in yaml::documents(text).enumerate() {
         loader.document(index, doc.map_err(LoadError::Syntax)?)?;
     }
+    crate::table::share::share_policies(&mut loader.routes);
     Ok(LoadedConfig {
         settings: loader.settings.unwrap_or_default(),
         table: RouteTable {
