@@ -105,6 +105,11 @@ impl Router {
         }
     }
 
+    /// The routes, in table order.
+    pub fn routes(&self) -> &[Arc<RouteRuntime>] {
+        &self.routes
+    }
+
     /// The route and rule for a request.
     pub fn find(&self, host: &str, path: &str) -> Option<(&Arc<RouteRuntime>, &Arc<RuleRuntime>)> {
         let (r, i) = self.index.find(host, path)?;

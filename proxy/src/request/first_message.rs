@@ -166,11 +166,12 @@ impl Pending {
         why: &str,
     ) -> Option<FirstMessage> {
         let label = &*self.routed.route.label;
+        let [ns, name] = crate::metrics::route_labels(label);
         self.state
             .metrics
             .security
             .auth_refusals
-            .with_label_values(&[label, refusal.reason()])
+            .with_label_values(&[ns, name, refusal.reason()])
             .inc();
         tracing::info!(route = label, client = %self.admission.client.client, reason = refusal.reason(), detail = why, "FirstMessage ticket refused");
         close_with(io, refusal.close_code(), why).await;
@@ -208,7 +209,7 @@ impl Pending {
             .metrics
             .requests
             .handshake_seconds
-            .with_label_values(&[&self.routed.route.label])
+            .with_label_values(&crate::metrics::route_labels(&self.routed.route.label))
             .observe(self.routed.started.elapsed().as_secs_f64());
     }
 }

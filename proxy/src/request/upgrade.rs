@@ -82,11 +82,12 @@ fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>
         Ok(_) => "backend_rejected",
         Err(e) => e.reason(),
     };
+    let [ns, name] = crate::metrics::route_labels(&routed.route.label);
     state
         .metrics
         .requests
         .handshakes
-        .with_label_values(&[&routed.route.label, outcome])
+        .with_label_values(&[ns, name, outcome])
         .inc();
 }
 
@@ -126,7 +127,7 @@ async fn proxy<B>(
         .metrics
         .requests
         .handshake_seconds
-        .with_label_values(&[&routed.route.label])
+        .with_label_values(&crate::metrics::route_labels(&routed.route.label))
         .observe(routed.started.elapsed().as_secs_f64());
     let relay = Relay {
         label: routed.route.label.clone(),
