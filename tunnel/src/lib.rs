@@ -15,10 +15,12 @@ pub mod first_message;
 pub mod frame;
 mod half;
 mod prefixed;
+pub mod rules;
 mod summary;
 mod tunnel;
 
 pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
 pub use prefixed::Prefixed;
+pub use rules::Rules;
 pub use summary::{CloseReason, TunnelSummary};
 pub use tunnel::run;
