@@ -28,6 +28,7 @@ mod relay;
 mod reload;
 mod request;
 mod route;
+mod spelling;
 mod state;
 mod tls;
 mod upstream;

@@ -131,3 +131,21 @@ fn close_in(buf: &mut Vec<u8>) -> Option<Option<(u16, String)>> {
         }
     }
 }
+
+/// Sends `request` (a whole HTTP/1.1 request, written by hand) on a new connection and
+/// returns the response status (0 when the connection ended without a response head).
+pub async fn http_status(addr: SocketAddr, request: &str) -> u16 {
+    let mut tcp = within(IO_TIMEOUT, "connect", TcpStream::connect(addr))
+        .await
+        .expect("connect");
+    send(&mut tcp, request.as_bytes()).await;
+    status_of(&read_head(&mut tcp).await)
+}
+
+/// The status code of a response head, or 0.
+pub fn status_of(head: &str) -> u16 {
+    head.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
