@@ -9,14 +9,17 @@ use tokio::net::TcpStream;
 
 use crate::wait::{IO_TIMEOUT, within};
 
-/// Connects to `addr` and sends a WebSocket handshake for `path` with `extra` header lines;
-/// returns the stream and the response head (empty when the connection ended first).
+/// Connects to `addr` and sends a WebSocket handshake for `path` with `extra` header lines
+/// (`Host: chat.test` unless `extra` names a Host); returns the stream and the response head
+/// (empty when the connection ended first).
 pub async fn upgrade(addr: SocketAddr, path: &str, extra: &[(&str, &str)]) -> (TcpStream, String) {
     let mut tcp = within(IO_TIMEOUT, "connect", TcpStream::connect(addr))
         .await
         .expect("connect");
+    let own_host = extra.iter().any(|(k, _)| k.eq_ignore_ascii_case("host"));
+    let host = if own_host { "" } else { "Host: chat.test\r\n" };
     let mut req = format!(
-        "GET {path} HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+        "GET {path} HTTP/1.1\r\n{host}Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     );
     for (k, v) in extra {
         req.push_str(&format!("{k}: {v}\r\n"));

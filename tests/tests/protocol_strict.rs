@@ -42,6 +42,8 @@ async fn l12_strict_protocol_closes_1002_and_the_backend_gets_no_broken_frame() 
         send(&mut tcp, bad).await;
         let close = read_close(&mut tcp).await;
         assert_eq!(close.as_ref().map(|c| c.0), Some(1002), "{what}: {close:?}");
+        // The client leaves instead of answering the close: the tunnel ends at once.
+        drop(tcp);
         let counted = gw
             .wait_metric(
                 "wsgate_connections_closed_total{reason=\"protocol_error\",route=\"default/strict\"}",

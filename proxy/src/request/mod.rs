@@ -35,7 +35,9 @@ pub async fn handle(
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = headers::is_websocket_upgrade(req.headers());
-    let result = match sanitize::check_head(req.method(), req.version(), req.headers()) {
+    let checked = sanitize::check_head(req.method(), req.version(), req.headers())
+        .and_then(|()| sanitize::normalize_target(req.uri_mut()));
+    let result = match checked {
         Err(e) => Err(e),
         Ok(()) => {
             sanitize::strip_connection_named(req.headers_mut());

@@ -8,7 +8,10 @@
 //!        (never Host) ─> policy adds claim / auth headers ─> forwarded headers set last
 //! ```
 
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Version, header};
+use std::borrow::Cow;
+
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Uri, Version, header};
+use wsgate_core::path::{PathError, normalize};
 
 use crate::error::ProxyError;
 use crate::spelling::canonical;
@@ -91,6 +94,34 @@ pub fn strip_forwarding(headers: &mut HeaderMap, peer_trusted: bool) {
         .collect();
     for n in names {
         headers.remove(n);
+    }
+}
+
+/// Rewrites the request target's path to its normal form (percent-decoded unreserved
+/// characters, merged slashes, no dot segments): routing and the backend see the same path.
+/// An encoded `/` or `\`, a raw `\` or a broken escape is refused (400).
+pub fn normalize_target(uri: &mut Uri) -> Result<(), ProxyError> {
+    let path = match normalize(uri.path()) {
+        Ok(Cow::Borrowed(_)) => return Ok(()),
+        Ok(Cow::Owned(p)) => p,
+        Err(e) => return Err(ProxyError::BadRequest(path_refusal(e))),
+    };
+    let target = match uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let invalid = || ProxyError::BadRequest("invalid request target");
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(target.parse().map_err(|_| invalid())?);
+    *uri = Uri::from_parts(parts).map_err(|_| invalid())?;
+    Ok(())
+}
+
+fn path_refusal(e: PathError) -> &'static str {
+    match e {
+        PathError::EncodedSeparator => "the path contains an encoded '/' or '\\'",
+        PathError::Backslash => "the path contains a '\\'",
+        PathError::BadEscape => "the path contains a malformed percent-escape",
     }
 }
 

@@ -42,3 +42,21 @@ fn m5_connection_tokens_never_remove_host_and_go_before_wsgate_adds_headers() {
     assert!(!h.contains_key("cookie") && !h.contains_key("x-real-ip"));
     assert_eq!(h["upgrade"], "websocket");
 }
+
+#[test]
+fn m4_the_target_is_rewritten_to_the_normal_path_and_keeps_its_query() {
+    let cases = [
+        ("/%61dmin?x=%2F", "/admin?x=%2F"),
+        ("//admin", "/admin"),
+        ("http://open.test/x/../admin?q", "http://open.test/admin?q"),
+        ("/admin", "/admin"),
+    ];
+    for (input, want) in cases {
+        let mut uri: Uri = input.parse().expect("uri");
+        normalize_target(&mut uri).expect("normal");
+        assert_eq!(uri.to_string(), want, "{input}");
+    }
+    let mut bad: Uri = "/admin%2f".parse().expect("uri");
+    let err = normalize_target(&mut bad).expect_err("refused");
+    assert_eq!(err.status(), http::StatusCode::BAD_REQUEST);
+}
