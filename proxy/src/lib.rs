@@ -29,6 +29,7 @@ mod reload;
 mod request;
 mod route;
 mod route_metrics;
+mod spelling;
 mod state;
 mod tls;
 mod upstream;

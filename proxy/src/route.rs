@@ -156,5 +156,7 @@ fn tunnel_policy(p: &RoutePolicy) -> TunnelPolicy {
             close_code: p.drain.close_code,
             period: p.drain.period,
         },
+        strict: p.strict_protocol,
+        extensions: false,
     }
 }

@@ -16,6 +16,7 @@ pub mod frame;
 mod half;
 mod prefixed;
 mod sizes;
+pub mod rules;
 mod summary;
 mod tunnel;
 
@@ -23,4 +24,5 @@ pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
 pub use prefixed::Prefixed;
 pub use sizes::{MESSAGE_SIZE_BUCKETS, SizeCounts};
 pub use summary::{CloseReason, CloseSide, TunnelSummary};
+pub use rules::Rules;
 pub use tunnel::run;

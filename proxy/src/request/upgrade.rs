@@ -122,6 +122,9 @@ async fn proxy<B>(
     set_websocket_upgrade(&mut headers);
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut headers, secure);
+    // An extension the endpoint accepted may set the reserved bits of frames.
+    let mut policy = routed.route.tunnel;
+    policy.extensions = headers.contains_key(http::header::SEC_WEBSOCKET_EXTENSIONS);
     *client_resp.headers_mut() = headers;
     state
         .metrics
@@ -131,7 +134,7 @@ async fn proxy<B>(
         .observe(routed.started.elapsed().as_secs_f64());
     let relay = Relay {
         label: routed.route.label.clone(),
-        policy: routed.route.tunnel,
+        policy,
         endpoint: selection.guard,
         _permit: admission.permit,
         client: admission.client.client,
