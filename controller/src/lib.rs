@@ -12,6 +12,7 @@ pub mod controller_cmd;
 pub mod crd;
 pub mod inject;
 pub mod inject_cmd;
+pub mod gateway_api;
 pub mod leader;
 pub mod metrics;
 pub mod proxy_cmd;

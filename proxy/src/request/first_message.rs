@@ -51,7 +51,7 @@ pub fn answer<B>(
     let accept = HeaderValue::from_str(&accept_key(key.as_bytes()))
         .map_err(|_| ProxyError::BadHandshake("Sec-WebSocket-Key is invalid"))?;
     let on_upgrade = hyper::upgrade::on(&mut *req);
-    let mut upstream = upstream_request(req, &admission.client, routed.conn.proto)?;
+    let mut upstream = upstream_request(req, &admission.client, routed)?;
     // wsgate answered without the backend: nothing was negotiated beyond plain WebSocket.
     let h = upstream.headers_mut();
     h.remove(header::SEC_WEBSOCKET_PROTOCOL);
@@ -70,6 +70,7 @@ pub fn answer<B>(
     set_websocket_upgrade(resp.headers_mut());
     resp.headers_mut()
         .insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    super::filters::edit_response(&routed.rule.filters, resp.headers_mut());
     Ok(resp)
 }
 
