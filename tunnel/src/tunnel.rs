@@ -14,8 +14,8 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use crate::config::{Meter, Traffic, TunnelConfig};
 use crate::frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
 use crate::half::{Half, Side, Signals};
-use crate::summary::{CloseReason, CloseSide, TunnelSummary};
 use crate::rules::Rules;
+use crate::summary::{CloseReason, CloseSide, TunnelSummary};
 
 /// After wsgate starts a close (or one side finished), how long the peers get to finish.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
