@@ -13,6 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{FrameTracker, OP_CLOSE, OP_PONG, Step, control_payload};
 use super::pool::{Pending, Scratch};
+use super::rules::Rules;
 
 /// Which way a half carries frames.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,6 +39,8 @@ pub struct Signals {
     pub backend_closed: bool,
     /// Side whose close came first, if any.
     pub first_close: Option<Side>,
+    /// Code of the first close frame a peer sent.
+    pub close_code: Option<u16>,
     /// Side that sent a message over the size limit.
     pub too_big: Option<Side>,
     /// Side that broke the framing rules.
@@ -70,11 +73,11 @@ pub struct Half {
 }
 
 impl Half {
-    /// A half with the given message size limit.
-    pub fn new(side: Side, max_message_bytes: u64) -> Self {
+    /// A half with the given message size limit and protocol rules.
+    pub fn new(side: Side, max_message_bytes: u64, rules: Rules) -> Self {
         Self {
             side,
-            tracker: FrameTracker::new(max_message_bytes),
+            tracker: FrameTracker::with_rules(max_message_bytes, rules),
             pending: Pending::default(),
             inject: Vec::new(),
             close_queued: false,
@@ -111,6 +114,16 @@ impl Half {
     #[cfg(test)]
     pub fn holds_buffer(&self) -> bool {
         self.pending.holds_buffer() || self.inject.capacity() > 0
+    }
+
+    /// Sizes of the messages completed since the last call.
+    pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
+        self.tracker.take_sizes()
+    }
+
+    /// True while queued frames still wait for a frame boundary.
+    pub fn injection_waiting(&self) -> bool {
+        !self.inject.is_empty()
     }
 
     /// True once the source ended and the sink was shut down.
@@ -290,7 +303,10 @@ impl Half {
                     Side::Up => sig.client_closed = true,
                     Side::Down => sig.backend_closed = true,
                 }
-                sig.first_close.get_or_insert(side);
+                if sig.first_close.is_none() {
+                    sig.first_close = Some(side);
+                    sig.close_code = Some(crate::summary::close_code(frame));
+                }
                 if self.close_delivered {
                     // wsgate already closed this way; a second close frame is not allowed.
                     return false;

@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::*;
+use crate::rules::Rules;
 
 /// A masked binary frame (client to backend) with `len` payload bytes.
 fn masked_frame(len: usize) -> Vec<u8> {
@@ -27,7 +28,7 @@ async fn a_slow_sink_borrows_a_buffer_that_goes_back_once_written() {
         let mut got = vec![0; total];
         backend.read_exact(&mut got).await.map(|_| got)
     });
-    let mut half = Half::new(Side::Up, 1 << 20);
+    let mut half = Half::new(Side::Up, 1 << 20, Rules::CLIENT);
     let mut sig = Signals::default();
     let mut held = false;
     let relayed = poll_fn(|cx| {
@@ -60,7 +61,7 @@ async fn a_slow_sink_borrows_a_buffer_that_goes_back_once_written() {
 async fn an_injected_ping_leaves_no_buffer_behind() {
     let (_client, mut src) = tokio::io::duplex(1024);
     let (mut dst, mut peer) = tokio::io::duplex(1024);
-    let mut half = Half::new(Side::Down, 1 << 20);
+    let mut half = Half::new(Side::Down, 1 << 20, Rules::PASSTHROUGH);
     let mut sig = Signals::default();
     half.queue(&[0x89, 0x00], false);
     assert!(half.holds_buffer());

@@ -2,9 +2,10 @@
 //! with the route for the life of its table: a handshake and a tunnel then only add to them,
 //! instead of hashing labels under a lock about nine times per connection.
 
-use prometheus::{Histogram, IntCounter, IntGauge};
+use prometheus::{Histogram, IntCounter};
 use wsgate_tunnel::{Meter, Traffic};
 
+use super::labels::route_labels;
 use super::requests::RequestMetrics;
 use super::tunnels::{TunnelCounters, TunnelMetrics};
 
@@ -14,8 +15,6 @@ pub struct RouteHandles {
     pub upgraded: IntCounter,
     /// Handshake duration.
     pub handshake_seconds: Histogram,
-    /// Open tunnels.
-    pub active: IntGauge,
     /// Tunnel lifetime.
     pub duration: Histogram,
     /// Messages and bytes both ways.
@@ -25,11 +24,13 @@ pub struct RouteHandles {
 impl RouteHandles {
     /// Resolves the handles of route `label`.
     pub fn new(requests: &RequestMetrics, tunnels: &TunnelMetrics, label: &str) -> Self {
+        let [ns, name] = route_labels(label);
         Self {
-            upgraded: requests.handshakes.with_label_values(&[label, "upgraded"]),
-            handshake_seconds: requests.handshake_seconds.with_label_values(&[label]),
-            active: tunnels.active.with_label_values(&[label]),
-            duration: tunnels.duration.with_label_values(&[label]),
+            upgraded: requests
+                .handshakes
+                .with_label_values(&[ns, name, "upgraded"]),
+            handshake_seconds: requests.handshake_seconds.with_label_values(&[ns, name]),
+            duration: tunnels.duration.with_label_values(&[ns, name]),
             traffic: tunnels.counters(label),
         }
     }
