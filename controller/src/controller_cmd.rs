@@ -34,7 +34,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")?;
-    let listeners = bind(&args).await?;
+    let webhook = crate::webhook_cmd::bind(&args).await?;
+    let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
@@ -62,6 +63,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     ));
 
     let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
+    if let Some(webhook) = webhook {
+        webhook.spawn(&shutdown);
+    }
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
     wsgate_proxy::run(
@@ -162,7 +166,10 @@ fn identity() -> String {
         .unwrap_or_else(|| "wsgate".into())
 }
 
-async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
+async fn bind(
+    args: &ControllerArgs,
+    webhook: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Listeners> {
     let addrs = ListenAddrs {
         http: args.http_listen,
         https: Some(args.https_listen),
@@ -170,7 +177,7 @@ async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
     };
     let listeners = Listeners::bind(addrs, listener_options(args)?).await?;
     if let Some(path) = &args.addresses_file {
-        listeners.write_addresses(path)?;
+        crate::webhook_cmd::write_addresses(&listeners, webhook, path)?;
     }
     Ok(listeners)
 }
