@@ -34,7 +34,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")?;
-    let webhook = crate::webhook_cmd::bind(&args).await?;
+    let (snapshot_tx, snapshot_rx) = watch::channel(Arc::default());
+    let webhook = crate::webhook_cmd::bind(&args, snapshot_rx).await?;
     let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
@@ -50,6 +51,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let outputs = Outputs {
         tables: tables_tx,
         statuses: status_tx,
+        snapshot: webhook.is_some().then_some(snapshot_tx),
     };
     let index =
         Index::new(&args.ingress_class).with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));

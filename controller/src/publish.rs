@@ -36,6 +36,9 @@ pub struct Outputs {
     pub tables: watch::Sender<Arc<RouteTable>>,
     /// Reports for the status writer.
     pub statuses: watch::Sender<Arc<StatusInput>>,
+    /// The index as of each rebuild, for the validating webhook (`None`: webhooks off, no
+    /// copy kept).
+    pub snapshot: Option<watch::Sender<Arc<Index>>>,
 }
 
 /// Runs the index until `shutdown` or until every watcher is gone.
@@ -125,6 +128,9 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
         reports: translation.reports,
         current,
     }));
+    if let Some(snapshot) = &out.snapshot {
+        snapshot.send_replace(Arc::new(index.clone()));
+    }
 }
 
 fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerMetrics) {

@@ -8,10 +8,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsgate_proxy::Listeners;
 
 use crate::cli::ControllerArgs;
+use crate::translate::Index;
 use crate::webhook::certs::CertFiles;
 use crate::webhook::{Webhooks, serve};
 
@@ -29,7 +31,11 @@ pub struct BoundWebhook {
 }
 
 /// Binds `--webhook-listen` and loads its certificate; `None` when webhooks are off.
-pub async fn bind(args: &ControllerArgs) -> anyhow::Result<Option<BoundWebhook>> {
+/// `snapshot` carries the translation index for validation.
+pub async fn bind(
+    args: &ControllerArgs,
+    snapshot: watch::Receiver<Arc<Index>>,
+) -> anyhow::Result<Option<BoundWebhook>> {
     let Some(addr) = args.webhook_listen else {
         return Ok(None);
     };
@@ -46,6 +52,7 @@ pub async fn bind(args: &ControllerArgs) -> anyhow::Result<Option<BoundWebhook>>
         tls,
         hooks: Webhooks {
             image: Arc::from(args.sidecar_image.as_str()),
+            snapshot,
         },
     }))
 }

@@ -8,136 +8,29 @@ mod controller_support;
 #[path = "support/mod.rs"]
 mod support;
 
-use std::net::SocketAddr;
+mod webhook_support;
+
 use std::path::Path;
-use std::sync::Arc;
 
 use base64::Engine;
-use bytes::Bytes;
-use controller_support::Controller;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
-use rustls::ClientConfig;
 use serde_json::{Value, json};
 use support::certs::{Alg, Ca};
 use support::write_pair;
+use webhook_support::{SERVICE_DNS, review_of, world};
 use wsgate_tests::e2e;
-use wsgate_tests::kube_standin::KubeApi;
 use wsgate_tests::manifests::{documents, validate_strict};
 use wsgate_tests::tls::{Versions, client_config, tls_connect};
-use wsgate_tests::wait::{IO_TIMEOUT, until};
-use wsgate_tests::wsgate::Scratch;
-
-/// The name the API server reaches the webhook Service by.
-const SERVICE_DNS: &str = "wsgate-webhook.wsgate.svc";
-
-struct World {
-    _api: KubeApi,
-    ctl: Controller,
-    addr: SocketAddr,
-    tls: Arc<ClientConfig>,
-    certs: Scratch,
-}
-
-async fn world() -> World {
-    let ca = Ca::root("wsgate webhook test CA");
-    let certs = Scratch::new("webhook-certs");
-    write_pair(&certs.0, &ca.leaf(&[SERVICE_DNS], Alg::Ecdsa));
-    let api = KubeApi::start().await;
-    let cert = certs.path("tls.crt");
-    let key = certs.path("tls.key");
-    let ctl = Controller::start_with(
-        &api.url(),
-        "wsgate-test-0",
-        &[
-            "--webhook-listen",
-            "127.0.0.1:0",
-            "--webhook-cert-file",
-            cert.to_str().expect("utf-8"),
-            "--webhook-key-file",
-            key.to_str().expect("utf-8"),
-            "--sidecar-image",
-            "ghcr.io/wsgate/wsgate:0.1.0",
-        ],
-    );
-    let addr = ctl.webhook.expect("the webhook address is reported");
-    World {
-        _api: api,
-        ctl,
-        addr,
-        tls: client_config(&ca.pem, Versions::Both),
-        certs,
-    }
-}
-
-impl World {
-    /// POSTs `body` to `path` over HTTPS: (status, JSON body).
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        post(self.addr, self.tls.clone(), path, body)
-            .await
-            .unwrap_or_else(|e| panic!("POST {path}: {e:#}\n{}", self.ctl.log()))
-    }
-
-    /// Sends a review of `pod` being created; returns the response part.
-    async fn review_create(&self, pod: &Value) -> Value {
-        let (status, body) = self.post("/inject", &admission_review("CREATE", pod)).await;
-        assert_eq!(status, 200, "{body}");
-        assert_eq!(body["apiVersion"], "admission.k8s.io/v1");
-        assert_eq!(body["kind"], "AdmissionReview");
-        assert_eq!(body["response"]["uid"], UID, "the answer names the request");
-        body["response"].clone()
-    }
-}
-
-async fn post(
-    addr: SocketAddr,
-    tls: Arc<ClientConfig>,
-    path: &str,
-    body: &Value,
-) -> anyhow::Result<(u16, Value)> {
-    let stream = tls_connect(addr, SERVICE_DNS, tls).await?;
-    let exchange = async {
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-        tokio::spawn(conn);
-        let req = http::Request::post(path)
-            .header("host", SERVICE_DNS)
-            .header("content-type", "application/json")
-            .body(Full::new(Bytes::from(body.to_string())))?;
-        let resp = sender.send_request(req).await?;
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await?.to_bytes();
-        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        anyhow::Ok((status, json))
-    };
-    tokio::time::timeout(IO_TIMEOUT, exchange).await?
-}
-
-const UID: &str = "705ab4f5-6393-11e8-b7cc-42010a800002";
+use wsgate_tests::wait::until;
 
 /// An `AdmissionReview` as the API server sends it for a Pod in namespace `games`.
 fn admission_review(operation: &str, pod: &Value) -> Value {
-    let gvk = json!({"group": "", "version": "v1", "kind": "Pod"});
-    let gvr = json!({"group": "", "version": "v1", "resource": "pods"});
-    json!({
-        "apiVersion": "admission.k8s.io/v1",
-        "kind": "AdmissionReview",
-        "request": {
-            "uid": UID,
-            "kind": gvk, "resource": gvr, "requestKind": gvk, "requestResource": gvr,
-            "namespace": "games",
-            "operation": operation,
-            "userInfo": {
-                "username": "system:serviceaccount:kube-system:replicaset-controller",
-                "uid": "3b0fd5b5-0a9f-4a4c-9d43-7f3c1c1c0f11",
-                "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
-            },
-            "object": pod,
-            "oldObject": if operation == "CREATE" { Value::Null } else { pod.clone() },
-            "dryRun": false,
-            "options": {"apiVersion": "meta.k8s.io/v1", "kind": "CreateOptions"},
-        }
-    })
+    let mut review = review_of(("", "v1", "Pod", "pods"), "games", operation, pod);
+    review["request"]["userInfo"] = json!({
+        "username": "system:serviceaccount:kube-system:statefulset-controller",
+        "uid": "3b0fd5b5-0a9f-4a4c-9d43-7f3c1c1c0f11",
+        "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"],
+    });
+    review
 }
 
 fn fixture(name: &str) -> String {
@@ -195,7 +88,7 @@ async fn a_created_pod_is_patched_into_the_pod_wsgate_inject_writes() {
     let expected = documents(&fixture("multi-container-statefulset.injected.yaml"));
     let pod = created_pod(&input[0]["spec"]["template"]);
 
-    let response = w.review_create(&pod).await;
+    let response = w.review("/inject", &admission_review("CREATE", &pod)).await;
     assert_eq!(response["allowed"], true, "{response}");
     let mut patched = pod.clone();
     json_patch::patch(&mut patched, &patch_of(&response)).expect("the patch applies");
@@ -233,7 +126,9 @@ async fn a_created_pod_is_patched_into_the_pod_wsgate_inject_writes() {
         .expect("validation");
 
     // The pod as stored is injected already: a second pass changes nothing.
-    let again = w.review_create(&patched).await;
+    let again = w
+        .review("/inject", &admission_review("CREATE", &patched))
+        .await;
     assert_eq!(again["allowed"], true);
     assert!(patch_of(&again).0.is_empty(), "{again}");
 }
@@ -249,13 +144,13 @@ async fn pods_that_cannot_be_injected_are_refused_and_opted_out_ones_pass() {
         .expect("annotations")
         .remove("wsgate.dev/app-port");
     pod["spec"]["containers"] = json!([pod["spec"]["containers"][1].clone()]);
-    let refused = w.review_create(&pod).await;
+    let refused = w.review("/inject", &admission_review("CREATE", &pod)).await;
     assert_eq!(refused["allowed"], false, "{refused}");
     let message = refused["status"]["message"].as_str().unwrap_or_default();
     assert!(message.contains("wsgate.dev/app-port"), "{message}");
 
     pod["metadata"]["annotations"]["wsgate.dev/inject"] = json!("disabled");
-    let passed = w.review_create(&pod).await;
+    let passed = w.review("/inject", &admission_review("CREATE", &pod)).await;
     assert_eq!(passed["allowed"], true);
     assert!(
         passed["patch"].is_null(),

@@ -14,6 +14,7 @@ mod candidate;
 pub mod decode;
 pub mod ingress;
 mod objects;
+mod preview;
 pub mod report;
 pub(crate) mod secrets;
 pub mod tenancy;

@@ -1,14 +1,16 @@
 //! The admission webhooks the controller serves over HTTPS: `/inject` (mutating: the sidecar
-//! added to pods of opted-in namespaces and workloads) and, answered by the API server
-//! before anything is stored, the review of each request.
+//! added to pods of opted-in namespaces and workloads) and `/validate` (WebSocketRoutes and
+//! Ingresses of wsgate's class refused at apply time when the controller would refuse them).
 //!
 //! ```text
-//!  API server ─HTTPS POST AdmissionReview─> serve ─> /inject ─> mutate::review ─> JSON Patch
-//!               (certificate from files, reloaded when rotated)
+//!  API server ─HTTPS POST AdmissionReview─> serve ─┬─> /inject   ─> mutate::review   ─> JSON Patch
+//!   (certificate from files, reloaded on rotation) └─> /validate ─> validate::review ─> allowed?
+//!                                                       (against the index as last rebuilt)
 //! ```
 
 pub mod certs;
 pub mod mutate;
+pub mod validate;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10
 pub struct Webhooks {
     /// Image of the injected sidecar.
     pub image: Arc<str>,
+    /// The translation index as of the last rebuild.
+    pub snapshot: tokio::sync::watch::Receiver<Arc<crate::translate::Index>>,
 }
 
 /// Serves the webhooks on `listener` with `tls` until `stop`.
@@ -83,7 +87,7 @@ async fn handle(
         return Ok(plain(StatusCode::METHOD_NOT_ALLOWED, "use POST\n"));
     }
     let path = req.uri().path().to_string();
-    if path != "/inject" {
+    if path != "/inject" && path != "/validate" {
         return Ok(plain(StatusCode::NOT_FOUND, "not found\n"));
     }
     let body = match Limited::new(req.into_body(), MAX_BODY_BYTES)
@@ -93,7 +97,12 @@ async fn handle(
         Ok(body) => body.to_bytes(),
         Err(e) => return Ok(plain(StatusCode::PAYLOAD_TOO_LARGE, &format!("{e}\n"))),
     };
-    let answer = mutate::review(&body, &hooks.image);
+    let answer = if path == "/inject" {
+        mutate::review(&body, &hooks.image)
+    } else {
+        let snapshot = hooks.snapshot.borrow().clone();
+        validate::review(&body, &snapshot)
+    };
     let mut resp = Response::new(Full::new(Bytes::from(answer.to_string())));
     resp.headers_mut().insert(
         header::CONTENT_TYPE,

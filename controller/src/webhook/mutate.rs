@@ -66,8 +66,10 @@ pub fn to_json(response: AdmissionResponse) -> Value {
         serde_json::json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
             "response": {"uid": "", "allowed": false, "status": {"message": e.to_string()}}})
     });
-    let patch = &mut review["response"]["patch"];
-    if let Some(numbers) = patch.as_array() {
+    let patch = review.get_mut("response").and_then(|r| r.get_mut("patch"));
+    if let Some(patch) = patch
+        && let Some(numbers) = patch.as_array()
+    {
         let bytes: Vec<u8> = numbers
             .iter()
             .filter_map(|n| n.as_u64().and_then(|n| u8::try_from(n).ok()))
