@@ -18,6 +18,7 @@ pub mod manifests;
 pub mod node;
 pub mod open_files;
 pub mod process;
+pub mod raw;
 pub mod tls;
 pub mod wait;
 pub mod wsgate;

@@ -18,6 +18,7 @@ mod preview;
 pub mod report;
 pub(crate) mod secrets;
 pub mod tenancy;
+mod weighted;
 
 pub use objects::{Kind, Object, ObjectKey};
 
