@@ -130,10 +130,7 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
 fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerMetrics) {
     metrics.objects_by_condition.reset();
     for (source, report) in reports {
-        let kind = match source.kind {
-            SourceKind::Route => "WebSocketRoute",
-            SourceKind::Ingress => "Ingress",
-        };
+        let kind = source.kind.kind();
         for (type_, verdict) in report.conditions() {
             metrics
                 .objects_by_condition

@@ -48,6 +48,11 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::EndpointSlice => "EndpointSlice",
         Kind::Secret => "Secret",
         Kind::LabelledSecret => "Secret (labelled)",
+        Kind::GatewayClass => "GatewayClass",
+        Kind::Gateway => "Gateway",
+        Kind::HTTPRoute => "HTTPRoute",
+        Kind::ReferenceGrant => "ReferenceGrant",
+        Kind::Namespace => "Namespace",
     }
 }
 

@@ -226,10 +226,7 @@ impl StatusWriter {
 }
 
 fn reference(source: &SourceRef, report: &Report) -> ObjectReference {
-    let (api_version, kind) = match source.kind {
-        SourceKind::Route => ("wsgate.dev/v1alpha1", "WebSocketRoute"),
-        SourceKind::Ingress => ("networking.k8s.io/v1", "Ingress"),
-    };
+    let (api_version, kind) = (source.kind.api_version(), source.kind.kind());
     ObjectReference {
         api_version: Some(api_version.into()),
         kind: Some(kind.into()),
