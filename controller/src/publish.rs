@@ -12,6 +12,7 @@ use wsgate_core::table::RouteTable;
 
 use crate::crd::WebSocketRouteStatus;
 use crate::metrics::ControllerMetrics;
+use crate::translate::gateway_reports::{GatewayCurrent, GatewayReports};
 use crate::translate::report::{Report, SourceKind, SourceRef};
 use crate::translate::{Index, Kind, ObjectKey};
 use crate::watch::Change;
@@ -28,6 +29,10 @@ pub struct StatusInput {
     pub reports: BTreeMap<SourceRef, Report>,
     /// The status each WebSocketRoute carries now (to keep transition times).
     pub current: BTreeMap<ObjectKey, Option<WebSocketRouteStatus>>,
+    /// Verdicts on the Gateway API objects wsgate serves.
+    pub gateway: GatewayReports,
+    /// Their status now.
+    pub gateway_current: GatewayCurrent,
 }
 
 /// Channels the index task publishes on.
@@ -121,9 +126,12 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
             (key, status)
         })
         .collect();
+    let gateway_current = index.gateway_current(&translation.gateway);
     out.statuses.send_replace(Arc::new(StatusInput {
         reports: translation.reports,
         current,
+        gateway: translation.gateway,
+        gateway_current,
     }));
 }
 

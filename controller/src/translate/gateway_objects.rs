@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::Namespace;
 
+use super::gateway_reports::{GatewayCurrent, GatewayReports};
 use super::objects::{Kind, Object, ObjectKey};
 use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
 
@@ -80,5 +81,28 @@ impl GatewayObjects {
             Kind::Namespace => self.namespaces.clear(),
             _ => {}
         }
+    }
+}
+
+impl GatewayObjects {
+    /// The status each object of `reports` carries now.
+    pub fn current(&self, reports: &GatewayReports) -> GatewayCurrent {
+        let mut out = GatewayCurrent::default();
+        for name in reports.classes.keys() {
+            if let Some(s) = self.classes.get(name).and_then(|c| c.status.clone()) {
+                out.classes.insert(name.clone(), s);
+            }
+        }
+        for key in reports.gateways.keys() {
+            if let Some(s) = self.gateways.get(key).and_then(|g| g.status.clone()) {
+                out.gateways.insert(key.clone(), s);
+            }
+        }
+        for key in reports.routes.keys() {
+            if let Some(s) = self.routes.get(key).and_then(|r| r.status.clone()) {
+                out.routes.insert(key.clone(), s);
+            }
+        }
+        out
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::objects::ObjectKey;
 use super::report::Verdict;
-use crate::gateway_api::ParentRef;
+use crate::gateway_api::{GatewayClassStatus, GatewayStatus, HTTPRouteStatus, ParentRef};
 
 /// Reports of every Gateway API object wsgate serves.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -74,4 +74,15 @@ pub struct ParentReport {
     pub accepted: Verdict,
     /// `ResolvedRefs`.
     pub resolved_refs: Verdict,
+}
+
+/// The status each served Gateway API object carries now.
+#[derive(Clone, Debug, Default)]
+pub struct GatewayCurrent {
+    /// GatewayClasses by name.
+    pub classes: BTreeMap<String, GatewayClassStatus>,
+    /// Gateways.
+    pub gateways: BTreeMap<ObjectKey, GatewayStatus>,
+    /// HTTPRoutes.
+    pub routes: BTreeMap<ObjectKey, HTTPRouteStatus>,
 }

@@ -147,6 +147,15 @@ impl Index {
         self.routes.get(key)
     }
 
+    /// The current status of the Gateway API objects `reports` describe (to keep transition
+    /// times and other controllers' entries).
+    pub fn gateway_current(
+        &self,
+        reports: &gateway_reports::GatewayReports,
+    ) -> gateway_reports::GatewayCurrent {
+        self.gateway.current(reports)
+    }
+
     /// Builds the routes and reports of the current snapshot.
     pub fn build(&self) -> Translation {
         let view = ServiceView::new(&self.services, &self.slices);
