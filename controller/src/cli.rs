@@ -38,6 +38,8 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
+    /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
+    Inject(crate::inject_cmd::InjectArgs),
 }
 
 /// Options of `wsgate proxy`.

@@ -11,6 +11,8 @@ pub mod cli;
 pub mod controller_cmd;
 pub mod crd;
 pub mod gateway_api;
+pub mod inject;
+pub mod inject_cmd;
 pub mod leader;
 pub mod metrics;
 pub mod proxy_cmd;

@@ -124,6 +124,22 @@ fn prefix_matching_is_segment_aware() {
     assert!(!path_matches(&exact_path("/chat"), "/chat/"));
 }
 
+#[test]
+fn m4_host_group_is_authoritative_and_never_falls_through() {
+    let t = table(vec![
+        route("catch-all", &[], &[prefix("/")]),
+        route("open", &[wild(".test")], &[prefix("/")]),
+        route("paths", &[exact("paths.test")], &[prefix("/admin")]),
+    ]);
+    let index = MatchIndex::build(&t);
+    assert_eq!(index.find("paths.test", "/admin"), Some((2, 0)));
+    for path in ["/", "/ADMIN", "/adminx", "/other"] {
+        assert_eq!(index.find("paths.test", path), None, "{path}");
+    }
+    assert_eq!(index.find("other.test", "/x"), Some((1, 0)));
+    assert_eq!(index.find("elsewhere.example", "/x"), Some((0, 0)));
+}
+
 fn conditioned(name: &str, path: PathMatch, conditions: crate::table::http::Conditions) -> Route {
     let mut r = route(name, &[exact("match.example.com")], &[path]);
     let mut rules = r.rules.to_vec();

@@ -109,6 +109,11 @@ impl Router {
         }
     }
 
+    /// The routes, in table order.
+    pub fn routes(&self) -> &[Arc<RouteRuntime>] {
+        &self.routes
+    }
+
     /// The route and rule for a request.
     pub fn find(&self, req: &RequestView<'_>) -> Option<(&Arc<RouteRuntime>, &Arc<RuleRuntime>)> {
         let (r, i) = self.index.find_request(req)?;
@@ -155,5 +160,7 @@ fn tunnel_policy(p: &RoutePolicy) -> TunnelPolicy {
             close_code: p.drain.close_code,
             period: p.drain.period,
         },
+        strict: p.strict_protocol,
+        extensions: false,
     }
 }

@@ -16,17 +16,21 @@ use wsgate_core::table::{Backend, RouteTable};
 
 use crate::balance::endpoint::EndpointRegistry;
 use crate::balance::sessions::SessionStore;
-use crate::metrics::Metrics;
+use crate::metrics::{LiveSeries, Metrics};
 use crate::policy::admit::Security;
 use crate::relay::Tunnels;
 use crate::route::Router;
+use crate::route_metrics::RouteHealth;
 use crate::tls::store::{CertStore, TlsBase};
 use crate::upstream::pool::Pool;
+
+/// What the last close of a drain needs: the tunnel's close grace (5 s) and a margin.
+const CLOSE_HANDSHAKE_TIME: Duration = Duration::from_secs(6);
 
 /// State shared by every connection of the data plane.
 pub struct State {
     /// The router in force; swapped whole on a table change.
-    pub router: ArcSwap<Router>,
+    pub router: Arc<ArcSwap<Router>>,
     /// Certificates of the table in force, by SNI name; swapped with the router.
     pub certs: ArcSwap<CertStore>,
     /// What every TLS configuration shares (ticket key, session cache); `None` if the
@@ -48,33 +52,50 @@ pub struct State {
     pub metrics: Metrics,
     /// Cancelled when wsgate begins to shut down.
     pub shutdown: CancellationToken,
+    /// Cancelled when draining begins (`/drain` on the admin listener, or the shutdown, whose
+    /// child it is): every WebSocket is closed over the drain period and new requests are
+    /// refused with 503.
+    pub draining: CancellationToken,
+    /// Longest wait for the WebSockets to close once draining began.
+    pub drain_timeout: Duration,
     /// Set once a first table is applied.
     ready: AtomicBool,
 }
 
 impl State {
-    /// Fresh state with no routes; closes during a shutdown are spread over at most
-    /// `shutdown_spread`.
+    /// Fresh state with no routes; a drain (or shutdown) waits up to `drain_timeout` for the
+    /// WebSockets, whose closes are spread over all of it but the close handshake's time.
     pub fn new(
         metrics: Metrics,
         listener: ListenerOptions,
         shutdown: CancellationToken,
-        shutdown_spread: Duration,
+        drain_timeout: Duration,
     ) -> Self {
+        // Leave time after the last close for the close handshake to finish.
+        let spread = drain_timeout.saturating_sub(CLOSE_HANDSHAKE_TIME);
+        let draining = shutdown.child_token();
+        let router = Arc::new(ArcSwap::from_pointee(Router::empty()));
+        let health =
+            RouteHealth::new(router.clone()).and_then(|c| metrics.registry().register(Box::new(c)));
+        if let Err(e) = health {
+            tracing::error!(error = %e, "endpoint health metrics unavailable");
+        }
         Self {
-            router: ArcSwap::from_pointee(Router::empty()),
+            router,
             certs: ArcSwap::from_pointee(CertStore::default()),
             tls_base: TlsBase::new()
                 .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
                 .ok(),
-            endpoints: EndpointRegistry::new(shutdown.clone(), metrics.endpoints.clone()),
+            endpoints: EndpointRegistry::new(draining.clone(), metrics.endpoints.clone()),
             sessions: Arc::new(SessionStore::default()),
             pool: Arc::default(),
             security: Security::new(listener.trusted_proxies.clone()),
             listener,
-            tunnels: Tunnels::new(metrics.tunnels.clone(), shutdown.clone(), shutdown_spread),
+            tunnels: Tunnels::new(metrics.tunnels.clone(), draining.clone(), spread),
             metrics,
             shutdown,
+            draining,
+            drain_timeout,
             ready: AtomicBool::new(false),
         }
     }
@@ -96,10 +117,13 @@ impl State {
             self.certs.store(Arc::new(certs));
         }
         self.router.store(Arc::new(router));
+        self.metrics.prune(&live_series(table, &live));
         let m = &self.metrics.table;
         m.version
             .set(i64::try_from(table.version).unwrap_or(i64::MAX));
         m.apply_seconds.observe(started.elapsed().as_secs_f64());
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        m.applied_at.set(now.map_or(0.0, |d| d.as_secs_f64()));
         self.ready.store(true, Ordering::Release);
         tracing::info!(
             version = table.version,
@@ -108,9 +132,9 @@ impl State {
         );
     }
 
-    /// True once a table is in force and no shutdown has begun.
+    /// True once a table is in force and no drain or shutdown has begun.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire) && !self.shutdown.is_cancelled()
+        self.ready.load(Ordering::Acquire) && !self.draining.is_cancelled()
     }
 
     /// Applies every table published on `tables` until shutdown.
@@ -123,6 +147,14 @@ impl State {
                 changed = tables.changed() => if changed.is_err() { return },
             }
         }
+    }
+}
+
+/// The routes and endpoints whose metric series stay.
+fn live_series(table: &RouteTable, endpoints: &HashSet<std::net::SocketAddr>) -> LiveSeries {
+    LiveSeries {
+        routes: table.routes.iter().map(|r| r.id.to_string()).collect(),
+        endpoints: endpoints.iter().map(ToString::to_string).collect(),
     }
 }
 

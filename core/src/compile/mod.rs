@@ -11,7 +11,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::spec::{BackendSpec, DrainSpec, PathMatchType, RouteSpec};
+use crate::spec::{BackendSpec, DrainSpec, PathMatchType, RouteSpec, WebSocketProtocol};
 use crate::table::{
     Backend, Drain, Endpoint, HostMatch, Keepalive, PathMatch, Route, RouteId, RoutePolicy, Rule,
 };
@@ -151,6 +151,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
     if let Some(d) = &spec.drain {
         policy.drain = compile_drain(d, policy.drain)?;
     }
+    policy.strict_protocol = spec.protocol != Some(WebSocketProtocol::Passthrough);
     policy.balancing = balancing::compile_balancing(spec);
     policy.affinity =
         balancing::default_hash_affinity(&policy.balancing, balancing::compile_affinity(spec)?);

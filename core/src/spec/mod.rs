@@ -71,6 +71,21 @@ pub struct RouteSpec {
     /// Client address ranges allowed or denied, checked before anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ranges: Option<SourceRangesSpec>,
+    /// How strictly WebSocket frames are checked as they pass (default `Strict`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<WebSocketProtocol>,
+}
+
+/// How strictly the tunnel checks the frames it relays.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum WebSocketProtocol {
+    /// Close with 1002 on what RFC 6455 makes a server fail the connection for: unmasked
+    /// client frames, masked server frames, reserved bits without an extension, unknown
+    /// opcodes, continuations outside a message, invalid close payloads.
+    #[default]
+    Strict,
+    /// Pass such frames on and let the endpoints decide (for clients that break the rules).
+    Passthrough,
 }
 
 /// Which client addresses may use a route (the client address after PROXY protocol and

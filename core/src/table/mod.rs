@@ -166,6 +166,8 @@ pub struct RoutePolicy {
     pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
+    /// Close with 1002 on RFC 6455 violations (`protocol: Strict`).
+    pub strict_protocol: bool,
 }
 
 /// Keepalive settings.
@@ -263,6 +265,7 @@ impl Default for RoutePolicy {
             redirect_http: false,
             redirect_upgrades: false,
             security: Arc::default(),
+            strict_protocol: true,
         }
     }
 }

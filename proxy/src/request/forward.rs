@@ -47,7 +47,7 @@ pub async fn serve(
         }
         context::route(
             &router,
-            state.shutdown.is_cancelled(),
+            state.draining.is_cancelled(),
             &req,
             conn,
             Instant::now(),
@@ -138,11 +138,12 @@ fn respond(
     response: Response<Incoming>,
 ) -> Response<Body> {
     let code = response.status();
+    let [ns, name] = crate::metrics::route_labels(&routed.route.label);
     state
         .metrics
         .requests
         .http_requests
-        .with_label_values(&[&routed.route.label, code.as_str()])
+        .with_label_values(&[ns, name, code.as_str()])
         .inc();
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);

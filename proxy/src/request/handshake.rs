@@ -29,6 +29,17 @@ pub fn validate(method: &Method, version: Version, headers: &HeaderMap) -> Resul
     if version != Version::HTTP_11 {
         return Err(ProxyError::BadHandshake("the request must be HTTP/1.1"));
     }
+    // A body cannot be forwarded with an upgrade (the connection turns into frames after
+    // it); refusing it beats a backend waiting for bytes that never come.
+    let empty_length = headers
+        .get_all(header::CONTENT_LENGTH)
+        .iter()
+        .all(|v| v.as_bytes() == b"0");
+    if !empty_length || headers.contains_key(header::TRANSFER_ENCODING) {
+        return Err(ProxyError::BadHandshake(
+            "an upgrade request must not have a body",
+        ));
+    }
     let key = headers
         .get(header::SEC_WEBSOCKET_KEY)
         .ok_or(ProxyError::BadHandshake("Sec-WebSocket-Key is missing"))?;

@@ -28,9 +28,8 @@ pub fn for_route<B>(
         return None;
     }
     let resp = to_https(req)?;
-    http_requests
-        .with_label_values(&[&route.label, "308"])
-        .inc();
+    let [ns, name] = crate::metrics::route_labels(&route.label);
+    http_requests.with_label_values(&[ns, name, "308"]).inc();
     Some(resp)
 }
 

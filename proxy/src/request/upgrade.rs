@@ -45,7 +45,7 @@ pub async fn serve<B>(
     // 2. Route (a pure lookup; also names the route a malformed handshake is counted on).
     let routed = context::route(
         &state.router.load(),
-        state.shutdown.is_cancelled(),
+        state.draining.is_cancelled(),
         &req,
         conn,
         started,
@@ -88,11 +88,12 @@ fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>
         Ok(_) => "backend_rejected",
         Err(e) => e.reason(),
     };
+    let [ns, name] = crate::metrics::route_labels(&routed.route.label);
     state
         .metrics
         .requests
         .handshakes
-        .with_label_values(&[&routed.route.label, outcome])
+        .with_label_values(&[ns, name, outcome])
         .inc();
 }
 
@@ -128,17 +129,20 @@ async fn proxy<B>(
     set_websocket_upgrade(&mut headers);
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut headers, secure);
+    // An extension the endpoint accepted may set the reserved bits of frames.
+    let mut policy = routed.route.tunnel;
+    policy.extensions = headers.contains_key(http::header::SEC_WEBSOCKET_EXTENSIONS);
     filters::edit_response(&routed.rule.filters, &mut headers);
     *client_resp.headers_mut() = headers;
     state
         .metrics
         .requests
         .handshake_seconds
-        .with_label_values(&[&routed.route.label])
+        .with_label_values(&crate::metrics::route_labels(&routed.route.label))
         .observe(routed.started.elapsed().as_secs_f64());
     let relay = Relay {
         label: routed.route.label.clone(),
-        policy: routed.route.tunnel,
+        policy,
         endpoint: selection.guard,
         _permit: admission.permit,
         client: admission.client.client,
