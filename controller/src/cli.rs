@@ -111,6 +111,11 @@ pub struct ControllerArgs {
     /// elsewhere are refused with `NamespaceNotAllowed`.
     #[arg(long = "catch-all-namespace", value_name = "NS")]
     pub catch_all_namespaces: Vec<String>,
+    /// Serve the Gateway API (GatewayClasses with controllerName
+    /// `wsgate.dev/gateway-controller`, their Gateways, HTTPRoutes and ReferenceGrants).
+    /// Needs the Gateway API CRDs (standard channel) in the cluster.
+    #[arg(long, env = "WSGATE_GATEWAY_API")]
+    pub gateway_api: bool,
     /// Address written into Ingress and WebSocketRoute status instead of the published
     /// Service's (repeatable; an IP or a host name).
     #[arg(long = "publish-status-address", value_name = "ADDRESS")]

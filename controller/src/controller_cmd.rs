@@ -46,7 +46,11 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let (tables_tx, tables_rx) = watch::channel(Arc::new(RouteTable::default()));
     let (status_tx, status_rx) = watch::channel(Arc::default());
     let (changes_tx, changes_rx) = mpsc::channel(4096);
-    let watchers = crate::watch::spawn_all(&client, &args.watch_namespaces, &changes_tx, &cm);
+    let mut watchers = crate::watch::spawn_all(&client, &args.watch_namespaces, &changes_tx, &cm);
+    if args.gateway_api {
+        watchers +=
+            crate::watch::spawn_gateway_api(&client, &args.watch_namespaces, &changes_tx, &cm);
+    }
     drop(changes_tx);
     let outputs = Outputs {
         tables: tables_tx,
