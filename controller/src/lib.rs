@@ -21,4 +21,6 @@ pub mod signals;
 pub mod status;
 pub mod translate;
 pub mod watch;
+pub mod webhook;
+pub mod webhook_cmd;
 pub mod yaml;
