@@ -161,6 +161,9 @@ pub struct RoutePolicy {
     pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
+    /// Percentage of requests and WebSockets written to the access log (answers of 400 and
+    /// up always are); `None`: the route's access log is off.
+    pub access_log_percent: Option<u8>,
 }
 
 /// Keepalive settings.
@@ -258,6 +261,7 @@ impl Default for RoutePolicy {
             redirect_http: false,
             redirect_upgrades: false,
             security: Arc::default(),
+            access_log_percent: Some(100),
         }
     }
 }
