@@ -17,5 +17,7 @@ pub mod publish;
 pub mod signals;
 pub mod status;
 pub mod translate;
+pub mod validate;
+pub mod validate_cmd;
 pub mod watch;
 pub mod yaml;
