@@ -10,6 +10,9 @@
 pub mod cli;
 pub mod controller_cmd;
 pub mod crd;
+pub mod gateway_api;
+pub mod inject;
+pub mod inject_cmd;
 pub mod leader;
 pub mod metrics;
 pub mod proxy_cmd;

@@ -20,6 +20,11 @@ pub struct TunnelPolicy {
     pub keepalive: Option<Keepalive>,
     /// How a drain (endpoint removed, shutdown) closes the tunnel.
     pub drain: Drain,
+    /// Close with 1002 on what RFC 6455 makes a server fail the connection for
+    /// (`protocol: Strict`); false passes such frames on (`Passthrough`).
+    pub strict: bool,
+    /// The handshake negotiated an extension (reserved bits may be set).
+    pub extensions: bool,
 }
 
 /// Keepalive settings.

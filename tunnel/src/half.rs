@@ -11,6 +11,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{FrameTracker, OP_CLOSE, OP_PONG, Step, control_payload};
+use super::rules::Rules;
 
 /// Bytes read per poll; lives on the stack of `poll`, never in the connection.
 const READ_BUF: usize = 16 * 1024;
@@ -76,11 +77,11 @@ pub struct Half {
 }
 
 impl Half {
-    /// A half with the given message size limit.
-    pub fn new(side: Side, max_message_bytes: u64) -> Self {
+    /// A half with the given message size limit and protocol rules.
+    pub fn new(side: Side, max_message_bytes: u64, rules: Rules) -> Self {
         Self {
             side,
-            tracker: FrameTracker::new(max_message_bytes),
+            tracker: FrameTracker::with_rules(max_message_bytes, rules),
             pending: Vec::new(),
             pos: 0,
             inject: Vec::new(),
@@ -117,6 +118,11 @@ impl Half {
     /// Sizes of the messages completed since the last call.
     pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
         self.tracker.take_sizes()
+    }
+
+    /// True while queued frames still wait for a frame boundary.
+    pub fn injection_waiting(&self) -> bool {
+        !self.inject.is_empty()
     }
 
     /// True once the source ended and the sink was shut down.

@@ -73,6 +73,16 @@ fn resolve_backend(
     spec: &BackendSpec,
     problems: &RefCell<Vec<Unresolved>>,
 ) -> Result<Backend, String> {
+    if !spec.services.is_empty() {
+        if spec.service.is_some() || spec.addresses.is_some() {
+            return Err("set services alone, without service or addresses".into());
+        }
+        let granted = |_: &str, _: &str| false;
+        let services = &spec.services;
+        return Ok(super::weighted::resolve(
+            view, namespace, services, &granted, problems,
+        ));
+    }
     match (&spec.service, &spec.addresses) {
         (Some(_), Some(_)) => Err("set either service or addresses, not both".into()),
         (None, Some(_)) => Err(

@@ -17,6 +17,7 @@ mod objects;
 pub mod report;
 pub(crate) mod secrets;
 pub mod tenancy;
+mod weighted;
 
 pub use objects::{Kind, Object, ObjectKey};
 

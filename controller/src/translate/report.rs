@@ -169,6 +169,9 @@ pub mod reason {
     /// A catch-all or wildcard route from a namespace the operator did not allow.
     pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
 
+    /// A reference into another namespace that no ReferenceGrant allows.
+    pub const REF_NOT_PERMITTED: &str = "RefNotPermitted";
+
     /// The constant spelling of `reason` (Events want `'static` reasons).
     pub fn intern(reason: &str) -> &'static str {
         [
@@ -182,6 +185,7 @@ pub mod reason {
             INVALID_SECRET,
             NO_READY_ENDPOINTS,
             NAMESPACE_NOT_ALLOWED,
+            REF_NOT_PERMITTED,
         ]
         .into_iter()
         .find(|r| *r == reason)

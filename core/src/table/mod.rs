@@ -2,6 +2,7 @@
 //! and the data plane. Plain, immutable, comparable data; no tokio or kube types.
 
 pub mod cidr;
+pub mod http;
 pub mod origin;
 pub mod security;
 pub mod ticket;
@@ -96,6 +97,10 @@ pub enum HostMatch {
 pub struct Rule {
     /// Path match.
     pub path: PathMatch,
+    /// Method, header and query parameter conditions.
+    pub conditions: Arc<http::Conditions>,
+    /// Header edits, redirect and rewrite.
+    pub filters: Arc<http::Filters>,
     /// Destination.
     pub backend: Backend,
     /// TLS to the endpoints (`wss`/`https` backends); `None`: plaintext.
@@ -164,6 +169,8 @@ pub struct RoutePolicy {
     /// Percentage of requests and WebSockets written to the access log (answers of 400 and
     /// up always are); `None`: the route's access log is off.
     pub access_log_percent: Option<u8>,
+    /// Close with 1002 on RFC 6455 violations (`protocol: Strict`).
+    pub strict_protocol: bool,
 }
 
 /// Keepalive settings.
@@ -262,6 +269,7 @@ impl Default for RoutePolicy {
             redirect_upgrades: false,
             security: Arc::default(),
             access_log_percent: Some(100),
+            strict_protocol: true,
         }
     }
 }

@@ -141,3 +141,12 @@ fn parses_store_urls() {
     );
     assert!(parse_redis_url("http://x").is_err());
 }
+
+#[test]
+fn l4_ticket_exp_near_u64_max_is_verified_without_overflow() {
+    let t = mint(json!({"exp": u64::MAX, "jti": "far", "iat": 0}), KEY);
+    let mut p = policy();
+    p.max_age = Some(Duration::from_secs(u64::MAX));
+    let v = p.verify(&t, client(), NOW).expect("valid");
+    assert_eq!(v.remaining, Duration::from_secs(u64::MAX - NOW + 5));
+}

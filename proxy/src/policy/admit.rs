@@ -23,6 +23,7 @@ use super::limiter::{ConnPermit, Limiter};
 use super::signin;
 use crate::error::{ExternalRefusal, ProxyError, Refusal};
 use crate::metrics::SecurityMetrics;
+use crate::spelling::{canonical, remove_spellings};
 
 /// Process-wide security state, kept across route-table swaps.
 #[derive(Default)]
@@ -265,6 +266,10 @@ async fn external_auth<B>(
         param,
     );
     let add = external::check(ext, req.method(), &uri, req.headers(), client.client).await?;
+    // Only the service decides these: the client's copies go, in every spelling, even
+    // when the service's answer leaves one out.
+    let decided = |c: &str| ext.response_headers.iter().any(|n| canonical(n) == c);
+    remove_spellings(req.headers_mut(), decided);
     for (name, value) in &add {
         req.headers_mut().insert(name.clone(), value.clone());
     }

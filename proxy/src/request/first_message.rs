@@ -53,7 +53,7 @@ pub fn answer<B>(
     let accept = HeaderValue::from_str(&accept_key(key.as_bytes()))
         .map_err(|_| ProxyError::BadHandshake("Sec-WebSocket-Key is invalid"))?;
     let on_upgrade = hyper::upgrade::on(&mut *req);
-    let mut upstream = upstream_request(req, &admission.client, routed.conn.proto)?;
+    let mut upstream = upstream_request(req, &admission.client, routed)?;
     // wsgate answered without the backend: nothing was negotiated beyond plain WebSocket.
     let h = upstream.headers_mut();
     h.remove(header::SEC_WEBSOCKET_PROTOCOL);
@@ -73,6 +73,7 @@ pub fn answer<B>(
     set_websocket_upgrade(resp.headers_mut());
     resp.headers_mut()
         .insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    super::filters::edit_response(&routed.rule.filters, resp.headers_mut());
     Ok(resp)
 }
 
@@ -143,8 +144,9 @@ impl Pending {
         let first = match tokio::time::timeout(self.ticket.timeout, read).await {
             Ok(Ok(m)) => m,
             Ok(Err(why)) => {
+                let code = why.protocol_close_code();
                 return self
-                    .refuse(io, TicketRefusal::Missing, &why.to_string())
+                    .refuse_with(io, TicketRefusal::Missing, &why.to_string(), code)
                     .await;
             }
             Err(_) => {
@@ -175,6 +177,17 @@ impl Pending {
         refusal: TicketRefusal,
         why: &str,
     ) -> Option<FirstMessage> {
+        self.refuse_with(io, refusal, why, None).await
+    }
+
+    /// Refuses with the refusal's close code, or `code` (1002 for a broken frame).
+    async fn refuse_with(
+        &self,
+        io: &mut TokioIo<Upgraded>,
+        refusal: TicketRefusal,
+        why: &str,
+        code: Option<u16>,
+    ) -> Option<FirstMessage> {
         let label = &*self.routed.route.label;
         let [ns, name] = crate::metrics::route_labels(label);
         self.state
@@ -184,7 +197,7 @@ impl Pending {
             .with_label_values(&[ns, name, refusal.reason()])
             .inc();
         tracing::info!(route = label, client = %self.admission.client.client, reason = refusal.reason(), detail = why, "FirstMessage ticket refused");
-        close_with(io, refusal.close_code(), why).await;
+        close_with(io, code.unwrap_or_else(|| refusal.close_code()), why).await;
         None
     }
 

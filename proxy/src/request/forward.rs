@@ -14,6 +14,7 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 
 use super::context::{self, ConnInfo, Proto, Routed};
+use super::filters;
 use super::headers::{add_forwarded, strip_hop_by_hop};
 use super::redirect;
 use crate::access::{Access, AccessSlot};
@@ -48,12 +49,19 @@ pub async fn serve(
         }
         context::route(
             &router,
-            state.shutdown.is_cancelled(),
+            state.draining.is_cancelled(),
             &req,
             conn.clone(),
             Instant::now(),
         )?
     };
+    if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
+        let code = r.status();
+        let requests = &state.metrics.requests.http_requests;
+        let [ns, name] = crate::metrics::route_labels(&routed.route.label);
+        requests.with_label_values(&[ns, name, code.as_str()]).inc();
+        return Ok(r);
+    }
     let route = &routed.route;
     access.route(route);
     let client = state
@@ -68,7 +76,7 @@ pub async fn serve(
         )
         .await?;
     let mut selection = context::choose(state, &routed, &req)?;
-    let upstream = upstream_request(req, &client, conn.proto);
+    let upstream = upstream_request(req, &client, &routed);
     let result = exchange(state, &routed, &mut selection, upstream).await;
     access.endpoint(selection.endpoint().addr);
     let (sender, response) = result?;
@@ -77,11 +85,12 @@ pub async fn serve(
 
 /// The request as the endpoint gets it: origin-form target, HTTP/1.1, hop-by-hop headers
 /// removed, forwarded headers added.
-fn upstream_request(req: Request<Incoming>, client: &ClientAddr, proto: Proto) -> Request<Body> {
+fn upstream_request(req: Request<Incoming>, client: &ClientAddr, routed: &Routed) -> Request<Body> {
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    add_forwarded(&mut parts.headers, client, proto);
+    add_forwarded(&mut parts.headers, client, routed.conn.proto);
     parts.uri = origin_form(&parts.uri);
+    filters::edit_request(&routed.rule.filters, &mut parts.uri, &mut parts.headers);
     parts.version = http::Version::HTTP_11;
     Request::from_parts(parts, body.boxed())
 }
@@ -145,6 +154,7 @@ fn respond(
     strip_hop_by_hop(&mut parts.headers);
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut parts.headers, secure);
+    filters::edit_response(&routed.rule.filters, &mut parts.headers);
     let learn = selection.session_to_learn(&state.sessions, parts.status);
     let body = PooledBody {
         inner: body,

@@ -9,12 +9,14 @@
 //! ```
 
 pub(crate) mod context;
+mod filters;
 mod first_message;
 mod forward;
 mod handshake;
 mod headers;
 mod redirect;
 mod respond;
+mod sanitize;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -39,10 +41,18 @@ pub async fn handle(
     let tls = conn.tls.as_ref();
     let mut access = AccessSlot::capture(&state.listener, &mut req, conn.peer, tls, upgrade);
     let peer = conn.peer;
-    let result = if upgrade {
-        upgrade::serve(&state, req, conn, &mut access).await
-    } else {
-        forward::serve(&state, req, conn, &mut access).await
+    let checked = sanitize::check_head(req.method(), req.version(), req.headers())
+        .and_then(|()| sanitize::normalize_target(req.uri_mut()));
+    let result = match checked {
+        Err(e) => Err(e),
+        Ok(()) => {
+            sanitize::strip_connection_named(req.headers_mut());
+            if upgrade {
+                upgrade::serve(&state, req, conn, &mut access).await
+            } else {
+                forward::serve(&state, req, conn, &mut access).await
+            }
+        }
     };
     let status = match &result {
         Ok(response) => response.status(),

@@ -23,7 +23,7 @@ pub fn for_route<B>(
     if !certs.redirects() {
         return None;
     }
-    let (route, _) = router.find(host_of(req), req.uri().path())?;
+    let (route, _) = router.find(&super::context::view(req))?;
     if !route.policy.redirect_http || (upgrade && !route.policy.redirect_upgrades) {
         return None;
     }

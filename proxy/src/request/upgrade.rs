@@ -10,6 +10,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 
 use super::context::{self, ConnInfo, Proto, Routed};
+use super::filters;
 use super::first_message;
 use super::handshake::{self, send_to_endpoint, upstream_request};
 use super::headers::{set_websocket_upgrade, strip_hop_by_hop};
@@ -46,7 +47,7 @@ pub async fn serve<B>(
     // 2. Route (a pure lookup; also names the route a malformed handshake is counted on).
     let routed = context::route(
         &state.router.load(),
-        state.shutdown.is_cancelled(),
+        state.draining.is_cancelled(),
         &req,
         conn.clone(),
         started,
@@ -61,6 +62,11 @@ pub async fn serve<B>(
         return Err(e);
     }
     let routed = routed?;
+    // A rule that redirects answers before anything is spent on the request.
+    if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
+        count(state, &routed, Ok(r.status()));
+        return Ok(r);
+    }
     // 3. Policy: limits, Origin, ticket, external auth.
     let admission = state
         .security
@@ -114,7 +120,7 @@ async fn proxy<B>(
         );
     }
     let client_upgrade = hyper::upgrade::on(&mut req);
-    let upstream = upstream_request(&mut req, &admission.client, routed.conn.proto)?;
+    let upstream = upstream_request(&mut req, &admission.client, routed)?;
     let sent = send_to_endpoint(&state.metrics.requests, routed, &mut selection, upstream).await;
     access.endpoint(selection.endpoint().addr);
     let mut response = sent?;
@@ -122,6 +128,7 @@ async fn proxy<B>(
         // The backend refused the upgrade: its answer goes to the client as it is.
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        filters::edit_response(&routed.rule.filters, &mut parts.headers);
         tracing::info!(route = %routed.route.label, endpoint = %selection.endpoint().addr, status = parts.status.as_u16(), "backend refused the WebSocket upgrade");
         return Ok(Response::from_parts(parts, body.boxed()));
     }
@@ -133,6 +140,10 @@ async fn proxy<B>(
     set_websocket_upgrade(&mut headers);
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut headers, secure);
+    // An extension the endpoint accepted may set the reserved bits of frames.
+    let mut policy = routed.route.tunnel;
+    policy.extensions = headers.contains_key(http::header::SEC_WEBSOCKET_EXTENSIONS);
+    filters::edit_response(&routed.rule.filters, &mut headers);
     *client_resp.headers_mut() = headers;
     state
         .metrics
@@ -147,7 +158,7 @@ async fn proxy<B>(
     let relay = Relay {
         access,
         label: routed.route.label.clone(),
-        policy: routed.route.tunnel,
+        policy,
         endpoint: selection.guard,
         _permit: admission.permit,
         client: admission.client.client,

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 use super::redis::RedisStore;
 use crate::lock::lock;
 
+/// Longest a `jti` is remembered, whatever its `exp` says: a signed `exp` near `u64::MAX`
+/// must not overflow the clock (a ticket that far out is as good as never expiring).
+const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 86400);
+
 /// Why a `jti` was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReplayError {
@@ -34,6 +38,7 @@ impl ReplayGuard {
         store: Option<&str>,
     ) -> Result<(), ReplayError> {
         let key = format!("wsgate:ticket:{jti}");
+        let ttl = ttl.min(MAX_TTL);
         match store {
             None => self.use_in_memory(key, ttl),
             Some(url) => {
@@ -92,6 +97,17 @@ mod tests {
         assert_eq!(
             g.use_once("a", Duration::from_millis(50), None).await,
             Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn l4_ticket_exp_near_u64_max_does_not_overflow() {
+        let g = ReplayGuard::default();
+        let forever = Duration::from_secs(u64::MAX);
+        assert_eq!(g.use_once("far", forever, None).await, Ok(()));
+        assert_eq!(
+            g.use_once("far", forever, None).await,
+            Err(ReplayError::Replayed)
         );
     }
 
