@@ -38,6 +38,8 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
+    /// Check a routes file or manifests without running anything (exit 0 valid, 64 not).
+    Validate(crate::validate_cmd::ValidateArgs),
     /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
     Inject(crate::inject_cmd::InjectArgs),
 }

@@ -20,6 +20,8 @@ pub mod publish;
 pub mod signals;
 pub mod status;
 pub mod translate;
+pub mod validate;
+pub mod validate_cmd;
 pub mod watch;
 pub mod webhook;
 pub mod webhook_cmd;

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Validate(args) => ExitCode::from(wsgate::validate_cmd::run(&args) as u8),
         Command::Crd => match wsgate::crd::crd_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");

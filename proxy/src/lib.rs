@@ -16,6 +16,7 @@
 //! channel and applied atomically. [`run`] takes bound listeners, that channel, metrics on
 //! an explicit registry and a shutdown token, so tests run the real thing on port 0.
 
+mod access;
 mod admin;
 mod balance;
 mod body;

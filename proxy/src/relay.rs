@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use wsgate_tunnel::{TunnelConfig, TunnelPolicy, TunnelSummary};
 
+use crate::access::Access;
 use crate::balance::endpoint::EndpointGuard;
 use crate::metrics::{RouteHandles, TunnelMetrics};
 use crate::policy::limiter::ConnPermit;
@@ -24,6 +25,8 @@ use crate::relay_stream;
 
 /// What a tunnel holds for its whole life besides its streams.
 pub struct Relay {
+    /// The access-log line of the handshake, written at close.
+    pub access: Option<Box<Access>>,
     /// Route label (metrics, log).
     pub label: Arc<str>,
     /// The route's metric handles.
@@ -136,20 +139,9 @@ impl Tunnels {
             .closes
             .with_label_values(&[ns, name, close, code.as_deref().unwrap_or("")])
             .inc();
-        tracing::info!(
-            target: "wsgate::access",
-            route = label,
-            client = %relay.client,
-            endpoint = %relay.endpoint.endpoint().addr,
-            duration_s = secs,
-            messages_in = summary.messages_up,
-            messages_out = summary.messages_down,
-            bytes_in = summary.bytes_up,
-            bytes_out = summary.bytes_down,
-            close,
-            auth = relay.auth,
-            "websocket closed"
-        );
+        if let Some(access) = &relay.access {
+            access.websocket_closed(summary, relay.auth);
+        }
     }
 
     /// Stops taking new tunnels (those running go on).

@@ -125,9 +125,17 @@ impl State {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         m.applied_at.set(now.map_or(0.0, |d| d.as_secs_f64()));
         self.ready.store(true, Ordering::Release);
+        let hosts: HashSet<_> = table
+            .routes
+            .iter()
+            .flat_map(|r| r.hostnames.iter())
+            .collect();
         tracing::info!(
             version = table.version,
             routes = table.routes.len(),
+            hosts = hosts.len(),
+            endpoints = live.len(),
+            certificates = table.routes.iter().filter(|r| r.tls.is_some()).count(),
             "route table applied"
         );
     }

@@ -77,7 +77,7 @@ fn build() -> Result<PathBuf, String> {
 }
 
 /// The repository root (the workspace holding the tests crate).
-fn workspace() -> &'static Path {
+pub fn workspace() -> &'static Path {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
     tests.parent().unwrap_or(tests)
 }

@@ -2,6 +2,7 @@
 //! Shared by the routes-file loader and the controller, so both reject the same things
 //! with the same messages.
 
+pub mod access_log;
 pub mod balancing;
 pub mod http;
 pub mod security;
@@ -151,6 +152,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
     if let Some(d) = &spec.drain {
         policy.drain = compile_drain(d, policy.drain)?;
     }
+    policy.access_log_percent = access_log::compile_route_access_log(spec.access_log.as_ref())?;
     policy.strict_protocol = spec.protocol != Some(WebSocketProtocol::Passthrough);
     policy.balancing = balancing::compile_balancing(spec);
     policy.affinity =

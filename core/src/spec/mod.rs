@@ -3,12 +3,14 @@
 //! These are the user-facing types (serde + schemars). They are validated and compiled into
 //! the immutable [`crate::table::RouteTable`] by [`crate::config`] (file) or by the controller.
 
+mod access_log;
 mod balancing;
 mod duration;
 mod http;
 mod security;
 mod tls;
 
+pub use access_log::{AccessLogConfigSpec, AccessLogSpec};
 pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
 pub use duration::{HumanDuration, parse_duration};
 pub use http::{
@@ -71,6 +73,9 @@ pub struct RouteSpec {
     /// Client address ranges allowed or denied, checked before anything else.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_ranges: Option<SourceRangesSpec>,
+    /// Access logging of this route: on (default), off, or a sampled share.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogSpec>,
     /// How strictly WebSocket frames are checked as they pass (default `Strict`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<WebSocketProtocol>,
@@ -322,6 +327,9 @@ pub struct ProxyConfigSpec {
     /// Request-head limits of the listeners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<HeadLimitsSpec>,
+    /// What the access log redacts and which extra headers it logs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log: Option<AccessLogConfigSpec>,
 }
 
 /// Listen addresses of the proxy.

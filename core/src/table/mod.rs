@@ -167,6 +167,9 @@ pub struct RoutePolicy {
     pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
+    /// Percentage of requests and WebSockets written to the access log (answers of 400 and
+    /// up always are); `None`: the route's access log is off.
+    pub access_log_percent: Option<u8>,
     /// Close with 1002 on RFC 6455 violations (`protocol: Strict`).
     pub strict_protocol: bool,
 }
@@ -266,6 +269,7 @@ impl Default for RoutePolicy {
             redirect_http: false,
             redirect_upgrades: false,
             security: Arc::default(),
+            access_log_percent: Some(100),
             strict_protocol: true,
         }
     }

@@ -114,6 +114,19 @@ pub struct ListenerOptions {
     pub trusted_proxies: Arc<[Cidr]>,
     /// Request-head limits.
     pub head: HeadLimits,
+    /// Access-log redaction and extra headers.
+    pub access_log: AccessLogOptions,
+}
+
+/// What the access log redacts and which extra request headers it logs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AccessLogOptions {
+    /// Query parameters whose values are redacted (the routes' ticket parameters always are).
+    pub redact_query: Arc<[String]>,
+    /// Request headers logged as `header_<name>`.
+    pub headers: Arc<[HeaderName]>,
+    /// Logged headers whose values are redacted (credentials always are).
+    pub redact_headers: Arc<[HeaderName]>,
 }
 
 /// Limits of request heads on a listener.

@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::task::TaskTracker;
 
 use super::preamble::{client_of, first_head};
-use crate::request::context::{ConnInfo, Proto};
+use crate::request::context::{ConnInfo, Proto, TlsInfo};
 use crate::state::State;
 
 /// Accepts plaintext connections on `listener` until shutdown.
@@ -85,8 +85,17 @@ async fn serve_tls_connection(state: Arc<State>, mut stream: TcpStream, peer: So
     };
     let timeouts = &state.metrics.security.header_timeouts;
     let head = &state.listener.head;
+    let session = tls.get_ref().1;
+    let info = TlsInfo {
+        version: crate::tls::accept::version_label(session.protocol_version()),
+        sni: session.server_name().map(Arc::from),
+    };
     if let Some(io) = first_head(head, timeouts, tls, peer, "https").await {
-        serve_connection(state, TokioIo::new(io), ConnInfo::new(peer, Proto::Https)).await;
+        let conn = ConnInfo {
+            tls: Some(info),
+            ..ConnInfo::new(peer, Proto::Https)
+        };
+        serve_connection(state, TokioIo::new(io), conn).await;
     }
 }
 
@@ -98,7 +107,8 @@ where
 {
     let shutdown = state.shutdown.clone();
     let head = state.listener.head;
-    let service = service_fn(move |req| crate::request::handle(state.clone(), req, conn));
+    let peer = conn.peer;
+    let service = service_fn(move |req| crate::request::handle(state.clone(), req, conn.clone()));
     let conn_future = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(head.read_timeout)
@@ -115,6 +125,6 @@ where
         }
     };
     if let Err(e) = result {
-        tracing::debug!(client = %conn.peer, error = %e, "client connection ended with an error");
+        tracing::debug!(client = %peer, error = %e, "client connection ended with an error");
     }
 }

@@ -10,6 +10,7 @@ use std::time::Instant;
 use http::{Request, header};
 use wsgate_core::route_match::RequestView;
 
+pub use crate::access::TlsInfo;
 use crate::balance::select::{RequestFacts, Selection};
 use crate::error::ProxyError;
 use crate::route::{RouteRuntime, Router, RuleRuntime};
@@ -35,18 +36,24 @@ impl Proto {
 }
 
 /// Facts about the client connection a request arrived on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnInfo {
     /// Client address (the PROXY protocol source when the listener expects one).
     pub peer: SocketAddr,
     /// Listener.
     pub proto: Proto,
+    /// The TLS session, on the TLS listener.
+    pub tls: Option<TlsInfo>,
 }
 
 impl ConnInfo {
     /// A connection from `peer` on the `proto` listener.
     pub fn new(peer: SocketAddr, proto: Proto) -> Self {
-        Self { peer, proto }
+        Self {
+            peer,
+            proto,
+            tls: None,
+        }
     }
 }
 

@@ -24,6 +24,7 @@ use wsgate_tunnel::first_message::{FirstMessage, close_with, read_first_message}
 use super::context::Routed;
 use super::handshake::{accept_key, send_to_endpoint, upstream_request};
 use super::headers::set_websocket_upgrade;
+use crate::access::Access;
 use crate::balance::select::Selection;
 use crate::body::{Body, empty};
 use crate::error::ProxyError;
@@ -43,6 +44,7 @@ pub fn answer<B>(
     selection: Selection,
     ticket: PendingTicket,
     req: &mut Request<B>,
+    access: Option<Box<Access>>,
 ) -> Result<Response<Body>, ProxyError> {
     let key = req
         .headers()
@@ -63,6 +65,7 @@ pub fn answer<B>(
         selection,
         ticket,
         upstream,
+        access,
     };
     state.tunnels.spawn(pending.run(on_upgrade));
     let mut resp = Response::new(empty());
@@ -83,6 +86,8 @@ struct Pending {
     ticket: PendingTicket,
     /// The handshake to forward once the ticket is verified.
     upstream: Request<Body>,
+    /// The access-log line, written when the tunnel closes (or now, if it never opens).
+    access: Option<Box<Access>>,
 }
 
 impl Pending {
@@ -112,7 +117,12 @@ impl Pending {
             first.rest
         };
         self.observe_handshake();
+        let mut access = self.access.take();
+        if let Some(a) = &mut access {
+            a.upgraded();
+        }
         let relay = Relay {
+            access,
             label: self.routed.route.label.clone(),
             metrics: self.routed.route.handles(&self.state.metrics).clone(),
             policy: self.routed.route.tunnel,

@@ -17,6 +17,7 @@ use super::context::{self, ConnInfo, Proto, Routed};
 use super::filters;
 use super::headers::{add_forwarded, strip_hop_by_hop};
 use super::redirect;
+use crate::access::{Access, AccessSlot};
 use crate::balance::endpoint::EndpointGuard;
 use crate::balance::learn::learn_session;
 use crate::balance::select::Selection;
@@ -34,6 +35,7 @@ pub async fn serve(
     state: &Arc<State>,
     mut req: Request<Incoming>,
     conn: ConnInfo,
+    access: &mut AccessSlot,
 ) -> Result<Response<Body>, ProxyError> {
     let routed = {
         let router = state.router.load();
@@ -49,19 +51,19 @@ pub async fn serve(
             &router,
             state.draining.is_cancelled(),
             &req,
-            conn,
+            conn.clone(),
             Instant::now(),
         )?
     };
     if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
         let code = r.status();
         let requests = &state.metrics.requests.http_requests;
-        requests
-            .with_label_values(&[&routed.route.label, code.as_str()])
-            .inc();
+        let [ns, name] = crate::metrics::route_labels(&routed.route.label);
+        requests.with_label_values(&[ns, name, code.as_str()]).inc();
         return Ok(r);
     }
     let route = &routed.route;
+    access.route(route);
     let client = state
         .security
         .admit_http(
@@ -75,8 +77,10 @@ pub async fn serve(
         .await?;
     let mut selection = context::choose(state, &routed, &req)?;
     let upstream = upstream_request(req, &client, &routed);
-    let (sender, response) = exchange(state, &routed, &mut selection, upstream).await?;
-    Ok(respond(state, &routed, selection, sender, response))
+    let result = exchange(state, &routed, &mut selection, upstream).await;
+    access.endpoint(selection.endpoint().addr);
+    let (sender, response) = result?;
+    Ok(respond(state, &routed, selection, sender, response, access))
 }
 
 /// The request as the endpoint gets it: origin-form target, HTTP/1.1, hop-by-hop headers
@@ -136,6 +140,7 @@ fn respond(
     mut selection: Selection,
     sender: SendRequest<Body>,
     response: Response<Incoming>,
+    access: &mut AccessSlot,
 ) -> Response<Body> {
     let code = response.status();
     let [ns, name] = crate::metrics::route_labels(&routed.route.label);
@@ -158,6 +163,9 @@ fn respond(
             sender,
         }),
         _guard: selection.guard,
+        access: access.take(),
+        status: code.as_u16(),
+        bytes_out: 0,
     };
     Response::from_parts(parts, learn_session(body.boxed(), learn))
 }
@@ -181,6 +189,10 @@ struct PooledBody {
     inner: Incoming,
     release: Option<Release>,
     _guard: EndpointGuard,
+    /// The request's access-log line, written when the body ends or is dropped.
+    access: Option<Box<Access>>,
+    status: u16,
+    bytes_out: u64,
 }
 
 impl HttpBody for PooledBody {
@@ -193,8 +205,17 @@ impl HttpBody for PooledBody {
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        if let Poll::Ready(None) = polled {
-            this.release_connection();
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Some(data) = frame.data_ref() {
+                    this.bytes_out += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => {
+                this.release_connection();
+                this.log();
+            }
+            _ => {}
         }
         polled
     }
@@ -209,6 +230,13 @@ impl HttpBody for PooledBody {
 }
 
 impl PooledBody {
+    /// Writes the access-log line once.
+    fn log(&mut self) {
+        if let Some(access) = self.access.take() {
+            access.http_done(self.status, Some(self.bytes_out));
+        }
+    }
+
     fn release_connection(&mut self) {
         if let Some(Release { pool, mut sender }) = self.release.take() {
             let addr = self._guard.endpoint().addr;
@@ -228,5 +256,6 @@ impl Drop for PooledBody {
         if self.inner.is_end_stream() {
             self.release_connection();
         }
+        self.log();
     }
 }

@@ -25,17 +25,22 @@ use std::sync::Arc;
 use http::{Request, Response};
 use hyper::body::Incoming;
 
+use crate::access::AccessSlot;
 use crate::body::Body;
 use crate::state::State;
 use context::ConnInfo;
 
-/// Serves one request of a client connection.
+/// Serves one request of a client connection; its access-log line is written when wsgate
+/// answers, or later by the response body or the tunnel it hands the line to.
 pub async fn handle(
     state: Arc<State>,
     mut req: Request<Incoming>,
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = headers::is_websocket_upgrade(req.headers());
+    let tls = conn.tls.as_ref();
+    let mut access = AccessSlot::capture(&state.listener, &mut req, conn.peer, tls, upgrade);
+    let peer = conn.peer;
     let checked = sanitize::check_head(req.method(), req.version(), req.headers())
         .and_then(|()| sanitize::normalize_target(req.uri_mut()));
     let result = match checked {
@@ -43,12 +48,17 @@ pub async fn handle(
         Ok(()) => {
             sanitize::strip_connection_named(req.headers_mut());
             if upgrade {
-                upgrade::serve(&state, req, conn).await
+                upgrade::serve(&state, req, conn, &mut access).await
             } else {
-                forward::serve(&state, req, conn).await
+                forward::serve(&state, req, conn, &mut access).await
             }
         }
     };
+    let status = match &result {
+        Ok(response) => response.status(),
+        Err(e) => e.status(),
+    };
+    access.answered(status.as_u16());
     Ok(result.unwrap_or_else(|e| {
         state
             .metrics
@@ -57,7 +67,7 @@ pub async fn handle(
             .with_label_values(&[e.reason()])
             .inc();
         let kind = if upgrade { "websocket" } else { "http" };
-        tracing::info!(client = %conn.peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
+        tracing::info!(client = %peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
         respond::error(&e)
     }))
 }

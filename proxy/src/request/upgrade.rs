@@ -15,6 +15,7 @@ use super::first_message;
 use super::handshake::{self, send_to_endpoint, upstream_request};
 use super::headers::{set_websocket_upgrade, strip_hop_by_hop};
 use super::redirect;
+use crate::access::AccessSlot;
 use crate::balance::select::Selection;
 use crate::body::{Body, empty};
 use crate::error::ProxyError;
@@ -28,6 +29,7 @@ pub async fn serve<B>(
     state: &Arc<State>,
     mut req: Request<B>,
     conn: ConnInfo,
+    access: &mut AccessSlot,
 ) -> Result<Response<Body>, ProxyError> {
     let started = Instant::now();
     // 0. A route that asks for it sends even ws:// upgrades to https (`redirectUpgrades`).
@@ -47,9 +49,12 @@ pub async fn serve<B>(
         &state.router.load(),
         state.draining.is_cancelled(),
         &req,
-        conn,
+        conn.clone(),
         started,
     );
+    if let Ok(routed) = &routed {
+        access.route(&routed.route);
+    }
     if let Err(e) = valid {
         if let Ok(routed) = &routed {
             count(state, routed, Err(&e));
@@ -75,8 +80,9 @@ pub async fn serve<B>(
         .await?;
     // 4. Choose the endpoint.
     let selection = context::choose(state, &routed, &req)?;
+    access.endpoint(selection.endpoint().addr);
     // 5-7. Connect, answer, relay.
-    let result = proxy(state, &routed, admission, selection, req).await;
+    let result = proxy(state, &routed, admission, selection, req, access).await;
     count(state, &routed, result.as_ref().map(Response::status));
     result
 }
@@ -108,14 +114,19 @@ async fn proxy<B>(
     mut admission: Admission,
     mut selection: Selection,
     mut req: Request<B>,
+    access: &mut AccessSlot,
 ) -> Result<Response<Body>, ProxyError> {
     if let Some(ticket) = admission.first_message.take() {
-        return first_message::answer(state, routed, admission, selection, ticket, &mut req);
+        let access = access.take();
+        return first_message::answer(
+            state, routed, admission, selection, ticket, &mut req, access,
+        );
     }
     let client_upgrade = hyper::upgrade::on(&mut req);
     let upstream = upstream_request(&mut req, &admission.client, routed)?;
-    let mut response =
-        send_to_endpoint(&state.metrics.requests, routed, &mut selection, upstream).await?;
+    let sent = send_to_endpoint(&state.metrics.requests, routed, &mut selection, upstream).await;
+    access.endpoint(selection.endpoint().addr);
+    let mut response = sent?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the upgrade: its answer goes to the client as it is.
         let (mut parts, body) = response.into_parts();
@@ -141,7 +152,12 @@ async fn proxy<B>(
     handles
         .handshake_seconds
         .observe(routed.started.elapsed().as_secs_f64());
+    let mut access = access.take();
+    if let Some(a) = &mut access {
+        a.upgraded();
+    }
     let relay = Relay {
+        access,
         label: routed.route.label.clone(),
         metrics: handles.clone(),
         policy,

@@ -77,7 +77,8 @@ fn handshake(ticket: &str, version: &str) -> Request<()> {
 
 async fn attempt(state: &Arc<State>, req: Request<()>) -> Result<StatusCode, ProxyError> {
     let conn = ConnInfo::new(SocketAddr::from(([127, 0, 0, 7], 40000)), Proto::Http);
-    let served = tokio::time::timeout(WAIT, serve(state, req, conn)).await;
+    let mut access = crate::access::AccessSlot::default();
+    let served = tokio::time::timeout(WAIT, serve(state, req, conn, &mut access)).await;
     served
         .expect("the handshake is answered in time")
         .map(|r| r.status())

@@ -149,7 +149,7 @@ where
 }
 
 /// `TLSv1.2` / `TLSv1.3` for metrics.
-fn version_label(v: Option<rustls::ProtocolVersion>) -> &'static str {
+pub(crate) fn version_label(v: Option<rustls::ProtocolVersion>) -> &'static str {
     match v {
         Some(rustls::ProtocolVersion::TLSv1_3) => "TLSv1.3",
         Some(rustls::ProtocolVersion::TLSv1_2) => "TLSv1.2",

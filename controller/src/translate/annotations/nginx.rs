@@ -96,6 +96,9 @@ fn honoured<'a>(
         n if n.starts_with("auth-") => external_auth(policy, key, name, value),
         "ssl-redirect" | "force-ssl-redirect" => redirect(policy, name, value),
         "backend-protocol" => backend_protocol(policy, ctx, get, key, value),
+        "enable-access-log" => boolean(value)
+            .map(|on| policy.set(&["accessLog", "enabled"], json!(on), key))
+            .ok_or("expected true or false"),
         // Read by backend-protocol; without HTTPS they have no effect in nginx either.
         "proxy-ssl-verify" | "proxy-ssl-secret" | "proxy-ssl-name" | "proxy-ssl-server-name" => {
             Ok(())

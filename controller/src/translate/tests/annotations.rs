@@ -140,6 +140,10 @@ fn honoured_annotations_set_these_fields() {
         ),
         (vec![("proxy-body-size", "0")], json!({})),
         (vec![("use-regex", "false")], json!({})),
+        (
+            vec![("enable-access-log", "false")],
+            json!({"accessLog": {"enabled": false}}),
+        ),
         // wsgate.dev/* addresses any spec field by its path and overrides nginx.
         (
             vec![
@@ -204,6 +208,7 @@ fn every_catalogued_annotation_has_its_verdict() {
         "session-cookie-samesite" => "Lax",
         n if n.contains("redirect")
             || n == "enable-cors"
+            || n == "enable-access-log"
             || n.contains("secure")
             || n == "proxy-ssl-verify" =>
         {
