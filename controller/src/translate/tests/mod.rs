@@ -4,6 +4,7 @@ mod annotations;
 mod backends;
 mod conflicts;
 mod docs;
+mod docs_gateway;
 mod gateway;
 mod gateway_routes;
 mod index;
