@@ -55,10 +55,9 @@ pub async fn serve(
     };
     if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
         let code = r.status();
+        let [ns, name] = crate::metrics::route_labels(&routed.route.label);
         let requests = &state.metrics.requests.http_requests;
-        requests
-            .with_label_values(&[&routed.route.label, code.as_str()])
-            .inc();
+        requests.with_label_values(&[ns, name, code.as_str()]).inc();
         return Ok(r);
     }
     let route = &routed.route;
