@@ -68,9 +68,10 @@ async fn get(
         req = req.header(*n, *v);
     }
     let req = req.body(Full::new(Bytes::new())).expect("request");
-    http_request(&gw.http.to_string(), req)
-        .await
-        .expect("wsgate answers")
+    match http_request(&gw.http.to_string(), req).await {
+        Ok(r) => r,
+        Err(e) => panic!("wsgate did not answer {method} {target}: {e}\n{}", gw.log()),
+    }
 }
 
 fn backend_of(body: &str) -> String {
