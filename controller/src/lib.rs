@@ -23,4 +23,6 @@ pub mod translate;
 pub mod validate;
 pub mod validate_cmd;
 pub mod watch;
+pub mod webhook;
+pub mod webhook_cmd;
 pub mod yaml;

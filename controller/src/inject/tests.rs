@@ -124,3 +124,23 @@ fn the_sidecar_uses_the_charts_resources() {
             .expect("chart values");
     assert_eq!(values["wsgate"]["resources"], super::sidecar::resources());
 }
+
+#[test]
+fn cronjob_and_daemonset_templates_are_found() {
+    let template = r#"{metadata: {labels: {a: b}}, spec: {containers: [{name: a, image: i, ports: [{containerPort: 3000}]}]}}"#;
+    let yaml = format!(
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata: {{name: c}}\n\
+         spec: {{schedule: '* * * * *', jobTemplate: {{spec: {{template: {template}}}}}}}\n---\n\
+         apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {{name: d}}\n\
+         spec: {{selector: {{matchLabels: {{a: b}}}}, template: {template}}}\n"
+    );
+    let out = process(&yaml, Mode::Inject, "wsgate:test").expect("processed");
+    assert_eq!(out.changed, 2, "{}", out.text);
+    let docs = crate::yaml::documents(&out.text).expect("yaml");
+    let cron = &docs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"];
+    assert_eq!(cron["initContainers"][0]["restartPolicy"], "Always");
+    assert_eq!(
+        docs[1]["spec"]["template"]["spec"]["initContainers"][0]["name"],
+        "wsgate"
+    );
+}

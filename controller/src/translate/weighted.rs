@@ -27,6 +27,9 @@ pub fn resolve(
     let mut groups: Vec<(u64, Vec<Endpoint>)> = Vec::new();
     for s in services {
         let weight = u64::from(s.weight.unwrap_or(1));
+        if weight == 0 {
+            continue;
+        }
         let ns = s.namespace.as_deref().unwrap_or(namespace);
         if ns != namespace && !granted(ns, &s.name) {
             problems.borrow_mut().push(Unresolved {
@@ -43,8 +46,7 @@ pub fn resolve(
             port: s.port.clone(),
         };
         match view.resolve(ns, &reference) {
-            Ok(eps) if weight > 0 => groups.push((weight, eps)),
-            Ok(_) => {}
+            Ok(eps) => groups.push((weight, eps)),
             Err(problem) => problems.borrow_mut().push(problem),
         }
     }

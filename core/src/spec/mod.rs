@@ -296,6 +296,12 @@ pub struct LimitsSpec {
 /// Draining of connections.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The close codes a proxy may put on the wire (RFC 6455 7.4, IANA registry, private range),
+// as `compile` checks them; the API server refuses others at apply time (CEL).
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.closeCode) || (self.closeCode >= 1000 && self.closeCode <= 1003) || (self.closeCode >= 1007 && self.closeCode <= 1014) || (self.closeCode >= 3000 && self.closeCode <= 4999)",
+    "message": "closeCode must be one a proxy may send: 1000-1003, 1007-1014 or 3000-4999",
+}]))]
 pub struct DrainSpec {
     /// Close code sent to clients (default 1001 "going away").
     #[serde(default, skip_serializing_if = "Option::is_none")]
