@@ -28,6 +28,7 @@ mod relay;
 mod reload;
 mod request;
 mod route;
+mod shared;
 mod state;
 mod tls;
 mod upstream;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsgate_core::table::RouteTable;
+use wsgate_core::table::shared::SharedState;
 
 pub use listen::{BindError, ListenAddrs, Listeners};
 pub use metrics::Metrics;
@@ -45,19 +47,22 @@ pub use reload::{FileSource, ReloadOutcome};
 
 /// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
 /// every WebSocket a close frame (spread over the drain period) and waits up to
-/// `shutdown_timeout` for connections to end.
+/// `shutdown_timeout` for connections to end. State the replicas share goes through
+/// `shared` (per-replica state when it names no store).
 pub async fn run(
     listeners: Listeners,
     tables: watch::Receiver<Arc<RouteTable>>,
     metrics: Metrics,
     shutdown: CancellationToken,
     shutdown_timeout: Duration,
+    shared: SharedState,
 ) {
     // Leave time after the last close for the close handshake to finish.
     let spread = shutdown_timeout.saturating_sub(Duration::from_secs(6));
     let state = Arc::new(state::State::new(
         metrics,
         listeners.options,
+        &shared,
         shutdown.clone(),
         spread,
     ));

@@ -12,6 +12,7 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsgate_core::table::security::ListenerOptions;
+use wsgate_core::table::shared::SharedState;
 use wsgate_core::table::{Backend, RouteTable};
 
 use crate::balance::endpoint::EndpointRegistry;
@@ -20,6 +21,7 @@ use crate::metrics::Metrics;
 use crate::policy::admit::Security;
 use crate::relay::Tunnels;
 use crate::route::Router;
+use crate::shared::Shared;
 use crate::tls::store::{CertStore, TlsBase};
 use crate::upstream::pool::Pool;
 
@@ -54,13 +56,15 @@ pub struct State {
 
 impl State {
     /// Fresh state with no routes; closes during a shutdown are spread over at most
-    /// `shutdown_spread`.
+    /// `shutdown_spread`; what replicas share goes through `shared`.
     pub fn new(
         metrics: Metrics,
         listener: ListenerOptions,
+        shared: &SharedState,
         shutdown: CancellationToken,
         shutdown_spread: Duration,
     ) -> Self {
+        let shared = Shared::new(shared, metrics.registry());
         Self {
             router: ArcSwap::from_pointee(Router::empty()),
             certs: ArcSwap::from_pointee(CertStore::default()),
@@ -70,7 +74,7 @@ impl State {
             endpoints: EndpointRegistry::new(shutdown.clone(), metrics.endpoints.clone()),
             sessions: Arc::new(SessionStore::default()),
             pool: Arc::default(),
-            security: Security::new(listener.trusted_proxies.clone()),
+            security: Security::new(listener.trusted_proxies.clone(), shared),
             listener,
             tunnels: Tunnels::new(metrics.tunnels.clone(), shutdown.clone(), shutdown_spread),
             metrics,

@@ -17,6 +17,7 @@ pub mod kube_standin;
 pub mod node;
 pub mod open_files;
 pub mod process;
+pub mod redis;
 pub mod tls;
 pub mod wait;
 pub mod wsgate;

@@ -4,6 +4,7 @@
 
 pub mod balancing;
 pub mod security;
+pub mod shared;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -6,6 +6,7 @@
 mod balancing;
 mod duration;
 mod security;
+mod shared;
 mod tls;
 
 pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
@@ -14,6 +15,7 @@ pub use security::{
     AuthSpec, ExternalAuthSpec, HeadLimitsSpec, OriginsSpec, SecretKeyRef, TicketAlgorithm,
     TicketPlacement, TicketSpec,
 };
+pub use shared::{RedisSpec, SharedStateSpec};
 pub use tls::{BackendTlsSpec, TlsMinVersion, TlsSpec};
 
 use schemars::JsonSchema;
@@ -265,6 +267,9 @@ pub struct ProxyConfigSpec {
     /// Request-head limits of the listeners.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limits: Option<HeadLimitsSpec>,
+    /// State shared with the other replicas (default: none, each replica keeps its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_state: Option<SharedStateSpec>,
 }
 
 /// Listen addresses of the proxy.

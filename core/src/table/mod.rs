@@ -4,6 +4,7 @@
 pub mod cidr;
 pub mod origin;
 pub mod security;
+pub mod shared;
 pub mod ticket;
 
 use std::net::SocketAddr;

@@ -128,16 +128,3 @@ fn keys_never_print_and_short_secrets_are_refused() {
     );
     assert!(TicketKeys::new(TicketAlgorithm::RS256, KeyMaterial::Secret(KEY.to_vec())).is_err());
 }
-
-#[test]
-fn parses_store_urls() {
-    assert_eq!(
-        parse_redis_url("redis://127.0.0.1:6380").expect("url"),
-        ("127.0.0.1:6380".into(), None, 0)
-    );
-    assert_eq!(
-        parse_redis_url("redis://:pw@redis/2").expect("url"),
-        ("redis:6379".into(), Some("pw".into()), 2)
-    );
-    assert!(parse_redis_url("http://x").is_err());
-}
