@@ -1,5 +1,8 @@
 //! The admin listener: `/healthz` (process alive), `/readyz` (a table is in force and no
-//! shutdown has begun) and `/metrics` (Prometheus text).
+//! drain or shutdown has begun), `/metrics` (Prometheus text) and `/drain` (close every
+//! WebSocket before the pod stops).
+
+pub(crate) mod drain;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -36,6 +39,15 @@ pub async fn serve_admin(state: Arc<State>, listener: TcpListener, stop: Cancell
 }
 
 async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+    if req.uri().path() == "/drain" {
+        let (status, body) = drain::serve(&state, req.method()).await;
+        let mut resp = respond(status, "application/json", body);
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            resp.headers_mut()
+                .insert(header::ALLOW, http::HeaderValue::from_static("POST, GET"));
+        }
+        return Ok(resp);
+    }
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),
         (&Method::GET, "/readyz") if state.is_ready() => {
@@ -46,6 +58,8 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bod
             "text/plain",
             if state.shutdown.is_cancelled() {
                 "shutting down\n"
+            } else if state.draining.is_cancelled() {
+                "draining\n"
             } else {
                 "no route table loaded yet\n"
             }
@@ -62,10 +76,15 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bod
             "not found\n".to_string(),
         ),
     };
+    Ok(respond(status, content_type, body))
+}
+
+fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
     let mut resp = Response::new(full(body));
     *resp.status_mut() = status;
-    if let Ok(v) = content_type.parse() {
-        resp.headers_mut().insert(header::CONTENT_TYPE, v);
-    }
-    Ok(resp)
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    resp
 }

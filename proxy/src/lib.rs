@@ -57,14 +57,12 @@ pub async fn run(
     shutdown_timeout: Duration,
     shared: SharedState,
 ) {
-    // Leave time after the last close for the close handshake to finish.
-    let spread = shutdown_timeout.saturating_sub(Duration::from_secs(6));
     let state = Arc::new(state::State::new(
         metrics,
         listeners.options,
         &shared,
         shutdown.clone(),
-        spread,
+        shutdown_timeout,
     ));
     tokio::spawn(state.clone().follow(tables));
     let admin_stop = CancellationToken::new();
@@ -85,18 +83,8 @@ pub async fn run(
     let _ = admin.await;
 }
 
-/// Waits up to `timeout` for the open tunnels, which are closing on the shutdown signal.
+/// Waits up to `timeout` for the open tunnels, which are closing on the shutdown signal
+/// (at once when a `/drain` already closed them).
 async fn drain(state: &state::State, timeout: Duration) {
-    let tunnels = &state.tunnels;
-    tunnels.close();
-    let open = tunnels.len();
-    if open > 0 {
-        tracing::info!(open, timeout = ?timeout, "draining WebSocket connections");
-    }
-    if tokio::time::timeout(timeout, tunnels.wait()).await.is_err() {
-        tracing::warn!(
-            open = tunnels.len(),
-            "shutdown timeout reached with connections still open"
-        );
-    }
+    admin::drain::drain(state, timeout).await;
 }

@@ -25,6 +25,9 @@ use crate::shared::Shared;
 use crate::tls::store::{CertStore, TlsBase};
 use crate::upstream::pool::Pool;
 
+/// What the last close of a drain needs: the tunnel's close grace (5 s) and a margin.
+const CLOSE_HANDSHAKE_TIME: Duration = Duration::from_secs(6);
+
 /// State shared by every connection of the data plane.
 pub struct State {
     /// The router in force; swapped whole on a table change.
@@ -50,35 +53,47 @@ pub struct State {
     pub metrics: Metrics,
     /// Cancelled when wsgate begins to shut down.
     pub shutdown: CancellationToken,
+    /// Cancelled when draining begins (`/drain` on the admin listener, or the shutdown, whose
+    /// child it is): every WebSocket is closed over the drain period and new requests are
+    /// refused with 503.
+    pub draining: CancellationToken,
+    /// Longest wait for the WebSockets to close once draining began.
+    pub drain_timeout: Duration,
     /// Set once a first table is applied.
     ready: AtomicBool,
 }
 
 impl State {
-    /// Fresh state with no routes; closes during a shutdown are spread over at most
-    /// `shutdown_spread`; what replicas share goes through `shared`.
+    /// Fresh state with no routes; a drain (or shutdown) waits up to `drain_timeout` for the
+    /// WebSockets, whose closes are spread over all of it but the close handshake's time;
+    /// what replicas share goes through `shared`.
     pub fn new(
         metrics: Metrics,
         listener: ListenerOptions,
         shared: &SharedState,
         shutdown: CancellationToken,
-        shutdown_spread: Duration,
+        drain_timeout: Duration,
     ) -> Self {
         let shared = Shared::new(shared, metrics.registry());
+        // Leave time after the last close for the close handshake to finish.
+        let spread = drain_timeout.saturating_sub(CLOSE_HANDSHAKE_TIME);
+        let draining = shutdown.child_token();
         Self {
             router: ArcSwap::from_pointee(Router::empty()),
             certs: ArcSwap::from_pointee(CertStore::default()),
             tls_base: TlsBase::new()
                 .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
                 .ok(),
-            endpoints: EndpointRegistry::new(shutdown.clone(), metrics.endpoints.clone()),
+            endpoints: EndpointRegistry::new(draining.clone(), metrics.endpoints.clone()),
             sessions: Arc::new(SessionStore::default()),
             pool: Arc::default(),
             security: Security::new(listener.trusted_proxies.clone(), shared),
             listener,
-            tunnels: Tunnels::new(metrics.tunnels.clone(), shutdown.clone(), shutdown_spread),
+            tunnels: Tunnels::new(metrics.tunnels.clone(), draining.clone(), spread),
             metrics,
             shutdown,
+            draining,
+            drain_timeout,
             ready: AtomicBool::new(false),
         }
     }
@@ -112,9 +127,9 @@ impl State {
         );
     }
 
-    /// True once a table is in force and no shutdown has begun.
+    /// True once a table is in force and no drain or shutdown has begun.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire) && !self.shutdown.is_cancelled()
+        self.ready.load(Ordering::Acquire) && !self.draining.is_cancelled()
     }
 
     /// Applies every table published on `tables` until shutdown.

@@ -26,7 +26,7 @@ pub fn require_node_modules() {
 
 /// A running Node Socket.IO server, stopped on drop.
 pub struct SocketIoServer {
-    _child: OwnedChild,
+    child: OwnedChild,
     /// Its port on 127.0.0.1.
     pub port: u16,
 }
@@ -34,10 +34,15 @@ pub struct SocketIoServer {
 impl SocketIoServer {
     /// Starts `sio-server.js` on a free port under `name`.
     pub fn start(name: &str) -> SocketIoServer {
+        Self::start_on(0, name)
+    }
+
+    /// Starts `sio-server.js` on `port` (0: a free one) under `name`.
+    pub fn start_on(port: u16, name: &str) -> SocketIoServer {
         require_node_modules();
         let mut cmd = Command::new("node");
         cmd.arg(node_dir().join("sio-server.js"))
-            .args(["0", name])
+            .args([port.to_string().as_str(), name])
             .current_dir(node_dir())
             .stderr(Stdio::inherit());
         let (child, port) = start_until(
@@ -49,9 +54,24 @@ impl SocketIoServer {
             |_| {},
         );
         SocketIoServer {
-            _child: child,
+            child,
             port: port.parse().expect("port"),
         }
+    }
+
+    /// Sends SIGTERM, as the kubelet does to stop a container.
+    pub fn terminate(&self) {
+        crate::process::signal(self.child.id(), "TERM");
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().is_none()
+    }
+
+    /// Waits (without blocking the runtime) up to `limit` for the process to exit.
+    pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        self.child.exited_within(limit).await
     }
 
     /// `127.0.0.1:port`.

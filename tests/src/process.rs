@@ -72,6 +72,17 @@ impl Drop for OwnedChild {
     }
 }
 
+/// Sends signal `name` (`TERM`, `HUP`, ...) to process `pid`; fails the test if `kill` fails.
+pub fn signal(pid: u32, name: &str) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{name}"))
+        .arg(pid.to_string())
+        .stderr(Stdio::inherit())
+        .status()
+        .expect("kill");
+    assert!(status.success(), "kill -{name} {pid} failed");
+}
+
 /// Which output stream carries a process's start-up line.
 #[derive(Debug, Clone, Copy)]
 pub enum Stream {

@@ -184,13 +184,7 @@ impl Wsgate {
 
     /// Sends a signal (`TERM`, `HUP`, ...) to the process.
     pub fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.pid().to_string())
-            .stderr(Stdio::inherit())
-            .status()
-            .expect("kill");
-        assert!(status.success(), "kill -{name} failed");
+        crate::process::signal(self.pid(), name);
     }
 
     /// Exit status if the process has ended.
@@ -207,6 +201,25 @@ impl Wsgate {
     /// GET on the admin listener: (status, body).
     pub async fn admin_get(&self, path: &str) -> (u16, String) {
         crate::client::http_get(&format!("http://{}{}", self.admin, path), None)
+            .await
+            .unwrap_or_else(|e| panic!("admin request {path}: {e:#}\nwsgate log:\n{}", self.log()))
+    }
+
+    /// A request with `method` to the admin listener, answered within `limit`: (status,
+    /// body, headers).
+    pub async fn admin_request(
+        &self,
+        method: http::Method,
+        path: &str,
+        limit: Duration,
+    ) -> (u16, String, http::HeaderMap) {
+        let req = http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", self.admin.to_string())
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+            .expect("request");
+        crate::client::http_request_within(&self.admin.to_string(), req, limit)
             .await
             .unwrap_or_else(|e| panic!("admin request {path}: {e:#}\nwsgate log:\n{}", self.log()))
     }

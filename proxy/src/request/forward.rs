@@ -46,7 +46,7 @@ pub async fn serve(
         }
         context::route(
             &router,
-            state.shutdown.is_cancelled(),
+            state.draining.is_cancelled(),
             &req,
             conn,
             Instant::now(),

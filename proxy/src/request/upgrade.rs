@@ -44,7 +44,7 @@ pub async fn serve<B>(
     // 2. Route (a pure lookup; also names the route a malformed handshake is counted on).
     let routed = context::route(
         &state.router.load(),
-        state.shutdown.is_cancelled(),
+        state.draining.is_cancelled(),
         &req,
         conn,
         started,
