@@ -16,7 +16,7 @@ use wsgate_core::table::shared::SharedState;
 use wsgate_core::table::{Backend, RouteTable};
 
 use crate::balance::endpoint::EndpointRegistry;
-use crate::balance::sessions::SessionStore;
+use crate::balance::sessions::{SessionStore, SharedSessions};
 use crate::metrics::Metrics;
 use crate::policy::admit::Security;
 use crate::relay::Tunnels;
@@ -85,7 +85,9 @@ impl State {
                 .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
                 .ok(),
             endpoints: EndpointRegistry::new(draining.clone(), metrics.endpoints.clone()),
-            sessions: Arc::new(SessionStore::default()),
+            sessions: Arc::new(SessionStore::with_remote(
+                shared.redis().cloned().map(SharedSessions::new),
+            )),
             pool: Arc::default(),
             security: Security::new(listener.trusted_proxies.clone(), shared),
             listener,

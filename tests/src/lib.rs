@@ -13,6 +13,7 @@ pub mod binary;
 pub mod browser;
 pub mod client;
 pub mod e2e;
+pub mod haproxy;
 pub mod kube_standin;
 pub mod node;
 pub mod open_files;

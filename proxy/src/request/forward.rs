@@ -64,7 +64,7 @@ pub async fn serve(
             conn.proto.as_str(),
         )
         .await?;
-    let mut selection = context::choose(state, &routed, &req)?;
+    let mut selection = context::choose(state, &routed, &req).await?;
     let upstream = upstream_request(req, &client, conn.proto);
     let (sender, response) = exchange(state, &routed, &mut selection, upstream).await?;
     Ok(respond(state, &routed, selection, sender, response))

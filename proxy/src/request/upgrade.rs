@@ -68,7 +68,7 @@ pub async fn serve<B>(
         )
         .await?;
     // 4. Choose the endpoint.
-    let selection = context::choose(state, &routed, &req)?;
+    let selection = context::choose(state, &routed, &req).await?;
     // 5-7. Connect, answer, relay.
     let result = proxy(state, &routed, admission, selection, req).await;
     count(state, &routed, result.as_ref().map(Response::status));

@@ -12,6 +12,9 @@ pub struct SharedMetrics {
     pub retries: IntCounter,
     /// 1 when the last call to the store succeeded, 0 when it failed.
     pub up: IntGauge,
+    /// Socket.IO sessions this replica did not know, looked up in the shared table, by
+    /// `result` (`found`: another replica learned it).
+    pub session_lookups: IntCounterVec,
 }
 
 impl SharedMetrics {
@@ -19,10 +22,11 @@ impl SharedMetrics {
     /// logged; the metrics then still count, unexported).
     pub fn new(registry: &Registry) -> Self {
         let m = Self::unregistered();
-        let all: [Box<dyn prometheus::core::Collector>; 3] = [
+        let all: [Box<dyn prometheus::core::Collector>; 4] = [
             Box::new(m.errors.clone()),
             Box::new(m.retries.clone()),
             Box::new(m.up.clone()),
+            Box::new(m.session_lookups.clone()),
         ];
         for c in all {
             if let Err(e) = registry.register(c) {
@@ -48,11 +52,19 @@ impl SharedMetrics {
             "wsgate_shared_state_up",
             "1 when the last call to the shared-state store succeeded, else 0",
         );
-        match (errors, retries, up) {
-            (Ok(errors), Ok(retries), Ok(up)) => Self {
+        let session_lookups = IntCounterVec::new(
+            Opts::new(
+                "wsgate_shared_state_session_lookups_total",
+                "Socket.IO sessions unknown to this replica looked up in the shared table, by result",
+            ),
+            &["result"],
+        );
+        match (errors, retries, up, session_lookups) {
+            (Ok(errors), Ok(retries), Ok(up), Ok(session_lookups)) => Self {
                 errors,
                 retries,
                 up,
+                session_lookups,
             },
             // The names and labels above are constants that prometheus accepts.
             _ => unreachable!("constant metric descriptions are valid"),

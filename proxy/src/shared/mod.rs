@@ -6,7 +6,7 @@
 //! ```text
 //!   single-use tickets ──SET NX PX──┐
 //!                                   ├──> RedisStore (redis crate, ConnectionManager) ──> Redis
-//!   (later: sessions, limits) ──────┘
+//!   Socket.IO sessions ──SET/GET────┘
 //! ```
 
 pub mod metrics;
@@ -38,9 +38,8 @@ impl Shared {
         match &redis {
             Some(store) => tracing::info!(store = %store.describe(), "shared state in Redis"),
             None => tracing::warn!(
-                "no shared state configured (spec.sharedState.redis): single-use tickets are \
-                 checked per replica unless a route names a replayStore; run one replica or \
-                 configure Redis"
+                "no shared state configured (spec.sharedState.redis): Socket.IO sessions and \
+                 single-use tickets are per replica; run one replica or configure Redis"
             ),
         }
         Self { redis, metrics }

@@ -79,6 +79,11 @@ impl RedisStore {
         }
     }
 
+    /// The metrics this store counts on.
+    pub fn metrics(&self) -> &SharedMetrics {
+        &self.metrics
+    }
+
     /// Where the store is, for logs.
     pub fn describe(&self) -> String {
         self.target.display_url()
@@ -91,7 +96,18 @@ impl RedisStore {
         op: &'static str,
         cmd: &Cmd,
     ) -> Result<T, StoreError> {
-        let result = tokio::time::timeout(CALL_TIMEOUT, self.query_retrying(cmd))
+        self.query_within(op, cmd, CALL_TIMEOUT).await
+    }
+
+    /// [`RedisStore::query`] with a deadline of `limit` (shorter for calls a request waits
+    /// on that have a fallback).
+    pub async fn query_within<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        cmd: &Cmd,
+        limit: Duration,
+    ) -> Result<T, StoreError> {
+        let result = tokio::time::timeout(limit, self.query_retrying(cmd))
             .await
             .unwrap_or(Err(StoreError::Timeout));
         match &result {
