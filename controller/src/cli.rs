@@ -38,6 +38,8 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
+    /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
+    Inject(crate::inject_cmd::InjectArgs),
 }
 
 /// Options of `wsgate proxy`.
@@ -109,6 +111,11 @@ pub struct ControllerArgs {
     /// elsewhere are refused with `NamespaceNotAllowed`.
     #[arg(long = "catch-all-namespace", value_name = "NS")]
     pub catch_all_namespaces: Vec<String>,
+    /// Serve the Gateway API (GatewayClasses with controllerName
+    /// `wsgate.dev/gateway-controller`, their Gateways, HTTPRoutes and ReferenceGrants).
+    /// Needs the Gateway API CRDs (standard channel) in the cluster.
+    #[arg(long, env = "WSGATE_GATEWAY_API")]
+    pub gateway_api: bool,
     /// Address written into Ingress and WebSocketRoute status instead of the published
     /// Service's (repeatable; an IP or a host name).
     #[arg(long = "publish-status-address", value_name = "ADDRESS")]
@@ -140,6 +147,18 @@ pub struct ControllerArgs {
     /// that listen on port 0).
     #[arg(long)]
     pub addresses_file: Option<PathBuf>,
+    /// Serve the admission webhooks (sidecar injection) over HTTPS here; off when unset.
+    #[arg(long)]
+    pub webhook_listen: Option<SocketAddr>,
+    /// PEM certificate (chain) of the webhook listener; re-read when it changes.
+    #[arg(long, default_value = "/etc/wsgate/webhook/tls.crt")]
+    pub webhook_cert_file: PathBuf,
+    /// PEM private key of the webhook listener; re-read when it changes.
+    #[arg(long, default_value = "/etc/wsgate/webhook/tls.key")]
+    pub webhook_key_file: PathBuf,
+    /// Image of the wsgate sidecar the injection webhook adds.
+    #[arg(long, default_value_t = crate::inject::sidecar::default_image())]
+    pub sidecar_image: String,
     /// Redis shared by every replica (`redis://[user@]host:port[/db]` or `rediss://`), like
     /// a routes file's `spec.sharedState.redis.url`; no password in it.
     #[arg(long, env = "WSGATE_SHARED_STATE_REDIS_URL", value_name = "URL")]

@@ -10,6 +10,9 @@
 pub mod cli;
 pub mod controller_cmd;
 pub mod crd;
+pub mod gateway_api;
+pub mod inject;
+pub mod inject_cmd;
 pub mod leader;
 pub mod metrics;
 pub mod proxy_cmd;
@@ -18,4 +21,6 @@ pub mod signals;
 pub mod status;
 pub mod translate;
 pub mod watch;
+pub mod webhook;
+pub mod webhook_cmd;
 pub mod yaml;

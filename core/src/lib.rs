@@ -17,6 +17,7 @@ pub mod affinity;
 pub mod cert;
 pub mod compile;
 pub mod config;
+pub mod path;
 pub mod route_match;
 pub mod spec;
 pub mod table;

@@ -47,6 +47,12 @@ pub enum ProxyError {
     /// The WebSocket handshake is malformed.
     #[error("bad WebSocket handshake: {0}")]
     BadHandshake(&'static str),
+    /// The request head breaks HTTP's rules (duplicate or missing `Host`).
+    #[error("bad request: {0}")]
+    BadRequest(&'static str),
+    /// A method wsgate does not forward (`CONNECT`).
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The route's backend cannot be used.
     #[error("backend unavailable: {0}")]
     BackendInvalid(Arc<str>),
@@ -107,7 +113,8 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
-            Self::BadHandshake(_) => StatusCode::BAD_REQUEST,
+            Self::BadHandshake(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::BackendInvalid(_) | Self::ShuttingDown | Self::NoHealthyEndpoint { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -124,7 +131,10 @@ impl ProxyError {
     /// Who is at fault.
     pub fn side(&self) -> Side {
         match self {
-            Self::NoRoute { .. } | Self::BadHandshake(_) => Side::Client,
+            Self::NoRoute { .. }
+            | Self::BadHandshake(_)
+            | Self::BadRequest(_)
+            | Self::MethodNotAllowed => Side::Client,
             Self::BackendInvalid(_) | Self::ShuttingDown => Side::Internal,
             Self::ConnectFailed { .. }
             | Self::ConnectTimeout { .. }
@@ -150,6 +160,8 @@ impl ProxyError {
         match self {
             Self::NoRoute { .. } => "no_route",
             Self::BadHandshake(_) => "bad_handshake",
+            Self::BadRequest(_) => "bad_request",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::BackendInvalid(_) => "backend_unavailable",
             Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::ConnectFailed { .. } => "connect_failed",
@@ -167,6 +179,8 @@ impl ProxyError {
         match self {
             Self::NoRoute { .. } => "no route matches this host and path".into(),
             Self::BadHandshake(why) => format!("bad WebSocket handshake: {why}"),
+            Self::BadRequest(why) => format!("bad request: {why}"),
+            Self::MethodNotAllowed => "wsgate does not forward this method".into(),
             // The cause (a missing Service or Secret...) is in status, Events and the log.
             Self::BackendInvalid(_) => "backend unavailable".into(),
             Self::ConnectFailed { .. } => "the backend refused the connection".into(),

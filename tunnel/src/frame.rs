@@ -17,6 +17,8 @@ pub const OP_PING: u8 = 0x9;
 /// Pong frame.
 pub const OP_PONG: u8 = 0xA;
 
+use crate::rules::Rules;
+
 /// Largest control frame: 2 header bytes, 4 mask bytes, 125 payload bytes.
 const MAX_CONTROL_FRAME: usize = 2 + 4 + 125;
 
@@ -63,6 +65,10 @@ pub struct FrameTracker {
     message_bytes: u64,
     max_message_bytes: u64,
     messages: u64,
+    sizes: crate::sizes::SizeCounts,
+    rules: Rules,
+    /// A fragmented data message is in progress.
+    in_message: bool,
 }
 
 /// A parsed frame header.
@@ -72,6 +78,8 @@ pub struct Header {
     pub fin: bool,
     /// Opcode.
     pub opcode: u8,
+    /// The three reserved bits (RSV1-3), shifted down.
+    pub rsv: u8,
     /// Masking key, if masked.
     pub mask: Option<[u8; 4]>,
     /// Payload length.
@@ -108,6 +116,7 @@ pub fn parse_header(bytes: &[u8]) -> Header {
     Header {
         fin: b0 & 0x80 != 0,
         opcode: b0 & 0x0F,
+        rsv: (b0 >> 4) & 0x07,
         mask,
         len,
         header_len: hl,
@@ -115,8 +124,14 @@ pub fn parse_header(bytes: &[u8]) -> Header {
 }
 
 impl FrameTracker {
-    /// A tracker that refuses messages larger than `max_message_bytes`.
+    /// A tracker that refuses messages larger than `max_message_bytes` and checks only the
+    /// framing ([`Rules::PASSTHROUGH`]).
     pub fn new(max_message_bytes: u64) -> Self {
+        Self::with_rules(max_message_bytes, Rules::PASSTHROUGH)
+    }
+
+    /// A tracker that also enforces `rules`.
+    pub fn with_rules(max_message_bytes: u64, rules: Rules) -> Self {
         Self {
             state: State::Header,
             hdr: [0; 14],
@@ -127,12 +142,20 @@ impl FrameTracker {
             message_bytes: 0,
             max_message_bytes,
             messages: 0,
+            sizes: crate::sizes::SizeCounts::default(),
+            rules,
+            in_message: false,
         }
     }
 
     /// True when everything passed so far ends on a frame boundary, so a frame may be injected.
     pub fn at_boundary(&self) -> bool {
         !matches!(self.state, State::Payload { .. })
+    }
+
+    /// Sizes of the messages completed since the last call.
+    pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
+        std::mem::take(&mut self.sizes)
     }
 
     /// Complete messages seen so far.
@@ -231,12 +254,20 @@ impl FrameTracker {
 
     /// Accounts a data frame; returns a stop step if it must not be forwarded.
     fn begin_data_frame(&mut self, h: &Header) -> Option<Step> {
+        let checked = self
+            .rules
+            .check(h.rsv, h.opcode, h.mask.is_some(), self.in_message);
+        if let Err(why) = checked {
+            return Some(Step::ProtocolError(why));
+        }
+        self.in_message = !h.fin;
         self.message_bytes = self.message_bytes.saturating_add(h.len);
         if self.message_bytes > self.max_message_bytes {
             return Some(Step::TooBig);
         }
         if h.fin {
             self.messages += 1;
+            self.sizes.add(self.message_bytes);
             self.message_bytes = 0;
         }
         None
@@ -250,8 +281,14 @@ impl FrameTracker {
             let need = if have < 2 {
                 2
             } else {
-                if self.ctrl[0] & 0x80 == 0 {
+                let (b0, b1) = (self.ctrl[0], self.ctrl[1]);
+                if b0 & 0x80 == 0 {
                     return Step::ProtocolError("fragmented control frame");
+                }
+                let masked = b1 & 0x80 != 0;
+                let checked = self.rules.check((b0 >> 4) & 7, b0 & 0x0F, masked, false);
+                if let Err(why) = checked {
+                    return Step::ProtocolError(why);
                 }
                 let len7 = usize::from(self.ctrl[1] & 0x7F);
                 if len7 > 125 {
@@ -261,6 +298,12 @@ impl FrameTracker {
             };
             if have == need {
                 self.state = State::Header;
+                if self.rules.strict && self.ctrl[0] & 0x0F == OP_CLOSE {
+                    let (_, payload) = control_payload(self.control());
+                    if let Err(why) = self.rules.check_close(&payload) {
+                        return Step::ProtocolError(why);
+                    }
+                }
                 return Step::Control { consumed: used };
             }
             if used == input.len() {

@@ -148,3 +148,75 @@ fn encoded_controls_parse_back_masked_and_unmasked() {
     let long = "é".repeat(100);
     assert!(close_payload(1001, &long).len() <= 125);
 }
+
+#[test]
+fn l12_strict_tracker_refuses_rfc_6455_violations_at_every_split() {
+    use crate::rules::Rules;
+    let server = Rules {
+        strict: true,
+        masked: false,
+        extensions: false,
+    };
+    let key = Some([1, 2, 3, 4]);
+    let rsv = {
+        let mut f = frame(true, OP_TEXT, b"x", key);
+        f[0] |= 0x70;
+        f
+    };
+    let new_inside = [
+        frame(false, OP_TEXT, b"a", key),
+        frame(true, OP_BINARY, b"b", key),
+    ]
+    .concat();
+    let cases: Vec<(&str, Rules, Vec<u8>)> = vec![
+        (
+            "unmasked client frame",
+            Rules::CLIENT,
+            frame(true, OP_TEXT, b"x", None),
+        ),
+        (
+            "masked server frame",
+            server,
+            frame(true, OP_TEXT, b"x", key),
+        ),
+        ("reserved bits", Rules::CLIENT, rsv),
+        ("opcode 3", Rules::CLIENT, frame(true, 0x3, b"x", key)),
+        ("opcode 0xB", Rules::CLIENT, frame(true, 0xB, b"x", key)),
+        (
+            "orphan continuation",
+            Rules::CLIENT,
+            frame(true, OP_CONTINUATION, b"x", key),
+        ),
+        ("new message inside a message", Rules::CLIENT, new_inside),
+        (
+            "1-byte close",
+            Rules::CLIENT,
+            frame(true, OP_CLOSE, &[3], key),
+        ),
+        (
+            "close code 999",
+            Rules::CLIENT,
+            frame(true, OP_CLOSE, &999u16.to_be_bytes(), key),
+        ),
+    ];
+    for (what, rules, input) in cases {
+        for chunk in [1, 2, 3, 1000] {
+            let mut strict = FrameTracker::with_rules(1 << 20, rules);
+            let (_, _, stop) = relay(&mut strict, &input, chunk);
+            assert!(
+                matches!(stop, Some(Step::ProtocolError(_))),
+                "{what}, chunk {chunk}: {stop:?}"
+            );
+            let mut passthrough = FrameTracker::new(1 << 20);
+            let (out, _, stop) = relay(&mut passthrough, &input, chunk);
+            assert_eq!(stop, None, "{what} passes in Passthrough");
+            assert!(out == input, "{what}: forwarded unchanged in Passthrough");
+        }
+    }
+    // The stream of valid frames passes Strict unchanged (masked client frames).
+    let input = stream();
+    let mut t = FrameTracker::with_rules(1 << 20, Rules::CLIENT);
+    let (out, _, stop) = relay(&mut t, &input, 7);
+    assert_eq!(stop, None);
+    assert!(out == input);
+}

@@ -11,6 +11,7 @@ use std::task::{Context, Poll, ready};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 use super::frame::{FrameTracker, OP_CLOSE, OP_PONG, Step, control_payload};
+use super::rules::Rules;
 
 /// Bytes read per poll; lives on the stack of `poll`, never in the connection.
 const READ_BUF: usize = 16 * 1024;
@@ -41,6 +42,8 @@ pub struct Signals {
     pub backend_closed: bool,
     /// Side whose close came first, if any.
     pub first_close: Option<Side>,
+    /// Code of the first close frame a peer sent.
+    pub close_code: Option<u16>,
     /// Side that sent a message over the size limit.
     pub too_big: Option<Side>,
     /// Side that broke the framing rules.
@@ -74,11 +77,11 @@ pub struct Half {
 }
 
 impl Half {
-    /// A half with the given message size limit.
-    pub fn new(side: Side, max_message_bytes: u64) -> Self {
+    /// A half with the given message size limit and protocol rules.
+    pub fn new(side: Side, max_message_bytes: u64, rules: Rules) -> Self {
         Self {
             side,
-            tracker: FrameTracker::new(max_message_bytes),
+            tracker: FrameTracker::with_rules(max_message_bytes, rules),
             pending: Vec::new(),
             pos: 0,
             inject: Vec::new(),
@@ -110,6 +113,16 @@ impl Half {
         let delta = total - self.counted;
         self.counted = total;
         delta
+    }
+
+    /// Sizes of the messages completed since the last call.
+    pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
+        self.tracker.take_sizes()
+    }
+
+    /// True while queued frames still wait for a frame boundary.
+    pub fn injection_waiting(&self) -> bool {
+        !self.inject.is_empty()
     }
 
     /// True once the source ended and the sink was shut down.
@@ -297,7 +310,10 @@ impl Half {
                     Side::Up => sig.client_closed = true,
                     Side::Down => sig.backend_closed = true,
                 }
-                sig.first_close.get_or_insert(side);
+                if sig.first_close.is_none() {
+                    sig.first_close = Some(side);
+                    sig.close_code = Some(crate::summary::close_code(frame));
+                }
                 if self.close_delivered {
                     // wsgate already closed this way; a second close frame is not allowed.
                     return false;

@@ -14,7 +14,8 @@ use tokio_util::sync::WaitForCancellationFutureOwned;
 use crate::config::{Meter, Traffic, TunnelConfig};
 use crate::frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
 use crate::half::{Half, Side, Signals};
-use crate::summary::{CloseReason, TunnelSummary};
+use crate::rules::Rules;
+use crate::summary::{CloseReason, CloseSide, TunnelSummary};
 
 /// After wsgate starts a close (or one side finished), how long the peers get to finish.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -33,9 +34,13 @@ struct Tunnel<C, B, M> {
     idle_at: Option<Instant>,
     next_ping: Option<Instant>,
     pong_deadline: Option<Instant>,
+    /// A keepalive ping waits for a frame boundary; its pong deadline starts once it is out.
+    ping_waiting: bool,
     drain_at: Option<(Instant, CloseReason)>,
     deadline: Option<Instant>,
     closing: Option<CloseReason>,
+    /// Code of the close wsgate started, when it started one before either peer.
+    own_close_code: Option<u16>,
     messages_up: u64,
     messages_down: u64,
     bytes_counted: (u64, u64),
@@ -68,11 +73,16 @@ where
         let now = Instant::now();
         let max = cfg.policy.max_message_bytes;
         let far = now + Duration::from_secs(86400 * 365);
+        let rules = |masked| Rules {
+            strict: cfg.policy.strict,
+            masked,
+            extensions: cfg.policy.extensions,
+        };
         Self {
             client,
             backend,
-            up: Half::new(Side::Up, max),
-            down: Half::new(Side::Down, max),
+            up: Half::new(Side::Up, max, rules(true)),
+            down: Half::new(Side::Down, max, rules(false)),
             sig: Signals::default(),
             drain: Some(Box::pin(cfg.drain.clone().cancelled_owned())),
             timer: Box::pin(tokio::time::sleep_until(far)),
@@ -81,9 +91,11 @@ where
             idle_at: cfg.policy.idle_timeout.map(|d| now + d),
             next_ping: cfg.policy.keepalive.map(|k| now + k.interval),
             pong_deadline: None,
+            ping_waiting: false,
             drain_at: None,
             deadline: None,
             closing: None,
+            own_close_code: None,
             messages_up: 0,
             messages_down: 0,
             bytes_counted: (0, 0),
@@ -100,6 +112,12 @@ where
             messages_down: self.messages_down,
             bytes_up: self.up.bytes,
             bytes_down: self.down.bytes,
+            close: match (self.own_close_code, self.sig.first_close) {
+                (Some(code), _) => Some((CloseSide::Wsgate, code)),
+                (None, Some(Side::Up)) => self.sig.close_code.map(|c| (CloseSide::Client, c)),
+                (None, Some(Side::Down)) => self.sig.close_code.map(|c| (CloseSide::Backend, c)),
+                (None, None) => None,
+            },
         }
     }
 
@@ -126,6 +144,7 @@ where
                 return Poll::Ready(self.closing.unwrap_or_else(|| self.end_reason()));
             }
             self.count_messages();
+            self.start_pong_deadline(now);
             let control = std::mem::take(&mut self.sig.control_activity);
             if std::mem::take(&mut self.sig.activity)
                 || (control && self.cfg.policy.idle_counts_control)
@@ -176,6 +195,8 @@ where
             messages_down: down,
             bytes_up: self.up.bytes - up_seen,
             bytes_down: self.down.bytes - down_seen,
+            sizes_up: self.up.take_sizes(),
+            sizes_down: self.down.take_sizes(),
         };
         if traffic != Traffic::default() {
             self.cfg.meter.record(traffic);
@@ -218,8 +239,12 @@ where
             return false;
         }
         self.closing = Some(reason);
+        if self.sig.first_close.is_none() {
+            self.own_close_code = Some(code);
+        }
         self.next_ping = None;
         self.pong_deadline = None;
+        self.ping_waiting = false;
         self.idle_at = None;
         self.drain_at = None;
         let payload = close_payload(code, text);
@@ -296,7 +321,7 @@ where
                 encode_control(&mut frame, OP_PING, &payload, None);
                 self.down.queue(&frame, false);
                 self.sig.ping_outstanding = Some(payload);
-                self.pong_deadline = Some(now + k.pong_timeout);
+                self.ping_waiting = true;
             }
         }
         if let (Some(at), Some(idle)) = (self.idle_at, self.cfg.policy.idle_timeout)
@@ -310,6 +335,20 @@ where
             }
         }
         None
+    }
+
+    /// The pong deadline runs from when the ping left, not from when it was queued: behind a
+    /// long frame still passing to the client, the ping waits for its boundary.
+    fn start_pong_deadline(&mut self, now: Instant) {
+        if self.ping_waiting
+            && !self.down.injection_waiting()
+            && let Some(k) = self.cfg.policy.keepalive
+        {
+            self.ping_waiting = false;
+            if self.closing.is_none() && self.sig.ping_outstanding.is_some() {
+                self.pong_deadline = Some(now + k.pong_timeout);
+            }
+        }
     }
 
     fn next_deadline(&self) -> Instant {
@@ -326,3 +365,7 @@ where
         .unwrap_or(self.timer_at)
     }
 }
+
+#[cfg(test)]
+#[path = "tunnel_tests.rs"]
+mod tests;

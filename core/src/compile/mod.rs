@@ -3,6 +3,7 @@
 //! with the same messages.
 
 pub mod balancing;
+pub mod http;
 pub mod security;
 pub mod shared;
 pub mod tls;
@@ -11,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::spec::{BackendSpec, DrainSpec, PathMatchType, RouteSpec};
+use crate::spec::{BackendSpec, DrainSpec, PathMatchType, RouteSpec, WebSocketProtocol};
 use crate::table::{
     Backend, Drain, Endpoint, HostMatch, Keepalive, PathMatch, Route, RouteId, RoutePolicy, Rule,
 };
@@ -86,12 +87,18 @@ pub fn compile_route_with(
                 }
             }
         };
+        let rule_field = format!("spec.rules[{i}]");
+        let conditions = http::compile_conditions(rule, &rule_field).map_err(|(f, m)| err(f, m))?;
+        let filters =
+            http::compile_filters(rule, &path, &rule_field).map_err(|(f, m)| err(f, m))?;
         let field = format!("spec.rules[{i}].backend");
         let backend = resolve(&rule.backend, &field).map_err(|m| err(field.clone(), m))?;
         let upstream_tls = tls::compile_upstream_tls(rule.backend.tls.as_ref(), &field, material)
             .map_err(|(f, m)| err(f, m))?;
         rules.push(Rule {
             path,
+            conditions: Arc::new(conditions),
+            filters: Arc::new(filters),
             backend,
             upstream_tls,
         });
@@ -145,6 +152,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
     if let Some(d) = &spec.drain {
         policy.drain = compile_drain(d, policy.drain)?;
     }
+    policy.strict_protocol = spec.protocol != Some(WebSocketProtocol::Passthrough);
     policy.balancing = balancing::compile_balancing(spec);
     policy.affinity =
         balancing::default_hash_affinity(&policy.balancing, balancing::compile_affinity(spec)?);
@@ -254,7 +262,7 @@ fn normalize_prefix(path: &str) -> String {
 
 /// The routes-file resolver: static `addresses`, no Services.
 pub fn resolve_static_backend(spec: &BackendSpec, _field: &str) -> Result<Backend, String> {
-    if spec.service.is_some() {
+    if spec.service.is_some() || !spec.services.is_empty() {
         return Err(
             "service backends need the controller; in a routes file use addresses: [\"ip:port\"]"
                 .into(),

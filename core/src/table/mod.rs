@@ -2,6 +2,7 @@
 //! and the data plane. Plain, immutable, comparable data; no tokio or kube types.
 
 pub mod cidr;
+pub mod http;
 pub mod origin;
 pub mod security;
 pub mod shared;
@@ -97,6 +98,10 @@ pub enum HostMatch {
 pub struct Rule {
     /// Path match.
     pub path: PathMatch,
+    /// Method, header and query parameter conditions.
+    pub conditions: Arc<http::Conditions>,
+    /// Header edits, redirect and rewrite.
+    pub filters: Arc<http::Filters>,
     /// Destination.
     pub backend: Backend,
     /// TLS to the endpoints (`wss`/`https` backends); `None`: plaintext.
@@ -162,6 +167,8 @@ pub struct RoutePolicy {
     pub redirect_upgrades: bool,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
+    /// Close with 1002 on RFC 6455 violations (`protocol: Strict`).
+    pub strict_protocol: bool,
 }
 
 /// Keepalive settings.
@@ -259,6 +266,7 @@ impl Default for RoutePolicy {
             redirect_http: false,
             redirect_upgrades: false,
             security: Arc::default(),
+            strict_protocol: true,
         }
     }
 }

@@ -261,7 +261,10 @@ impl TicketPolicy {
                 .get("jti")
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            remaining: Duration::from_secs(exp.saturating_sub(now) + self.leeway.as_secs()),
+            remaining: Duration::from_secs(
+                exp.saturating_sub(now)
+                    .saturating_add(self.leeway.as_secs()),
+            ),
             claims,
         })
     }
@@ -277,7 +280,7 @@ impl TicketPolicy {
                 .get("iat")
                 .and_then(Value::as_u64)
                 .ok_or(TicketRefusal::MissingClaim("iat"))?;
-            if now.saturating_sub(iat) > max_age.as_secs() + self.leeway.as_secs() {
+            if now.saturating_sub(iat) > max_age.as_secs().saturating_add(self.leeway.as_secs()) {
                 return Err(TicketRefusal::TooOld);
             }
         }

@@ -128,3 +128,12 @@ fn keys_never_print_and_short_secrets_are_refused() {
     );
     assert!(TicketKeys::new(TicketAlgorithm::RS256, KeyMaterial::Secret(KEY.to_vec())).is_err());
 }
+
+#[test]
+fn l4_ticket_exp_near_u64_max_is_verified_without_overflow() {
+    let t = mint(json!({"exp": u64::MAX, "jti": "far", "iat": 0}), KEY);
+    let mut p = policy();
+    p.max_age = Some(Duration::from_secs(u64::MAX));
+    let v = p.verify(&t, client(), NOW).expect("valid");
+    assert_eq!(v.remaining, Duration::from_secs(u64::MAX - NOW + 5));
+}

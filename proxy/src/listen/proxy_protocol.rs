@@ -162,4 +162,34 @@ mod tests {
         assert_eq!(parse_v2(0x20, 0x00, &[]).expect("local"), None);
         assert!(parse_v2(0x21, 0x11, &[1, 2, 3]).is_err());
     }
+
+    #[tokio::test]
+    async fn l4_proxy_v2_lengths_are_bounded_by_their_u16() {
+        // The largest length a v2 header can declare is read whole, and nothing after it.
+        let mut v2 = V2_SIGNATURE.to_vec();
+        v2.extend_from_slice(&[0x21, 0x11, 0xFF, 0xFF, 198, 51, 100, 9]);
+        v2.extend_from_slice(&[0u8; 65535 - 4]);
+        v2.extend_from_slice(b"rest");
+        let mut r: &[u8] = &v2;
+        let got = read_header(&mut r).await.expect("v2 with 64 KiB of TLVs");
+        assert_eq!(
+            got.map(|a| a.ip()),
+            Some("198.51.100.9".parse().expect("ip"))
+        );
+        assert_eq!(r, b"rest");
+        // A header that declares more than it sends ends with the stream, not a panic.
+        let mut short = V2_SIGNATURE.to_vec();
+        short.extend_from_slice(&[0x21, 0x11, 0xFF, 0xFF, 1, 2, 3]);
+        assert!(matches!(
+            read_header(&mut &short[..]).await,
+            Err(ProxyHeaderError::Io(_))
+        ));
+        // Address blocks shorter than their family are refused at every length.
+        for n in 0..12 {
+            assert!(parse_v2(0x21, 0x11, &[0u8; 36][..n]).is_err(), "{n}");
+        }
+        for n in 0..36 {
+            assert!(parse_v2(0x21, 0x21, &[0u8; 36][..n]).is_err(), "{n}");
+        }
+    }
 }

@@ -24,6 +24,7 @@ use super::signin;
 use crate::error::{ExternalRefusal, ProxyError, Refusal};
 use crate::metrics::SecurityMetrics;
 use crate::shared::Shared;
+use crate::spelling::{canonical, remove_spellings};
 
 /// Process-wide security state, kept across route-table swaps.
 #[derive(Default)]
@@ -187,13 +188,14 @@ fn refused<B>(
     refusal: Refusal,
 ) -> ProxyError {
     let reason = refusal.reason();
+    let [ns, name] = crate::metrics::route_labels(label);
     match &refusal {
-        Refusal::Limit(_) | Refusal::Source | Refusal::TooLarge(_) => {
-            metrics.limit_refusals.with_label_values(&[label, reason])
-        }
-        Refusal::Origin(_) => metrics.origin_refusals.with_label_values(&[label]),
+        Refusal::Limit(_) | Refusal::Source | Refusal::TooLarge(_) => metrics
+            .limit_refusals
+            .with_label_values(&[ns, name, reason]),
+        Refusal::Origin(_) => metrics.origin_refusals.with_label_values(&[ns, name]),
         Refusal::Ticket(_) | Refusal::External(_) | Refusal::SignIn(_) => {
-            metrics.auth_refusals.with_label_values(&[label, reason])
+            metrics.auth_refusals.with_label_values(&[ns, name, reason])
         }
     }
     .inc();
@@ -267,6 +269,10 @@ async fn external_auth<B>(
         param,
     );
     let add = external::check(ext, req.method(), &uri, req.headers(), client.client).await?;
+    // Only the service decides these: the client's copies go, in every spelling, even
+    // when the service's answer leaves one out.
+    let decided = |c: &str| ext.response_headers.iter().any(|n| canonical(n) == c);
+    remove_spellings(req.headers_mut(), decided);
     for (name, value) in &add {
         req.headers_mut().insert(name.clone(), value.clone());
     }

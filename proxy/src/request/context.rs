@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{Request, header};
+use wsgate_core::route_match::RequestView;
 use wsgate_core::table::Affinity;
 
 use crate::balance::select::{RequestFacts, Selection};
@@ -73,6 +74,17 @@ pub fn host_of<B>(req: &Request<B>) -> &str {
         .unwrap_or("")
 }
 
+/// What route matching looks at in `req`.
+pub fn view<B>(req: &Request<B>) -> RequestView<'_> {
+    RequestView {
+        host: host_of(req),
+        path: req.uri().path(),
+        method: req.method(),
+        query: req.uri().query(),
+        headers: req.headers(),
+    }
+}
+
 /// The route step: the route and rule for `req` (404 when none), unless wsgate is
 /// shutting down (503).
 pub fn route<B>(
@@ -87,7 +99,7 @@ pub fn route<B>(
     }
     let host = host_of(req);
     let path = req.uri().path();
-    let Some((route, rule)) = router.find(host, path) else {
+    let Some((route, rule)) = router.find(&view(req)) else {
         return Err(ProxyError::NoRoute {
             host: host.to_string(),
             path: path.to_string(),

@@ -4,6 +4,7 @@
 use http::{HeaderMap, HeaderName, HeaderValue, header};
 
 use super::context::Proto;
+use super::sanitize::strip_forwarding;
 use crate::policy::client_addr::{ClientAddr, X_FORWARDED_FOR};
 
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -61,10 +62,13 @@ pub fn set_websocket_upgrade(headers: &mut HeaderMap) {
     headers.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
 }
 
-/// Appends the peer to `X-Forwarded-For` (the hop history, as nginx does) and sets
-/// `X-Forwarded-Proto`, `X-Forwarded-Host` and `X-Real-IP`: the client as resolved with the
-/// trusted proxies, so a client cannot spoof it. `Host` itself is left as the client sent it.
+/// Sets the forwarding headers: from an untrusted peer every client-sent one (`Forwarded`,
+/// `X-Forwarded-*`, `X-Real-IP`, `True-Client-IP`, in any spelling) is replaced, so
+/// `X-Forwarded-For` is the peer alone; a trusted proxy's chain is extended with the peer
+/// and its `X-Forwarded-Proto` kept (it terminated TLS). `X-Real-IP` is the client as
+/// resolved with the trusted proxies. `Host` itself is left as the client sent it.
 pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientAddr, proto: Proto) {
+    strip_forwarding(headers, client.peer_trusted);
     let peer = client.peer.to_string();
     let ip = client.client.to_string();
     let prev = headers.get(&X_FORWARDED_FOR).and_then(|v| v.to_str().ok());
@@ -76,7 +80,9 @@ pub fn add_forwarded(headers: &mut HeaderMap, client: &ClientAddr, proto: Proto)
     if let Ok(v) = HeaderValue::from_str(&xff) {
         headers.insert(&X_FORWARDED_FOR, v);
     }
-    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto.as_str()));
+    if !(client.peer_trusted && headers.contains_key(&X_FORWARDED_PROTO)) {
+        headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static(proto.as_str()));
+    }
     if let Some(host) = headers.get(header::HOST).cloned() {
         headers.insert(&X_FORWARDED_HOST, host);
     }
@@ -109,6 +115,45 @@ mod tests {
     }
 
     #[test]
+    fn l8_forwarding_headers_from_untrusted_peers_are_replaced() {
+        let mut h = HeaderMap::new();
+        for (name, value) in [
+            ("forwarded", "for=6.6.6.6;proto=https"),
+            ("true-client-ip", "6.6.6.6"),
+            ("x_real_ip", "6.6.6.6"),
+            ("x-forwarded-proto", "https"),
+            ("x_forwarded_for", "6.6.6.6"),
+            ("x-forwarded-port", "1"),
+        ] {
+            h.insert(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        let mut trusted = h.clone();
+        let direct = ClientAddr::direct("127.0.0.7".parse().expect("ip"));
+        add_forwarded(&mut h, &direct, Proto::Http);
+        let mut names: Vec<&str> = h.keys().map(|n| n.as_str()).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["x-forwarded-for", "x-forwarded-proto", "x-real-ip"]);
+        assert_eq!(h["x-forwarded-proto"], "http");
+        let proxy = ClientAddr {
+            peer_trusted: true,
+            ..direct
+        };
+        add_forwarded(&mut trusted, &proxy, Proto::Http);
+        assert_eq!(
+            trusted["forwarded"], "for=6.6.6.6;proto=https",
+            "a proxy's own"
+        );
+        assert_eq!(
+            trusted["x-forwarded-proto"], "https",
+            "the proxy terminated TLS"
+        );
+        assert!(!trusted.contains_key("x_real_ip") && !trusted.contains_key("x_forwarded_for"));
+    }
+
+    #[test]
     fn appends_forwarded_for_and_sets_the_rest() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("chat.example.com"));
@@ -116,7 +161,10 @@ mod tests {
         let direct = ClientAddr::direct("127.0.0.7".parse().expect("ip"));
         let mut spoofed = h.clone();
         add_forwarded(&mut spoofed, &direct, Proto::Http);
-        assert_eq!(spoofed["x-forwarded-for"], "203.0.113.9, 127.0.0.7");
+        assert_eq!(
+            spoofed["x-forwarded-for"], "127.0.0.7",
+            "replaced, not extended"
+        );
         assert_eq!(
             spoofed["x-real-ip"], "127.0.0.7",
             "an untrusted XFF never becomes X-Real-IP"

@@ -9,12 +9,14 @@
 //! ```
 
 pub(crate) mod context;
+mod filters;
 mod first_message;
 mod forward;
 mod handshake;
 mod headers;
 mod redirect;
 mod respond;
+mod sanitize;
 mod upgrade;
 
 use std::convert::Infallible;
@@ -30,14 +32,22 @@ use context::ConnInfo;
 /// Serves one request of a client connection.
 pub async fn handle(
     state: Arc<State>,
-    req: Request<Incoming>,
+    mut req: Request<Incoming>,
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = headers::is_websocket_upgrade(req.headers());
-    let result = if upgrade {
-        upgrade::serve(&state, req, conn).await
-    } else {
-        forward::serve(&state, req, conn).await
+    let checked = sanitize::check_head(req.method(), req.version(), req.headers())
+        .and_then(|()| sanitize::normalize_target(req.uri_mut()));
+    let result = match checked {
+        Err(e) => Err(e),
+        Ok(()) => {
+            sanitize::strip_connection_named(req.headers_mut());
+            if upgrade {
+                upgrade::serve(&state, req, conn).await
+            } else {
+                forward::serve(&state, req, conn).await
+            }
+        }
     };
     Ok(result.unwrap_or_else(|e| {
         state

@@ -23,14 +23,13 @@ pub fn for_route<B>(
     if !certs.redirects() {
         return None;
     }
-    let (route, _) = router.find(host_of(req), req.uri().path())?;
+    let (route, _) = router.find(&super::context::view(req))?;
     if !route.policy.redirect_http || (upgrade && !route.policy.redirect_upgrades) {
         return None;
     }
     let resp = to_https(req)?;
-    http_requests
-        .with_label_values(&[&route.label, "308"])
-        .inc();
+    let [ns, name] = crate::metrics::route_labels(&route.label);
+    http_requests.with_label_values(&[ns, name, "308"]).inc();
     Some(resp)
 }
 

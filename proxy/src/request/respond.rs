@@ -54,6 +54,12 @@ pub fn error(e: &ProxyError) -> Response<Body> {
         })) => {
             headers.insert(header::WWW_AUTHENTICATE, v.clone());
         }
+        ProxyError::MethodNotAllowed => {
+            headers.insert(
+                header::ALLOW,
+                HeaderValue::from_static("GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"),
+            );
+        }
         ProxyError::Policy(Refusal::SignIn(location)) => {
             headers.insert(header::LOCATION, location.clone());
         }

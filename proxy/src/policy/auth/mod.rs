@@ -18,16 +18,18 @@ use wsgate_core::spec::TicketPlacement;
 use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal, VerifiedTicket};
 
 use crate::metrics::SecurityMetrics;
+use crate::spelling::canonical;
 use replay::{ReplayError, ReplayGuard};
 
 /// Prefix of the headers that carry verified claims to the backend.
 pub const CLAIM_HEADER_PREFIX: &str = "x-wsgate-claim-";
 
-/// Removes every `X-Wsgate-Claim-*` header: only wsgate may set them.
+/// Removes every `X-Wsgate-Claim-*` header in any spelling (`X_Wsgate_Claim_Sub` reaches a
+/// CGI-style backend as the same variable): only wsgate may set them.
 pub fn strip_claim_headers(headers: &mut HeaderMap) {
     let names: Vec<HeaderName> = headers
         .keys()
-        .filter(|n| n.as_str().starts_with(CLAIM_HEADER_PREFIX))
+        .filter(|n| canonical(n).starts_with(CLAIM_HEADER_PREFIX))
         .cloned()
         .collect();
     for n in names {

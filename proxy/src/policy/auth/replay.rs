@@ -12,6 +12,10 @@ use wsgate_core::table::shared::parse_redis_url;
 use crate::lock::lock;
 use crate::shared::{RedisStore, Shared, StoreError};
 
+/// Longest a `jti` is remembered, whatever its `exp` says: a signed `exp` near `u64::MAX`
+/// must not overflow the clock (a ticket that far out is as good as never expiring).
+const MAX_TTL: Duration = Duration::from_secs(10 * 365 * 86400);
+
 /// Why a `jti` was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ReplayError {
@@ -48,6 +52,7 @@ impl ReplayGuard {
         route_store: Option<&str>,
     ) -> Result<(), ReplayError> {
         let key = format!("wsgate:ticket:{jti}");
+        let ttl = ttl.min(MAX_TTL);
         let store = match route_store {
             Some(url) => Some(self.route_store(url)?),
             None => self.shared.redis().cloned(),
@@ -130,6 +135,17 @@ mod tests {
         assert_eq!(
             g.use_once("a", Duration::from_millis(50), None).await,
             Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn l4_ticket_exp_near_u64_max_does_not_overflow() {
+        let g = ReplayGuard::default();
+        let forever = Duration::from_secs(u64::MAX);
+        assert_eq!(g.use_once("far", forever, None).await, Ok(()));
+        assert_eq!(
+            g.use_once("far", forever, None).await,
+            Err(ReplayError::Replayed)
         );
     }
 

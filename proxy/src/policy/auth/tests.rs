@@ -43,9 +43,11 @@ fn removes_the_ticket_subprotocol_and_keeps_others() {
 }
 
 #[test]
-fn claim_headers_from_clients_are_removed() {
+fn m2_claim_headers_from_clients_are_removed_in_every_spelling() {
     let mut h = HeaderMap::new();
     h.insert("x-wsgate-claim-sub", HeaderValue::from_static("admin"));
+    h.insert("x_wsgate_claim_sub", HeaderValue::from_static("admin"));
+    h.insert("x-wsgate_claim-role", HeaderValue::from_static("root"));
     h.insert("x-other", HeaderValue::from_static("1"));
     strip_claim_headers(&mut h);
     assert!(h.get("x-wsgate-claim-sub").is_none());
