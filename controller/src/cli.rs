@@ -161,6 +161,16 @@ pub struct ControllerArgs {
     /// Image of the wsgate sidecar the injection webhook adds.
     #[arg(long, default_value_t = crate::inject::sidecar::default_image())]
     pub sidecar_image: String,
+    /// Redis shared by every replica (`redis://[user@]host:port[/db]` or `rediss://`), like
+    /// a routes file's `spec.sharedState.redis.url`; no password in it.
+    #[arg(long, env = "WSGATE_SHARED_STATE_REDIS_URL", value_name = "URL")]
+    pub shared_state_redis_url: Option<String>,
+    /// File holding the Redis password (e.g. a mounted Secret); `sharedState.redis.passwordFile`.
+    #[arg(long, value_name = "PATH")]
+    pub shared_state_redis_password_file: Option<String>,
+    /// CA bundle for `rediss://`; `sharedState.redis.caFile`.
+    #[arg(long, value_name = "PATH")]
+    pub shared_state_redis_ca_file: Option<String>,
 }
 
 fn parse_object_ref(text: &str) -> Result<(String, String), String> {

@@ -15,9 +15,13 @@ use kube::runtime::events::{Recorder, Reporter};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use wsgate_core::compile::security::compile_listener;
-use wsgate_core::spec::{HeadLimitsSpec, HumanDuration, ListenSpec, ProxyConfigSpec};
+use wsgate_core::compile::shared::compile_shared_state;
+use wsgate_core::spec::{
+    HeadLimitsSpec, HumanDuration, ListenSpec, ProxyConfigSpec, RedisSpec, SharedStateSpec,
+};
 use wsgate_core::table::RouteTable;
 use wsgate_core::table::security::ListenerOptions;
+use wsgate_core::table::shared::SharedState;
 use wsgate_proxy::{ListenAddrs, Listeners, Metrics};
 
 use crate::cli::ControllerArgs;
@@ -34,6 +38,8 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")?;
+    let shared = shared_state(&args)?;
+    crate::proxy_cmd::check_shared_files(&shared)?;
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::default());
     let webhook = crate::webhook_cmd::bind(&args, snapshot_rx).await?;
     let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
@@ -80,6 +86,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         metrics,
         shutdown,
         args.shutdown_timeout.max(Duration::from_secs(1)),
+        shared,
     )
     .await;
     // The Lease was released when the shutdown began; this only waits for that call.
@@ -158,6 +165,37 @@ fn listener_options(args: &ControllerArgs) -> anyhow::Result<ListenerOptions> {
     })
 }
 
+/// Shared state from the `--shared-state-redis-*` flags, compiled by the same code as a
+/// routes file's `spec.sharedState`.
+fn shared_state(args: &ControllerArgs) -> anyhow::Result<SharedState> {
+    let spec = args
+        .shared_state_redis_url
+        .as_ref()
+        .map(|url| SharedStateSpec {
+            redis: Some(RedisSpec {
+                url: url.clone(),
+                password_file: args.shared_state_redis_password_file.clone(),
+                ca_file: args.shared_state_redis_ca_file.clone(),
+            }),
+        });
+    if spec.is_none()
+        && (args.shared_state_redis_password_file.is_some()
+            || args.shared_state_redis_ca_file.is_some())
+    {
+        anyhow::bail!(
+            "--shared-state-redis-password-file and -ca-file need --shared-state-redis-url"
+        );
+    }
+    compile_shared_state(spec.as_ref(), std::path::Path::new(".")).map_err(|(field, message)| {
+        let flag = match field.rsplit('.').next() {
+            Some("passwordFile") => "--shared-state-redis-password-file",
+            Some("caFile") => "--shared-state-redis-ca-file",
+            _ => "--shared-state-redis-url",
+        };
+        anyhow::anyhow!("{flag}: {message}")
+    })
+}
+
 /// `POD_NAME`, else the host name, else a fixed name.
 fn identity() -> String {
     std::env::var("POD_NAME")
@@ -186,4 +224,47 @@ async fn bind(
         crate::webhook_cmd::write_addresses(&listeners, webhook, path)?;
     }
     Ok(listeners)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn args(extra: &[&str]) -> ControllerArgs {
+        let argv = [&["wsgate", "controller"][..], extra].concat();
+        match Cli::try_parse_from(argv).expect("flags parse").command {
+            Command::Controller(a) => *a,
+            other => panic!("not the controller: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn shared_state_flags_compile_like_the_routes_file() {
+        let shared = shared_state(&args(&[
+            "--shared-state-redis-url",
+            "rediss://wsgate@redis:6380",
+            "--shared-state-redis-password-file",
+            "/etc/wsgate/redis-password/password",
+        ]))
+        .expect("valid flags");
+        let redis = shared.redis.expect("redis");
+        assert_eq!(redis.display_url(), "rediss://wsgate@redis:6380/0");
+        assert_eq!(
+            redis.password_file.as_deref(),
+            Some(std::path::Path::new("/etc/wsgate/redis-password/password"))
+        );
+        assert_eq!(shared_state(&args(&[])).expect("none").redis, None);
+
+        let err = shared_state(&args(&["--shared-state-redis-url", "redis://u:pw@redis"]))
+            .expect_err("inline password")
+            .to_string();
+        assert!(err.starts_with("--shared-state-redis-url:"), "{err}");
+        let err = shared_state(&args(&["--shared-state-redis-password-file", "/p"]))
+            .expect_err("file without URL")
+            .to_string();
+        assert!(err.contains("need --shared-state-redis-url"), "{err}");
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 use wsgate_core::config::{LoadError, base_dir, load_in};
+use wsgate_core::table::shared::SharedState;
 use wsgate_proxy::{FileSource, ListenAddrs, Listeners, Metrics};
 
 use crate::cli::ProxyArgs;
@@ -63,13 +64,42 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
     tracing::info!(routes = loaded.table.routes.len(), config = %args.config.display(), "wsgate proxy listening");
 
     let shutdown_timeout = settings.shutdown_timeout.max(Duration::from_secs(1));
+    let shared = settings.shared_state.clone();
+    check_shared_files(&shared)?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let shutdown = CancellationToken::new();
     let (source, tables) = FileSource::start(args.config.clone(), &text, loaded, metrics.clone());
     tokio::spawn(source.run(args.watch_interval, shutdown.clone()));
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    wsgate_proxy::run(listeners, tables, metrics, shutdown, shutdown_timeout).await;
+    wsgate_proxy::run(
+        listeners,
+        tables,
+        metrics,
+        shutdown,
+        shutdown_timeout,
+        shared,
+    )
+    .await;
     tracing::info!("wsgate proxy stopped");
+    Ok(())
+}
+
+/// Reads the shared-state password and CA files once, so a wrong path stops the start with
+/// a clear message instead of refusing every request that needs the store.
+pub fn check_shared_files(shared: &SharedState) -> anyhow::Result<()> {
+    let Some(redis) = &shared.redis else {
+        return Ok(());
+    };
+    for (path, what) in [(&redis.password_file, "password"), (&redis.ca_file, "CA")] {
+        if let Some(path) = path {
+            std::fs::read(path).with_context(|| {
+                format!(
+                    "reading the shared-state Redis {what} file {}",
+                    path.display()
+                )
+            })?;
+        }
+    }
     Ok(())
 }

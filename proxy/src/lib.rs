@@ -31,6 +31,7 @@ mod reload;
 mod request;
 mod route;
 mod route_metrics;
+mod shared;
 mod spelling;
 mod state;
 mod tls;
@@ -42,6 +43,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsgate_core::table::RouteTable;
+use wsgate_core::table::shared::SharedState;
 
 pub use listen::{BindError, ListenAddrs, Listeners};
 pub use metrics::Metrics;
@@ -49,17 +51,20 @@ pub use reload::{FileSource, ReloadOutcome};
 
 /// Runs the data plane until `shutdown` is cancelled, then drains: stops accepting, sends
 /// every WebSocket a close frame (spread over the drain period) and waits up to
-/// `shutdown_timeout` for connections to end.
+/// `shutdown_timeout` for connections to end. State the replicas share goes through
+/// `shared` (per-replica state when it names no store).
 pub async fn run(
     listeners: Listeners,
     tables: watch::Receiver<Arc<RouteTable>>,
     metrics: Metrics,
     shutdown: CancellationToken,
     shutdown_timeout: Duration,
+    shared: SharedState,
 ) {
     let state = Arc::new(state::State::new(
         metrics,
         listeners.options,
+        &shared,
         shutdown.clone(),
         shutdown_timeout,
     ));

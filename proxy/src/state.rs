@@ -12,15 +12,17 @@ use arc_swap::ArcSwap;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use wsgate_core::table::security::ListenerOptions;
+use wsgate_core::table::shared::SharedState;
 use wsgate_core::table::{Backend, RouteTable};
 
 use crate::balance::endpoint::EndpointRegistry;
-use crate::balance::sessions::SessionStore;
+use crate::balance::sessions::{SessionStore, SharedSessions};
 use crate::metrics::{LiveSeries, Metrics};
 use crate::policy::admit::Security;
 use crate::relay::Tunnels;
 use crate::route::Router;
 use crate::route_metrics::RouteHealth;
+use crate::shared::Shared;
 use crate::tls::store::{CertStore, TlsBase};
 use crate::upstream::pool::Pool;
 
@@ -64,13 +66,16 @@ pub struct State {
 
 impl State {
     /// Fresh state with no routes; a drain (or shutdown) waits up to `drain_timeout` for the
-    /// WebSockets, whose closes are spread over all of it but the close handshake's time.
+    /// WebSockets, whose closes are spread over all of it but the close handshake's time;
+    /// what replicas share goes through `shared`.
     pub fn new(
         metrics: Metrics,
         listener: ListenerOptions,
+        shared: &SharedState,
         shutdown: CancellationToken,
         drain_timeout: Duration,
     ) -> Self {
+        let shared = Shared::new(shared, metrics.registry());
         // Leave time after the last close for the close handshake to finish.
         let spread = drain_timeout.saturating_sub(CLOSE_HANDSHAKE_TIME);
         let draining = shutdown.child_token();
@@ -87,9 +92,11 @@ impl State {
                 .inspect_err(|e| tracing::error!(error = %e, "TLS unavailable: cannot create a session ticket key"))
                 .ok(),
             endpoints: EndpointRegistry::new(draining.clone(), metrics.endpoints.clone()),
-            sessions: Arc::new(SessionStore::default()),
+            sessions: Arc::new(SessionStore::with_remote(
+                shared.redis().cloned().map(SharedSessions::new),
+            )),
             pool: Arc::default(),
-            security: Security::new(listener.trusted_proxies.clone()),
+            security: Security::new(listener.trusted_proxies.clone(), shared),
             listener,
             tunnels: Tunnels::new(metrics.tunnels.clone(), draining.clone(), spread),
             metrics,

@@ -202,3 +202,36 @@ def test_crd_ships_with_the_chart():
     crd = one(objects, "CustomResourceDefinition")
     assert crd["spec"]["group"] == "wsgate.dev"
     assert crd["spec"]["names"]["kind"] == "WebSocketRoute"
+
+
+def test_shared_state_redis_flags_and_secret_files():
+    """The password reaches the pod as a mounted Secret file, never as a flag or variable."""
+    pod, c = container(render(
+        "--set", "sharedState.redis.url=rediss://wsgate@redis.data:6380",
+        "--set", "sharedState.redis.passwordSecretRef.name=redis-auth",
+        "--set", "sharedState.redis.caSecretRef.name=redis-ca",
+        "--set", "extraVolumes[0].name=x",
+        "--set", "extraVolumes[0].emptyDir.medium=Memory",
+        "--set", "extraVolumeMounts[0].name=x",
+        "--set", "extraVolumeMounts[0].mountPath=/x",
+    ))
+    args = c["args"]
+    assert flag(args, "--shared-state-redis-url") == ["rediss://wsgate@redis.data:6380"]
+    assert flag(args, "--shared-state-redis-password-file") == ["/etc/wsgate/redis-password/password"]
+    assert flag(args, "--shared-state-redis-ca-file") == ["/etc/wsgate/redis-ca/ca.crt"]
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["redis-password"]["secret"]["secretName"] == "redis-auth"
+    assert volumes["redis-ca"]["secret"]["secretName"] == "redis-ca"
+    assert "x" in volumes, "extra volumes stay"
+    mounts = {m["mountPath"] for m in c["volumeMounts"]}
+    assert {"/x", "/etc/wsgate/redis-password", "/etc/wsgate/redis-ca"} <= mounts
+    _, plain = container(render())
+    assert not any(a.startswith("--shared-state") for a in plain["args"])
+    assert "volumeMounts" not in plain
+
+
+@pytest.mark.parametrize("url", ["redis://user:secret@redis:6379", "http://redis"])
+def test_shared_state_schema_refuses_inline_passwords_and_other_schemes(url):
+    proc = helm_template("--set", f"sharedState.redis.url={url}")
+    assert proc.returncode != 0
+    assert "sharedState" in proc.stderr

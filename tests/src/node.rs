@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use crate::process::{OwnedChild, Stream, output_within, start_until};
@@ -29,6 +31,8 @@ pub struct SocketIoServer {
     child: OwnedChild,
     /// Its port on 127.0.0.1.
     pub port: u16,
+    /// Requests it refused with "Session ID unknown" so far.
+    unknown_sessions: Arc<AtomicUsize>,
 }
 
 impl SocketIoServer {
@@ -45,17 +49,24 @@ impl SocketIoServer {
             .args([port.to_string().as_str(), name])
             .current_dir(node_dir())
             .stderr(Stdio::inherit());
+        let unknown_sessions = Arc::new(AtomicUsize::new(0));
+        let counter = unknown_sessions.clone();
         let (child, port) = start_until(
             &mut cmd,
             "node sio-server.js",
             Stream::Stdout,
             "listening ",
             Duration::from_secs(30),
-            |_| {},
+            move |line| {
+                if line.contains("Session ID unknown") {
+                    counter.fetch_add(1, Ordering::Relaxed);
+                }
+            },
         );
         SocketIoServer {
             child,
             port: port.parse().expect("port"),
+            unknown_sessions,
         }
     }
 
@@ -72,6 +83,12 @@ impl SocketIoServer {
     /// Waits (without blocking the runtime) up to `limit` for the process to exit.
     pub async fn exited_within(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
         self.child.exited_within(limit).await
+    }
+
+    /// Requests this server refused with "Session ID unknown" (a session's request that
+    /// reached the wrong server) so far.
+    pub fn unknown_sessions(&self) -> usize {
+        self.unknown_sessions.load(Ordering::Relaxed)
     }
 
     /// `127.0.0.1:port`.

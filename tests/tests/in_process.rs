@@ -81,6 +81,7 @@ async fn run_relays_a_websocket_counts_it_and_drains_it_on_shutdown() {
         metrics,
         shutdown.clone(),
         Duration::from_secs(7),
+        Default::default(),
     ));
 
     let ready = within("readyz", http_get(&format!("http://{admin}/readyz"), None)).await;

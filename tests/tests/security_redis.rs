@@ -7,6 +7,7 @@ use security_support::*;
 use serde_json::json;
 use wsgate_tests::backend::Backend;
 use wsgate_tests::e2e;
+use wsgate_tests::redis::Redis;
 use wsgate_tests::wsgate::{Scratch, Wsgate, routes};
 
 #[e2e]

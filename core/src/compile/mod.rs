@@ -6,6 +6,7 @@ pub mod access_log;
 pub mod balancing;
 pub mod http;
 pub mod security;
+pub mod shared;
 pub mod tls;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -8,6 +8,7 @@ use http::HeaderName;
 
 use http::Uri;
 
+use crate::compile::shared::check_replay_store;
 use crate::spec::{
     ExternalAuthSpec, LimitsSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement,
     TicketSpec,
@@ -19,7 +20,7 @@ use crate::table::security::{
     ConnLimits, ExternalAuth, HeadLimits, ListenerOptions, RequestRate, SecurityPolicy,
     SourceRanges,
 };
-use crate::table::ticket::{KeyMaterial, TicketKeys, TicketPolicy, parse_redis_url};
+use crate::table::ticket::{KeyMaterial, TicketKeys, TicketPolicy};
 
 type FieldResult<T> = Result<T, (String, String)>;
 
@@ -303,7 +304,7 @@ fn compile_ticket(id: &RouteId, t: &TicketSpec, files: bool) -> FieldResult<Tick
         t.from.clone()
     };
     if let Some(url) = &t.replay_store {
-        parse_redis_url(url).map_err(|m| field("spec.auth.ticket.replayStore", m))?;
+        check_replay_store(url)?;
     }
     let mut claim_headers = vec![(
         "sub".to_string(),

@@ -50,6 +50,11 @@ impl FileMaterial {
         }
     }
 
+    /// Directory relative names are resolved against.
+    pub fn base(&self) -> &Path {
+        &self.base
+    }
+
     /// Every file read so far, in order, each once.
     pub fn into_stamps(self) -> Vec<FileStamp> {
         self.stamps.into_inner()

@@ -21,9 +21,11 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::compile::security::compile_listener;
+use crate::compile::shared::compile_shared_state;
 use crate::compile::{FieldError, compile_route_with, resolve_static_backend};
 use crate::spec::{API_VERSION, PROXY_CONFIG_KIND, ProxyConfigSpec, ROUTE_KIND, RouteSpec};
 use crate::table::security::ListenerOptions;
+use crate::table::shared::SharedState;
 use crate::table::{Route, RouteId, RouteTable};
 
 /// Why a routes file was rejected.
@@ -58,6 +60,8 @@ pub struct ProxySettings {
     pub shutdown_timeout: Duration,
     /// PROXY protocol, trusted proxies and request-head limits of the listeners.
     pub listener: ListenerOptions,
+    /// State shared with the other replicas (`spec.sharedState`).
+    pub shared_state: SharedState,
 }
 
 impl Default for ProxySettings {
@@ -68,6 +72,7 @@ impl Default for ProxySettings {
             https_listen: None,
             shutdown_timeout: Duration::from_secs(30),
             listener: ListenerOptions::default(),
+            shared_state: SharedState::default(),
         }
     }
 }
@@ -227,7 +232,8 @@ impl Loader<'_> {
             return Err(fail("kind", "only one ProxyConfig document is allowed".into()).into());
         }
         let parsed: Document<ProxyConfigSpec> = yaml::decode(doc).map_err(|(f, m)| fail(&f, m))?;
-        self.settings = Some(compile_settings(&parsed.spec).map_err(|(f, m)| fail(&f, m))?);
+        let settings = compile_settings(&parsed.spec, self.material.base());
+        self.settings = Some(settings.map_err(|(f, m)| fail(&f, m))?);
         Ok(())
     }
 }
@@ -235,7 +241,10 @@ impl Loader<'_> {
 /// Builds the error for a field of the document being loaded.
 type Fail<'a> = dyn Fn(&str, String) -> FieldError + 'a;
 
-fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, String)> {
+fn compile_settings(
+    spec: &ProxyConfigSpec,
+    base: &Path,
+) -> Result<ProxySettings, (String, String)> {
     let mut settings = ProxySettings::default();
     let parse = |text: &str, field: &str| -> Result<SocketAddr, (String, String)> {
         text.parse().map_err(|_| {
@@ -258,6 +267,7 @@ fn compile_settings(spec: &ProxyConfigSpec) -> Result<ProxySettings, (String, St
         settings.shutdown_timeout = t.0;
     }
     settings.listener = compile_listener(spec)?;
+    settings.shared_state = compile_shared_state(spec.shared_state.as_ref(), base)?;
     Ok(settings)
 }
 

@@ -70,3 +70,54 @@ fn an_empty_file_is_a_valid_empty_table() {
     assert!(loaded.table.routes.is_empty());
     assert_eq!(loaded.settings, ProxySettings::default());
 }
+
+#[test]
+fn shared_state_comes_from_the_proxy_config_with_files_next_to_the_routes_file() {
+    let doc = |redis: &str| {
+        format!(
+            "apiVersion: wsgate.dev/v1alpha1\nkind: ProxyConfig\nmetadata: {{name: local}}\nspec:\n  sharedState:\n    redis: {{{redis}}}\n"
+        )
+    };
+    let (loaded, _) = load_in(
+        &doc("url: \"redis://wsgate@redis:6380/1\", passwordFile: redis.pw"),
+        Path::new("/etc/wsgate"),
+    );
+    let redis = loaded
+        .expect("valid")
+        .settings
+        .shared_state
+        .redis
+        .expect("redis");
+    assert_eq!(redis.display_url(), "redis://wsgate@redis:6380/1");
+    assert_eq!(
+        redis.password_file.as_deref(),
+        Some(Path::new("/etc/wsgate/redis.pw"))
+    );
+
+    let err = load_str(&doc("url: \"redis://wsgate:hunter2@redis\""))
+        .expect_err("inline password")
+        .to_string();
+    assert!(err.contains("local: spec.sharedState.redis.url"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = load_str(&doc("url: \"redis://redis\", password: x"))
+        .expect_err("no inline password field")
+        .to_string();
+    assert!(err.contains("unknown field `password`"), "{err}");
+}
+
+#[test]
+fn the_readme_shared_state_example_loads() {
+    const README: &str = include_str!("../../../README.md");
+    let section = README
+        .split("## Running more than one replica")
+        .nth(1)
+        .expect("README section");
+    let yaml = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("first YAML block");
+    let loaded = load_str(yaml).expect("the README example is valid");
+    let redis = loaded.settings.shared_state.redis.expect("redis");
+    assert!(redis.tls && redis.ca_file.is_some() && redis.password_file.is_some());
+}

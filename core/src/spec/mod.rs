@@ -8,6 +8,7 @@ mod balancing;
 mod duration;
 mod http;
 mod security;
+mod shared;
 mod tls;
 
 pub use access_log::{AccessLogConfigSpec, AccessLogSpec};
@@ -21,6 +22,7 @@ pub use security::{
     AuthSpec, ExternalAuthSpec, HeadLimitsSpec, OriginsSpec, SecretKeyRef, TicketAlgorithm,
     TicketPlacement, TicketSpec,
 };
+pub use shared::{RedisSpec, SharedStateSpec};
 pub use tls::{BackendTlsSpec, TlsMinVersion, TlsSpec};
 
 use schemars::JsonSchema;
@@ -330,6 +332,9 @@ pub struct ProxyConfigSpec {
     /// What the access log redacts and which extra headers it logs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log: Option<AccessLogConfigSpec>,
+    /// State shared with the other replicas (default: none, each replica keeps its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_state: Option<SharedStateSpec>,
 }
 
 /// Listen addresses of the proxy.

@@ -128,7 +128,8 @@ pub struct TicketSpec {
     /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 5s).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub leeway: Option<HumanDuration>,
-    /// `redis://host:port[/db]` to share single-use state between replicas (default: memory).
+    /// `redis://host:port[/db]` for this route's single-use state (default: the process's
+    /// `sharedState`, else memory); no password in it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replay_store: Option<String>,
     /// Claims passed to the backend as `X-Wsgate-Claim-<Name>`, besides `sub`.

@@ -6,6 +6,7 @@ pub mod http;
 pub mod origin;
 pub mod security;
 pub mod share;
+pub mod shared;
 pub mod ticket;
 
 use std::net::SocketAddr;

@@ -309,35 +309,6 @@ impl TicketPolicy {
     }
 }
 
-/// Splits a store URL into address, password and database.
-pub fn parse_redis_url(url: &str) -> Result<(String, Option<String>, u32), String> {
-    let rest = url
-        .strip_prefix("redis://")
-        .ok_or_else(|| format!("{url:?} must start with redis://"))?;
-    let (auth, rest) = match rest.rsplit_once('@') {
-        Some((a, r)) => (Some(a.trim_start_matches(':').to_string()), r),
-        None => (None, rest),
-    };
-    let (hostport, db) = match rest.split_once('/') {
-        Some((h, d)) if !d.is_empty() => (
-            h,
-            d.parse()
-                .map_err(|_| format!("{url:?}: bad database number"))?,
-        ),
-        Some((h, _)) => (h, 0),
-        None => (rest, 0),
-    };
-    if hostport.is_empty() {
-        return Err(format!("{url:?} has no host"));
-    }
-    let addr = if hostport.contains(':') && !hostport.ends_with(']') {
-        hostport.to_string()
-    } else {
-        format!("{hostport}:6379")
-    };
-    Ok((addr, auth.filter(|a| !a.is_empty()), db))
-}
-
 #[cfg(test)]
 #[path = "ticket_tests.rs"]
 mod tests;

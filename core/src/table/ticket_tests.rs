@@ -130,19 +130,6 @@ fn keys_never_print_and_short_secrets_are_refused() {
 }
 
 #[test]
-fn parses_store_urls() {
-    assert_eq!(
-        parse_redis_url("redis://127.0.0.1:6380").expect("url"),
-        ("127.0.0.1:6380".into(), None, 0)
-    );
-    assert_eq!(
-        parse_redis_url("redis://:pw@redis/2").expect("url"),
-        ("redis:6379".into(), Some("pw".into()), 2)
-    );
-    assert!(parse_redis_url("http://x").is_err());
-}
-
-#[test]
 fn l4_ticket_exp_near_u64_max_is_verified_without_overflow() {
     let t = mint(json!({"exp": u64::MAX, "jti": "far", "iat": 0}), KEY);
     let mut p = policy();

@@ -1,14 +1,17 @@
 //! Learning a Socket.IO session from its handshake response: the body is watched as it
 //! streams to the client, and the open packet's `sid` is recorded against the endpoint that
-//! answered before the client can send the session's next request.
+//! answered before the client can send the session's next request. With a shared table the
+//! frame carrying the open packet is held until the shared store confirmed the session (or
+//! its short budget ran out), so another replica already finds it.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::{Body as HttpBody, Frame, SizeHint};
+use tokio::task::JoinHandle;
 
 use super::endpoint::{EndpointGuard, EndpointState};
 use super::sessions::{SessionStore, parse_open_packet};
@@ -36,6 +39,8 @@ pub struct SniffBody {
     inner: Body,
     seen: Vec<u8>,
     learn: Option<Learn>,
+    /// The open packet's frame, released once the shared table has the session.
+    held: Option<(Frame<Bytes>, JoinHandle<bool>)>,
 }
 
 impl SniffBody {
@@ -45,13 +50,14 @@ impl SniffBody {
             inner,
             seen: Vec::new(),
             learn: Some(learn),
+            held: None,
         }
     }
 
-    fn observe(&mut self, data: &Bytes) {
-        let Some(learn) = &mut self.learn else {
-            return;
-        };
+    /// Looks for the open packet; once found, learns the session and returns the
+    /// publication to the shared table, if there is one.
+    fn observe(&mut self, data: &Bytes) -> Option<JoinHandle<bool>> {
+        let learn = self.learn.as_mut()?;
         let room = SNIFF_LIMIT.saturating_sub(self.seen.len());
         self.seen.extend_from_slice(&data[..data.len().min(room)]);
         if let Some((sid, session_ttl)) = parse_open_packet(&self.seen) {
@@ -60,10 +66,14 @@ impl SniffBody {
             let hold = learn.hold.take().or_else(|| Some(ep.hold()));
             learn.store.learn(&sid, ep.addr, ttl, hold);
             tracing::debug!(endpoint = %ep.addr, "Socket.IO session learned");
+            let addr = ep.addr;
+            let remote = learn.store.remote().cloned();
             self.learn = None;
+            return remote.map(|r| tokio::spawn(async move { r.publish(&sid, addr, ttl).await }));
         } else if self.seen.len() >= SNIFF_LIMIT {
             self.learn = None;
         }
+        None
     }
 }
 
@@ -76,21 +86,35 @@ impl HttpBody for SniffBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
         let this = &mut *self;
+        if let Some((_, publishing)) = &mut this.held {
+            // The publication is bounded by its own budget; its result only says whether
+            // other replicas will know the session.
+            let _ = ready!(Pin::new(publishing).poll(cx));
+            return Poll::Ready(this.held.take().map(|(frame, _)| Ok(frame)));
+        }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
-        match &polled {
+        match polled {
             Poll::Ready(Some(Ok(frame))) => {
-                if let Some(data) = frame.data_ref() {
-                    this.observe(data);
+                let publishing = frame.data_ref().and_then(|data| this.observe(data));
+                match publishing {
+                    Some(p) => {
+                        this.held = Some((frame, p));
+                        Pin::new(this).poll_frame(cx)
+                    }
+                    None => Poll::Ready(Some(Ok(frame))),
                 }
             }
-            Poll::Ready(_) => this.learn = None,
-            Poll::Pending => {}
+            other => {
+                if !matches!(other, Poll::Pending) {
+                    this.learn = None;
+                }
+                other
+            }
         }
-        polled
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.held.is_none() && self.inner.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {

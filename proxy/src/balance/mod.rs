@@ -16,3 +16,4 @@ pub(crate) mod endpoint;
 pub(crate) mod learn;
 pub(crate) mod select;
 pub(crate) mod sessions;
+mod sessions_shared;

@@ -3,7 +3,8 @@
 //! and upgrade requests carry `?sid=…`. wsgate reads the sid from the handshake response as
 //! it streams to the client, remembers `sid -> endpoint`, and sends the session's later
 //! requests there. Entries live as long as the session could (ping interval plus timeout
-//! after the last request) and are refreshed by each request.
+//! after the last request) and are refreshed by each request. With shared state, the table
+//! is backed by Redis ([`SharedSessions`]) so that any replica finds any session.
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
@@ -15,6 +16,7 @@ use wsgate_core::affinity::hash::hash64;
 use wsgate_core::affinity::query_param;
 
 use super::endpoint::EndpointGuard;
+pub use super::sessions_shared::SharedSessions;
 use crate::lock::lock;
 
 /// Shards of the session map: a request locks one briefly, so contention stays low.
@@ -87,6 +89,8 @@ struct Entry {
     addr: SocketAddr,
     ttl: Duration,
     expires: Instant,
+    /// When the shared store last heard of this session from this replica.
+    synced: Instant,
     /// A polling session counts as one connection on its endpoint until it upgrades (the
     /// tunnel then counts) or expires, so least connections sees sessions being set up.
     hold: Option<EndpointGuard>,
@@ -105,20 +109,47 @@ pub struct SessionStore {
     epoch: Instant,
     /// Milliseconds since `epoch` of the last sweep.
     swept: AtomicU64,
+    /// The table every replica shares, if configured.
+    remote: Option<SharedSessions>,
 }
 
 impl Default for SessionStore {
     fn default() -> Self {
+        Self::with_remote(None)
+    }
+}
+
+impl SessionStore {
+    /// A table backed by `remote` (shared with the other replicas) when given.
+    pub fn with_remote(remote: Option<SharedSessions>) -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::new(Shard::default())).collect(),
             len: AtomicU64::new(0),
             epoch: Instant::now(),
             swept: AtomicU64::new(0),
+            remote,
         }
     }
-}
 
-impl SessionStore {
+    /// The shared table, if configured.
+    pub fn remote(&self) -> Option<&SharedSessions> {
+        self.remote.as_ref()
+    }
+
+    /// Makes sure a session another replica learned is known here before the request is
+    /// balanced: a sid missing from this replica's table is looked up in the shared one.
+    pub async fn prefetch(&self, sid: &str) {
+        let Some(remote) = &self.remote else {
+            return;
+        };
+        if !valid_sid(sid) || self.shard(sid).map.contains_key(sid) {
+            return;
+        }
+        if let Some((addr, ttl)) = remote.fetch(sid).await {
+            self.learn(sid, addr, ttl, None);
+        }
+    }
+
     fn shard(&self, sid: &str) -> std::sync::MutexGuard<'_, Shard> {
         let i = (hash64(0, sid.as_bytes()) % SHARDS as u64) as usize;
         lock(&self.shards[i])
@@ -144,6 +175,7 @@ impl SessionStore {
             addr,
             ttl,
             expires: now + ttl,
+            synced: now,
             hold,
         };
         if shard.map.insert(sid.into(), entry).is_none() {
@@ -171,6 +203,12 @@ impl SessionStore {
         entry.expires = now + entry.ttl;
         if upgrading {
             entry.hold = None;
+        }
+        if let Some(remote) = &self.remote
+            && now.duration_since(entry.synced) > entry.ttl / 3
+        {
+            entry.synced = now;
+            remote.refresh(sid, entry.ttl);
         }
         Some((entry.addr, entry.hold.is_some()))
     }

@@ -23,6 +23,7 @@ use super::limiter::{ConnPermit, Limiter};
 use super::signin;
 use crate::error::{ExternalRefusal, ProxyError, Refusal};
 use crate::metrics::SecurityMetrics;
+use crate::shared::Shared;
 use crate::spelling::{canonical, remove_spellings};
 
 /// Process-wide security state, kept across route-table swaps.
@@ -57,10 +58,12 @@ pub struct PendingTicket {
 }
 
 impl Security {
-    /// State for listeners that believe `X-Forwarded-For` from `trusted_proxies`.
-    pub fn new(trusted_proxies: Arc<[Cidr]>) -> Self {
+    /// State for listeners that believe `X-Forwarded-For` from `trusted_proxies`; single use
+    /// of tickets goes through `shared` when it has a store.
+    pub fn new(trusted_proxies: Arc<[Cidr]>, shared: Shared) -> Self {
         Self {
             trusted_proxies,
+            replay: ReplayGuard::new(shared),
             ..Self::default()
         }
     }

@@ -9,9 +9,11 @@ use std::time::Instant;
 
 use http::{Request, header};
 use wsgate_core::route_match::RequestView;
+use wsgate_core::table::Affinity;
 
 pub use crate::access::TlsInfo;
 use crate::balance::select::{RequestFacts, Selection};
+use crate::balance::sessions::engine_io;
 use crate::error::ProxyError;
 use crate::route::{RouteRuntime, Router, RuleRuntime};
 use crate::state::State;
@@ -119,12 +121,18 @@ pub fn route<B>(
 }
 
 /// The choose step: the endpoint of the matched rule for `req` (affinity, then balancing),
-/// leased until the selection is dropped.
-pub fn choose<B>(
+/// leased until the selection is dropped. A Socket.IO session another replica learned is
+/// fetched from the shared table first.
+pub async fn choose<B>(
     state: &State,
     routed: &Routed,
     req: &Request<B>,
 ) -> Result<Selection, ProxyError> {
+    if let Affinity::SocketIo { .. } = routed.route.policy.affinity
+        && let Some(sid) = engine_io(req.uri().query()).and_then(|e| e.sid)
+    {
+        state.sessions.prefetch(sid).await;
+    }
     let facts = RequestFacts {
         uri: req.uri(),
         headers: req.headers(),

@@ -75,7 +75,7 @@ pub async fn serve(
             conn.proto.as_str(),
         )
         .await?;
-    let mut selection = context::choose(state, &routed, &req)?;
+    let mut selection = context::choose(state, &routed, &req).await?;
     let upstream = upstream_request(req, &client, &routed);
     let result = exchange(state, &routed, &mut selection, upstream).await;
     access.endpoint(selection.endpoint().addr);

@@ -79,7 +79,7 @@ pub async fn serve<B>(
         )
         .await?;
     // 4. Choose the endpoint.
-    let selection = context::choose(state, &routed, &req)?;
+    let selection = context::choose(state, &routed, &req).await?;
     access.endpoint(selection.endpoint().addr);
     // 5-7. Connect, answer, relay.
     let result = proxy(state, &routed, admission, selection, req, access).await;

@@ -45,6 +45,7 @@ fn state_for(backend: SocketAddr) -> Arc<State> {
     let state = State::new(
         metrics,
         ListenerOptions::default(),
+        &Default::default(),
         CancellationToken::new(),
         Duration::ZERO,
     );

@@ -1,8 +1,7 @@
-//! Shared helpers of the security tests: tickets minted by Node's `jsonwebtoken`, a real
-//! Redis, and handshakes with chosen headers.
+//! Shared helpers of the security tests: tickets minted by Node's `jsonwebtoken` and
+//! handshakes with chosen headers.
 #![allow(dead_code)]
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,7 +10,7 @@ use http::{HeaderMap, HeaderValue};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{self, Error};
 use wsgate_tests::client::{IO_TIMEOUT, Ws, next_data, send_msg};
-use wsgate_tests::process::{OwnedChild, Stream, output_within, try_start_until};
+use wsgate_tests::process::output_within;
 use wsgate_tests::wait::within;
 
 /// Limit of one `node ticket.js` run (minting a JWT or a key pair).
@@ -126,59 +125,6 @@ pub async fn refused(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
 pub async fn echo(ws: &mut Ws, text: &str) {
     send_msg(ws, tungstenite::Message::text(text)).await;
     assert_eq!(next_data(ws).await, tungstenite::Message::text(text));
-}
-
-/// A `redis-server` started for one test, stopped (by its PID) on drop.
-pub struct Redis {
-    child: Option<OwnedChild>,
-    /// Where it listens.
-    pub addr: SocketAddr,
-}
-
-impl Redis {
-    /// Starts redis-server on a free loopback port without persistence. Redis cannot take
-    /// port 0, so a free port is picked and, should another process take it first (redis
-    /// then reports the bind error), another one; the address is only used once redis
-    /// itself says it is ready, so the tests never talk to somebody else's server.
-    pub fn start() -> Redis {
-        let mut failures = Vec::new();
-        for _ in 0..5 {
-            let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-            let addr = probe.local_addr().expect("addr");
-            drop(probe);
-            let mut cmd = Command::new("redis-server");
-            cmd.args(["--port", &addr.port().to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"]);
-            match try_start_until(
-                &mut cmd,
-                "redis-server (bash scripts/install-test-deps.sh)",
-                Stream::Stdout,
-                "Ready to accept connections",
-                Duration::from_secs(20),
-                |_| {},
-            ) {
-                Ok((child, _)) => {
-                    return Redis {
-                        child: Some(child),
-                        addr,
-                    };
-                }
-                Err(e) if e.contains("Address already in use") => failures.push(e),
-                Err(e) => panic!("{e}"),
-            }
-        }
-        panic!("redis-server found no free port: {failures:?}");
-    }
-
-    /// `redis://` URL.
-    pub fn url(&self) -> String {
-        format!("redis://{}", self.addr)
-    }
-
-    /// Stops the server and waits for it to exit.
-    pub fn stop(&mut self) {
-        self.child.take();
-    }
 }
 
 /// Sends a WebSocket handshake by hand on `stream` and returns the response head.

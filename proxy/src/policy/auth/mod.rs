@@ -7,7 +7,6 @@
 //! ```
 
 pub(crate) mod external;
-mod redis;
 pub(crate) mod replay;
 
 use std::net::IpAddr;

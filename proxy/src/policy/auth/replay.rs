@@ -1,13 +1,16 @@
-//! Single use of tickets: each `jti` is accepted once within the ticket's lifetime. In this
-//! process's memory by default; with a `redis://` store, every replica shares the check
-//! through `SET key 1 NX PX ttl`. A store that cannot answer refuses tickets (fail closed).
+//! Single use of tickets: each `jti` is accepted once within the ticket's lifetime. Through
+//! the process's shared-state Redis when one is configured (every replica then shares the
+//! check, `SET key nonce NX PX ttl`), or a route's own `replayStore`; else in this process's
+//! memory. A store that cannot answer refuses tickets (fail closed).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::redis::RedisStore;
+use wsgate_core::table::shared::parse_redis_url;
+
 use crate::lock::lock;
+use crate::shared::{RedisStore, Shared, StoreError};
 
 /// Longest a `jti` is remembered, whatever its `exp` says: a signed `exp` near `u64::MAX`
 /// must not overflow the clock (a ticket that far out is as good as never expiring).
@@ -26,36 +29,54 @@ pub enum ReplayError {
 #[derive(Default)]
 pub struct ReplayGuard {
     memory: Mutex<HashMap<String, Instant>>,
+    shared: Shared,
+    /// Stores named by routes (`replayStore`), by URL.
     stores: Mutex<HashMap<String, Arc<RedisStore>>>,
 }
 
 impl ReplayGuard {
+    /// A guard that uses the process's shared store when there is one.
+    pub fn new(shared: Shared) -> Self {
+        Self {
+            shared,
+            ..Self::default()
+        }
+    }
+
     /// Records `jti` for `ttl`; fails if it was recorded before (or the store is down).
+    /// `route_store` is the route's own `replayStore`, which wins over the shared store.
     pub async fn use_once(
         &self,
         jti: &str,
         ttl: Duration,
-        store: Option<&str>,
+        route_store: Option<&str>,
     ) -> Result<(), ReplayError> {
         let key = format!("wsgate:ticket:{jti}");
         let ttl = ttl.min(MAX_TTL);
+        let store = match route_store {
+            Some(url) => Some(self.route_store(url)?),
+            None => self.shared.redis().cloned(),
+        };
         match store {
             None => self.use_in_memory(key, ttl),
-            Some(url) => {
-                let store = {
-                    let mut stores = lock(&self.stores);
-                    stores
-                        .entry(url.to_string())
-                        .or_insert_with(|| Arc::new(RedisStore::new(url)))
-                        .clone()
-                };
-                match store.set_nx(&key, ttl).await {
-                    Ok(true) => Ok(()),
-                    Ok(false) => Err(ReplayError::Replayed),
-                    Err(why) => Err(ReplayError::Unavailable(why)),
-                }
-            }
+            Some(store) => match set_once(&store, &key, ttl).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(ReplayError::Replayed),
+                Err(why) => Err(ReplayError::Unavailable(why.label())),
+            },
         }
+    }
+
+    fn route_store(&self, url: &str) -> Result<Arc<RedisStore>, ReplayError> {
+        let mut stores = lock(&self.stores);
+        if let Some(s) = stores.get(url) {
+            return Ok(s.clone());
+        }
+        // Validated when the route was compiled; a route-level URL carries no password file.
+        let (target, _) = parse_redis_url(url).map_err(|_| ReplayError::Unavailable("config"))?;
+        let store = Arc::new(RedisStore::new(target, self.shared.metrics().clone()));
+        stores.insert(url.to_string(), store.clone());
+        Ok(store)
     }
 
     fn use_in_memory(&self, key: String, ttl: Duration) -> Result<(), ReplayError> {
@@ -72,6 +93,23 @@ impl ReplayGuard {
             }
         }
     }
+}
+
+/// `SET key nonce NX PX ttl`: true if this call set it. The value is a fresh nonce so that a
+/// retried call whose first attempt did land recognises its own write.
+async fn set_once(store: &RedisStore, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+    let nonce = format!("{:016x}", fastrand::u64(..));
+    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    let mut set = redis::cmd("SET");
+    set.arg(key).arg(&nonce).arg("NX").arg("PX").arg(ms);
+    let reply: Option<String> = store.query("ticket_use", &set).await?;
+    if reply.is_some() {
+        return Ok(true);
+    }
+    let mut get = redis::cmd("GET");
+    get.arg(key);
+    let holder: Option<String> = store.query("ticket_use", &get).await?;
+    Ok(holder.as_deref() == Some(nonce.as_str()))
 }
 
 #[cfg(test)]
