@@ -85,8 +85,9 @@ async fn serve_tls_connection(state: Arc<State>, mut stream: TcpStream, peer: So
     };
     let timeouts = &state.metrics.security.header_timeouts;
     let head = &state.listener.head;
+    let conn = ConnInfo::tls(peer, tls.get_ref().1.server_name());
     if let Some(io) = first_head(head, timeouts, tls, peer, "https").await {
-        serve_connection(state, TokioIo::new(io), ConnInfo::new(peer, Proto::Https)).await;
+        serve_connection(state, TokioIo::new(io), conn).await;
     }
 }
 
@@ -98,7 +99,8 @@ where
 {
     let shutdown = state.shutdown.clone();
     let head = state.listener.head;
-    let service = service_fn(move |req| crate::request::handle(state.clone(), req, conn));
+    let peer = conn.peer;
+    let service = service_fn(move |req| crate::request::handle(state.clone(), req, conn.clone()));
     let conn_future = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(head.read_timeout)
@@ -115,6 +117,6 @@ where
         }
     };
     if let Err(e) = result {
-        tracing::debug!(client = %conn.peer, error = %e, "client connection ended with an error");
+        tracing::debug!(client = %peer, error = %e, "client connection ended with an error");
     }
 }

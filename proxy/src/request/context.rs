@@ -13,6 +13,7 @@ use crate::balance::select::{RequestFacts, Selection};
 use crate::error::ProxyError;
 use crate::route::{RouteRuntime, Router, RuleRuntime};
 use crate::state::State;
+use crate::tls::store::CertStore;
 
 /// The listener a connection arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,18 +35,59 @@ impl Proto {
 }
 
 /// Facts about the client connection a request arrived on.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ConnInfo {
     /// Client address (the PROXY protocol source when the listener expects one).
     pub peer: SocketAddr,
     /// Listener.
     pub proto: Proto,
+    /// The server name the TLS handshake asked for (SNI), if any.
+    pub sni: Option<Arc<str>>,
 }
 
 impl ConnInfo {
     /// A connection from `peer` on the `proto` listener.
     pub fn new(peer: SocketAddr, proto: Proto) -> Self {
-        Self { peer, proto }
+        Self {
+            peer,
+            proto,
+            sni: None,
+        }
+    }
+
+    /// A TLS connection from `peer` whose handshake asked for `sni`.
+    pub fn tls(peer: SocketAddr, sni: Option<&str>) -> Self {
+        Self {
+            sni: sni.map(Arc::from),
+            ..Self::new(peer, Proto::Https)
+        }
+    }
+}
+
+/// On the TLS listener, the request's `Host` must be served by the certificate and TLS
+/// policy the handshake's SNI chose: otherwise a client could pass a route's stricter TLS
+/// policy (or reach a host whose certificate it never checked) with another name's
+/// handshake. 421 tells it to open a connection for that host.
+pub fn check_tls_host<B>(
+    certs: &CertStore,
+    req: &Request<B>,
+    conn: &ConnInfo,
+) -> Result<(), ProxyError> {
+    if conn.proto != Proto::Https || certs.serves_both(conn.sni.as_deref(), host_name(host_of(req)))
+    {
+        return Ok(());
+    }
+    Err(ProxyError::Misdirected)
+}
+
+/// `example.com:8443` -> `example.com`; `[::1]:8443` -> `::1`.
+pub fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(h, _)| h);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
     }
 }
 

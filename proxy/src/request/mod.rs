@@ -25,6 +25,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::body::Body;
+use crate::error::ProxyError;
 use crate::state::State;
 use context::ConnInfo;
 
@@ -35,12 +36,10 @@ pub async fn handle(
     conn: ConnInfo,
 ) -> Result<Response<Body>, Infallible> {
     let upgrade = headers::is_websocket_upgrade(req.headers());
-    let checked = sanitize::check_head(req.method(), req.version(), req.headers())
-        .and_then(|()| sanitize::normalize_target(req.uri_mut()));
-    let result = match checked {
+    let peer = conn.peer;
+    let result = match checked(&state, &mut req, &conn) {
         Err(e) => Err(e),
         Ok(()) => {
-            sanitize::strip_connection_named(req.headers_mut());
             if upgrade {
                 upgrade::serve(&state, req, conn).await
             } else {
@@ -56,7 +55,17 @@ pub async fn handle(
             .with_label_values(&[e.reason()])
             .inc();
         let kind = if upgrade { "websocket" } else { "http" };
-        tracing::info!(client = %conn.peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
+        tracing::info!(client = %peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
         respond::error(&e)
     }))
+}
+
+/// What every request passes before its path is taken: the head's own rules, the TLS host
+/// (421), the normalised path; then the headers its `Connection` names are removed.
+fn checked<B>(state: &State, req: &mut Request<B>, conn: &ConnInfo) -> Result<(), ProxyError> {
+    sanitize::check_head(req.method(), req.version(), req.headers())?;
+    context::check_tls_host(&state.certs.load(), req, conn)?;
+    sanitize::normalize_target(req.uri_mut())?;
+    sanitize::strip_connection_named(req.headers_mut());
+    Ok(())
 }
