@@ -98,7 +98,7 @@ def test_deployment_defaults(default_objects):
     pdb = one(default_objects, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
-    for kind in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy"):
+    for kind in ("HorizontalPodAutoscaler", "ServiceMonitor"):
         assert not find(default_objects, kind), f"{kind} is optional and off by default"
 
 
@@ -183,7 +183,22 @@ def test_optional_objects_render():
     assert monitor["spec"]["endpoints"][0]["port"] == "admin"
     policy = one(objects, "NetworkPolicy")
     ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
-    assert ports == ["http", "https"], "admin port closed unless adminFrom is set"
+    assert ports == ["http", "https", "admin"]
+
+
+def test_m8_network_policy_is_on_and_admits_only_prometheus_to_the_admin_port(default_objects):
+    policy = one(default_objects, "NetworkPolicy")
+    clients, admin = policy["spec"]["ingress"]
+    assert "from" not in clients, "clients from anywhere"
+    assert [p["port"] for p in clients["ports"]] == ["http", "https"]
+    assert [p["port"] for p in admin["ports"]] == ["admin"]
+    assert admin["from"] == [{
+        "namespaceSelector": {},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }]
+    closed = one(render("--set", "networkPolicy.adminFrom=null"), "NetworkPolicy")
+    ports = [p["port"] for rule in closed["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["http", "https"], "admin port closed without adminFrom"
 
 
 @pytest.mark.parametrize(

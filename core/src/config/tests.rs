@@ -70,3 +70,11 @@ fn an_empty_file_is_a_valid_empty_table() {
     assert!(loaded.table.routes.is_empty());
     assert_eq!(loaded.settings, ProxySettings::default());
 }
+
+#[test]
+fn m8_proxy_mode_binds_the_admin_listener_to_loopback_by_default() {
+    let only_routes = GOOD.split("---").nth(1).expect("route document");
+    let loaded = load_str(only_routes).expect("valid file");
+    assert!(loaded.settings.admin_listen.ip().is_loopback());
+    assert!(loaded.settings.http_listen.ip().is_loopback());
+}
