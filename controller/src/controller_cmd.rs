@@ -50,8 +50,10 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         tables: tables_tx,
         statuses: status_tx,
     };
-    let index =
-        Index::new(&args.ingress_class).with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
+    let index = Index::new(&args.ingress_class).with_tenancy(
+        Tenancy::allowing(&args.catch_all_namespaces)
+            .with_external_auth_hosts(&args.external_auth_hosts),
+    );
     tokio::spawn(publish::run(
         index,
         changes_rx,

@@ -217,3 +217,8 @@ def test_crd_ships_with_the_chart():
     crd = one(objects, "CustomResourceDefinition")
     assert crd["spec"]["group"] == "wsgate.dev"
     assert crd["spec"]["names"]["kind"] == "WebSocketRoute"
+
+
+def test_m9_external_auth_allowed_hosts_become_flags():
+    _, c = container(render("--set", "externalAuth.allowedHosts={auth.example.com,*.auth.svc}"))
+    assert flag(c["args"], "--external-auth-host") == ["auth.example.com", "*.auth.svc"]
