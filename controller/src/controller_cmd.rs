@@ -170,7 +170,9 @@ async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
         https: Some(args.https_listen),
         admin: args.admin_listen,
     };
-    let listeners = Listeners::bind(addrs, listener_options(args)?).await?;
+    let mut options = listener_options(args)?;
+    options.cookie_secret = crate::cookie_key::cookie_secret()?;
+    let listeners = Listeners::bind(addrs, options).await?;
     if let Some(path) = &args.addresses_file {
         listeners.write_addresses(path)?;
     }

@@ -1,6 +1,7 @@
 """What an operator checks in the rendered chart: pod security, probes, shutdown, Service,
 IngressClass, the controller's command line, and typo-proof values."""
 
+import base64
 import re
 
 import pytest
@@ -83,8 +84,25 @@ def test_controller_command_line(default_objects):
     assert flag(args, "--leader-election-namespace") == ["$(POD_NAMESPACE)"]
     assert flag(args, "--leader-election-id") == [f"{RELEASE}-leader"]
     assert flag(args, "--log-format") == ["json"]
-    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
-    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    env = {e["name"]: e["valueFrom"] for e in c["env"]}
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["WSGATE_AFFINITY_KEY"] == {
+        "secretKeyRef": {"name": f"{RELEASE}-affinity", "key": "key", "optional": True}
+    }
+
+
+def test_l1_the_affinity_key_secret_is_random_and_shared_by_every_replica(default_objects):
+    secret = one(default_objects, "Secret", f"{RELEASE}-affinity")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    key = base64.b64decode(secret["data"]["key"])
+    assert len(key) >= 32
+    again = one(render(), "Secret", f"{RELEASE}-affinity")
+    assert base64.b64decode(again["data"]["key"]) != key, "random per install"
+    _, c = container(render("--set", "affinityCookie.secretName=mine",
+                            "--set", "affinityCookie.createSecret=false"))
+    ref = {e["name"]: e["valueFrom"] for e in c["env"]}["WSGATE_AFFINITY_KEY"]
+    assert ref["secretKeyRef"]["name"] == "mine"
 
 
 def test_watch_namespaces_become_flags():

@@ -391,5 +391,6 @@ pub fn compile_listener(spec: &ProxyConfigSpec) -> FieldResult<ListenerOptions> 
         proxy_protocol: spec.listen.proxy_protocol,
         trusted_proxies: trusted.into(),
         head,
+        cookie_secret: Default::default(),
     })
 }

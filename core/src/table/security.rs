@@ -114,6 +114,8 @@ pub struct ListenerOptions {
     pub trusted_proxies: Arc<[Cidr]>,
     /// Request-head limits.
     pub head: HeadLimits,
+    /// Keys the affinity cookie's tokens; the same on every replica of an install.
+    pub cookie_secret: crate::affinity::secret::CookieSecret,
 }
 
 /// Limits of request heads on a listener.
