@@ -6,8 +6,9 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 
 need_apt=()
-# linux-perf: syscall counts and profiles in scripts/bench.sh.
-for pkg in nginx haproxy redis-server chromium chromium-driver openssl curl libnss3-tools python3-venv linux-perf; do
+# linux-perf: syscall counts and profiles in scripts/bench.sh. prometheus: promtool (metric
+# conventions, alert rule tests) and the server the dashboard test scrapes with.
+for pkg in nginx haproxy redis-server chromium chromium-driver openssl curl libnss3-tools python3-venv linux-perf prometheus; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -15,6 +16,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   $SUDO apt-get update -qq >/dev/null
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # Tests start their own Prometheus on loopback; the packaged service would listen on
+  # 0.0.0.0:9090 (the admin port) where systemd started it.
+  if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 # Node packages for the Socket.IO and ticket tests, pinned by tests/node/package-lock.json.

@@ -38,6 +38,8 @@ pub enum Command {
     Controller(Box<ControllerArgs>),
     /// Print the WebSocketRoute CustomResourceDefinition as YAML.
     Crd,
+    /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
+    Inject(crate::inject_cmd::InjectArgs),
 }
 
 /// Options of `wsgate proxy`.
@@ -115,6 +117,11 @@ pub struct ControllerArgs {
     /// make wsgate call an arbitrary address; when not set, any host is allowed.
     #[arg(long = "external-auth-host", value_name = "HOST")]
     pub external_auth_hosts: Vec<String>,
+    /// Serve the Gateway API (GatewayClasses with controllerName
+    /// `wsgate.dev/gateway-controller`, their Gateways, HTTPRoutes and ReferenceGrants).
+    /// Needs the Gateway API CRDs (standard channel) in the cluster.
+    #[arg(long, env = "WSGATE_GATEWAY_API")]
+    pub gateway_api: bool,
     /// Address written into Ingress and WebSocketRoute status instead of the published
     /// Service's (repeatable; an IP or a host name).
     #[arg(long = "publish-status-address", value_name = "ADDRESS")]
@@ -146,6 +153,18 @@ pub struct ControllerArgs {
     /// that listen on port 0).
     #[arg(long)]
     pub addresses_file: Option<PathBuf>,
+    /// Serve the admission webhooks (sidecar injection) over HTTPS here; off when unset.
+    #[arg(long)]
+    pub webhook_listen: Option<SocketAddr>,
+    /// PEM certificate (chain) of the webhook listener; re-read when it changes.
+    #[arg(long, default_value = "/etc/wsgate/webhook/tls.crt")]
+    pub webhook_cert_file: PathBuf,
+    /// PEM private key of the webhook listener; re-read when it changes.
+    #[arg(long, default_value = "/etc/wsgate/webhook/tls.key")]
+    pub webhook_key_file: PathBuf,
+    /// Image of the wsgate sidecar the injection webhook adds.
+    #[arg(long, default_value_t = crate::inject::sidecar::default_image())]
+    pub sidecar_image: String,
 }
 
 fn parse_object_ref(text: &str) -> Result<(String, String), String> {

@@ -34,7 +34,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let client = Client::try_default()
         .await
         .context("connecting to the Kubernetes API (KUBECONFIG or in-cluster service account)")?;
-    let listeners = bind(&args).await?;
+    let (snapshot_tx, snapshot_rx) = watch::channel(Arc::default());
+    let webhook = crate::webhook_cmd::bind(&args, snapshot_rx).await?;
+    let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
@@ -44,11 +46,16 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let (tables_tx, tables_rx) = watch::channel(Arc::new(RouteTable::default()));
     let (status_tx, status_rx) = watch::channel(Arc::default());
     let (changes_tx, changes_rx) = mpsc::channel(4096);
-    let watchers = crate::watch::spawn_all(&client, &args.watch_namespaces, &changes_tx, &cm);
+    let mut watchers = crate::watch::spawn_all(&client, &args.watch_namespaces, &changes_tx, &cm);
+    if args.gateway_api {
+        watchers +=
+            crate::watch::spawn_gateway_api(&client, &args.watch_namespaces, &changes_tx, &cm);
+    }
     drop(changes_tx);
     let outputs = Outputs {
         tables: tables_tx,
         statuses: status_tx,
+        snapshot: webhook.is_some().then_some(snapshot_tx),
     };
     let index = Index::new(&args.ingress_class).with_tenancy(
         Tenancy::allowing(&args.catch_all_namespaces)
@@ -64,6 +71,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     ));
 
     let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
+    if let Some(webhook) = webhook {
+        webhook.spawn(&shutdown);
+    }
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
     tracing::info!(class = %args.ingress_class, namespaces = ?args.watch_namespaces, "wsgate controller started");
     wsgate_proxy::run(
@@ -164,7 +174,10 @@ fn identity() -> String {
         .unwrap_or_else(|| "wsgate".into())
 }
 
-async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
+async fn bind(
+    args: &ControllerArgs,
+    webhook: Option<std::net::SocketAddr>,
+) -> anyhow::Result<Listeners> {
     let addrs = ListenAddrs {
         http: args.http_listen,
         https: Some(args.https_listen),
@@ -174,7 +187,7 @@ async fn bind(args: &ControllerArgs) -> anyhow::Result<Listeners> {
     options.cookie_secret = crate::cookie_key::cookie_secret()?;
     let listeners = Listeners::bind(addrs, options).await?;
     if let Some(path) = &args.addresses_file {
-        listeners.write_addresses(path)?;
+        crate::webhook_cmd::write_addresses(&listeners, webhook, path)?;
     }
     Ok(listeners)
 }

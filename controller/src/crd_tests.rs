@@ -174,3 +174,45 @@ fn conditions_follow_metav1_condition_and_integer_formats_are_recognised() {
         );
     }
 }
+
+#[test]
+fn cel_rules_guard_drain_codes_and_tls_sources_at_apply_time() {
+    let spec = schema().properties.expect("props")["spec"].clone();
+    let props = spec.properties.expect("spec props");
+    let rules = |field: &str| -> Vec<String> {
+        props[field]
+            .x_kubernetes_validations
+            .clone()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| r.rule)
+            .collect()
+    };
+    let drain = rules("drain");
+    assert_eq!(drain.len(), 1, "{drain:?}");
+    // The rule's ranges are the ones `compile` accepts: 1004 and 2000 are refused by both.
+    for (code, sendable) in [
+        (1001, true),
+        (1004, false),
+        (2000, false),
+        (4000, true),
+        (5000, false),
+    ] {
+        let yaml = format!(
+            "apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: r}}\nspec:\n  drain: {{closeCode: {code}}}\n  rules: [{{backend: {{addresses: [\"127.0.0.1:1\"]}}}}]\n"
+        );
+        assert_eq!(
+            wsgate_core::config::load_str(&yaml).is_ok(),
+            sendable,
+            "{code}"
+        );
+        let in_rule = [(1000, 1003), (1007, 1014), (3000, 4999)]
+            .iter()
+            .any(|(lo, hi)| {
+                drain[0].contains(&format!(">= {lo} && self.closeCode <= {hi}"))
+                    && (*lo..=*hi).contains(&code)
+            });
+        assert_eq!(in_rule, sendable, "{code}");
+    }
+    assert_eq!(rules("tls").len(), 2);
+}

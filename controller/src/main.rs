@@ -43,6 +43,13 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+        Command::Inject(args) => match wsgate::inject_cmd::run(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wsgate inject: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Controller(args) => match runtime.block_on(wsgate::controller_cmd::run(*args)) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

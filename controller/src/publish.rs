@@ -12,6 +12,7 @@ use wsgate_core::table::RouteTable;
 
 use crate::crd::WebSocketRouteStatus;
 use crate::metrics::ControllerMetrics;
+use crate::translate::gateway_reports::{GatewayCurrent, GatewayReports};
 use crate::translate::report::{Report, SourceKind, SourceRef};
 use crate::translate::{Index, Kind, ObjectKey};
 use crate::watch::Change;
@@ -28,6 +29,10 @@ pub struct StatusInput {
     pub reports: BTreeMap<SourceRef, Report>,
     /// The status each WebSocketRoute carries now (to keep transition times).
     pub current: BTreeMap<ObjectKey, Option<WebSocketRouteStatus>>,
+    /// Verdicts on the Gateway API objects wsgate serves.
+    pub gateway: GatewayReports,
+    /// Their status now.
+    pub gateway_current: GatewayCurrent,
 }
 
 /// Channels the index task publishes on.
@@ -36,6 +41,9 @@ pub struct Outputs {
     pub tables: watch::Sender<Arc<RouteTable>>,
     /// Reports for the status writer.
     pub statuses: watch::Sender<Arc<StatusInput>>,
+    /// The index as of each rebuild, for the validating webhook (`None`: webhooks off, no
+    /// copy kept).
+    pub snapshot: Option<watch::Sender<Arc<Index>>>,
 }
 
 /// Runs the index until `shutdown` or until every watcher is gone.
@@ -121,19 +129,22 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
             (key, status)
         })
         .collect();
+    let gateway_current = index.gateway_current(&translation.gateway);
     out.statuses.send_replace(Arc::new(StatusInput {
         reports: translation.reports,
         current,
+        gateway: translation.gateway,
+        gateway_current,
     }));
+    if let Some(snapshot) = &out.snapshot {
+        snapshot.send_replace(Arc::new(index.clone()));
+    }
 }
 
 fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerMetrics) {
     metrics.objects_by_condition.reset();
     for (source, report) in reports {
-        let kind = match source.kind {
-            SourceKind::Route => "WebSocketRoute",
-            SourceKind::Ingress => "Ingress",
-        };
+        let kind = source.kind.kind();
         for (type_, verdict) in report.conditions() {
             metrics
                 .objects_by_condition

@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 
 use futures_util::StreamExt;
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::core::DeserializeGuard;
@@ -16,6 +16,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::mpsc;
 
 use crate::crd::WebSocketRoute;
+use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
 use crate::metrics::ControllerMetrics;
 use crate::translate::secrets::SECRET_LABEL;
 use crate::translate::{Kind, Object, ObjectKey};
@@ -48,6 +49,11 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::EndpointSlice => "EndpointSlice",
         Kind::Secret => "Secret",
         Kind::LabelledSecret => "Secret (labelled)",
+        Kind::GatewayClass => "GatewayClass",
+        Kind::Gateway => "Gateway",
+        Kind::HTTPRoute => "HTTPRoute",
+        Kind::ReferenceGrant => "ReferenceGrant",
+        Kind::Namespace => "Namespace",
     }
 }
 
@@ -104,6 +110,51 @@ pub fn spawn_all(
         });
     }
     1 + 6 * scopes.len()
+}
+
+/// Starts the watchers of the Gateway API kinds and Namespaces; returns how many.
+pub fn spawn_gateway_api(
+    client: &Client,
+    namespaces: &[String],
+    tx: &mpsc::Sender<Change>,
+    metrics: &ControllerMetrics,
+) -> usize {
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    };
+    let w = Watcher {
+        tx: tx.clone(),
+        metrics: metrics.clone(),
+    };
+    tokio::spawn(w.clone().run::<GatewayClass>(
+        Api::all(client.clone()),
+        Config::default(),
+        None,
+        Kind::GatewayClass,
+        |o| Object::GatewayClass(Box::new(o)),
+    ));
+    tokio::spawn(w.clone().run::<Namespace>(
+        Api::all(client.clone()),
+        Config::default(),
+        None,
+        Kind::Namespace,
+        |o| Object::Namespace(Box::new(o)),
+    ));
+    let all = Config::default;
+    for scope in &scopes {
+        w.spawn::<Gateway>(client, scope, all(), Kind::Gateway, |o| {
+            Object::Gateway(Box::new(o))
+        });
+        w.spawn::<HTTPRoute>(client, scope, all(), Kind::HTTPRoute, |o| {
+            Object::HTTPRoute(Box::new(o))
+        });
+        w.spawn::<ReferenceGrant>(client, scope, all(), Kind::ReferenceGrant, |o| {
+            Object::ReferenceGrant(Box::new(o))
+        });
+    }
+    2 + 3 * scopes.len()
 }
 
 fn namespaced<K>(client: &Client, scope: &Option<String>) -> Api<DeserializeGuard<K>>

@@ -14,3 +14,16 @@ pub fn from_str<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, YamlErr
 pub fn to_string<T: serde::Serialize>(value: &T) -> Result<String, YamlError> {
     serde_yaml::to_string(value).map_err(|e| YamlError(e.to_string()))
 }
+
+/// Parses every document of a multi-document YAML stream (empty documents are skipped).
+pub fn documents(text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let value = serde_json::Value::deserialize(doc).map_err(|e| YamlError(e.to_string()))?;
+        if !value.is_null() {
+            out.push(value);
+        }
+    }
+    Ok(out)
+}

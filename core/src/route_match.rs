@@ -2,13 +2,19 @@
 //!
 //! Exact host before wildcard host (longest wildcard first) before routes without hosts;
 //! within a host group, the longest path wins, `Exact` before `PathPrefix` at equal length,
-//! then table order. The most specific host group that matches the request's host is
+//! then (as Gateway API orders rules) a method condition, more header conditions, more query
+//! parameter conditions, then table order (oldest route first) and rule order; a rule whose
+//! conditions the request does not meet is skipped. The most specific host group that matches the request's host is
 //! authoritative: a path it does not declare finds no route (404) and never falls through
 //! to a wildcard or host-less route, which may belong to someone else in a shared cluster
 //! and would receive the request after TLS was terminated with the host owner's certificate.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
+use http::{HeaderMap, Method};
+
+use crate::table::http::Conditions;
 use crate::table::{HostMatch, PathMatch, RouteTable};
 
 /// Position of a rule in the table: (route index, rule index).
@@ -20,7 +26,22 @@ pub struct MatchIndex {
     exact: HashMap<String, Vec<RuleRef>>,
     wildcard: Vec<(String, Vec<RuleRef>)>,
     any: Vec<RuleRef>,
-    paths: Vec<Vec<PathMatch>>,
+    paths: Vec<Vec<(PathMatch, Arc<Conditions>)>>,
+}
+
+/// What matching looks at in a request.
+#[derive(Clone, Copy, Debug)]
+pub struct RequestView<'a> {
+    /// `Host` (any case, port allowed).
+    pub host: &'a str,
+    /// Path, without the query.
+    pub path: &'a str,
+    /// Method.
+    pub method: &'a Method,
+    /// Raw query string.
+    pub query: Option<&'a str>,
+    /// Headers.
+    pub headers: &'a HeaderMap,
 }
 
 impl MatchIndex {
@@ -31,7 +52,13 @@ impl MatchIndex {
         let mut any = Vec::new();
         let mut paths = Vec::with_capacity(table.routes.len());
         for (ri, route) in table.routes.iter().enumerate() {
-            paths.push(route.rules.iter().map(|r| r.path.clone()).collect());
+            paths.push(
+                route
+                    .rules
+                    .iter()
+                    .map(|r| (r.path.clone(), r.conditions.clone()))
+                    .collect(),
+            );
             let refs = (0..route.rules.len()).map(|i| (ri, i));
             if route.hostnames.is_empty() {
                 any.extend(refs);
@@ -57,11 +84,13 @@ impl MatchIndex {
         let paths = &index.paths;
         let order = |v: &mut Vec<RuleRef>| {
             v.sort_by_key(|&(r, i)| {
-                let (len, exact_first) = match &paths[r][i] {
+                let (path, conditions) = &paths[r][i];
+                let (len, exact_first) = match path {
                     PathMatch::Exact(p) => (p.len(), 0u8),
                     PathMatch::Prefix(p) => (p.len(), 1u8),
                 };
-                (std::cmp::Reverse(len), exact_first, r, i)
+                let specific = std::cmp::Reverse(conditions.specificity());
+                (std::cmp::Reverse(len), exact_first, specific, r, i)
             });
             v.dedup();
         };
@@ -75,13 +104,27 @@ impl MatchIndex {
         index
     }
 
-    /// Finds the rule for `host` (any case, port allowed) and `path` (no query).
+    /// Finds the rule for a `GET` without headers or query to `host` (any case, port
+    /// allowed) and `path` (no query).
     pub fn find(&self, host: &str, path: &str) -> Option<RuleRef> {
-        let host = normalize_host(host);
+        self.find_request(&RequestView {
+            host,
+            path,
+            method: &Method::GET,
+            query: None,
+            headers: &HeaderMap::new(),
+        })
+    }
+
+    /// Finds the rule for a request.
+    pub fn find_request(&self, req: &RequestView<'_>) -> Option<RuleRef> {
+        let host = normalize_host(req.host);
         let try_group = |refs: &[RuleRef]| {
-            refs.iter()
-                .copied()
-                .find(|&(r, i)| path_matches(&self.paths[r][i], path))
+            refs.iter().copied().find(|&(r, i)| {
+                let (path, conditions) = &self.paths[r][i];
+                path_matches(path, req.path)
+                    && conditions.matches(req.method, req.query, req.headers)
+            })
         };
         if let Some(refs) = self.exact.get(host.as_ref()) {
             return try_group(refs);

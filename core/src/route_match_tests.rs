@@ -14,6 +14,8 @@ fn route(name: &str, hosts: &[HostMatch], paths: &[PathMatch]) -> Route {
             .iter()
             .map(|p| Rule {
                 path: p.clone(),
+                conditions: Default::default(),
+                filters: Default::default(),
                 backend: Backend::Invalid {
                     reason: name.into(),
                 },
@@ -136,4 +138,142 @@ fn m4_host_group_is_authoritative_and_never_falls_through() {
     }
     assert_eq!(index.find("other.test", "/x"), Some((1, 0)));
     assert_eq!(index.find("elsewhere.example", "/x"), Some((0, 0)));
+}
+
+fn conditioned(name: &str, path: PathMatch, conditions: crate::table::http::Conditions) -> Route {
+    let mut r = route(name, &[exact("match.example.com")], &[path]);
+    let mut rules = r.rules.to_vec();
+    rules[0].conditions = Arc::new(conditions);
+    r.rules = rules.into();
+    r
+}
+
+type Case = (
+    http::Method,
+    &'static str,
+    Option<&'static str>,
+    Vec<(&'static str, &'static str)>,
+    &'static str,
+);
+
+/// Gateway API's precedence across routes (HTTPRouteMatchingAcrossRoutes, HTTPRouteMethod-,
+/// HTTPRouteHeader- and HTTPRouteQueryParamMatching): longest path, then method, then more
+/// headers, then more query parameters, then the older route; unmet conditions fall through.
+#[test]
+fn conditions_order_rules_with_the_same_path() {
+    use crate::table::http::Conditions;
+    use http::{HeaderMap, HeaderName, HeaderValue, Method};
+    let header = |n: &'static str, v: &str| (HeaderName::from_static(n), v.to_string());
+    let t = table(vec![
+        conditioned("plain", prefix("/"), Conditions::default()),
+        conditioned(
+            "one-header",
+            prefix("/"),
+            Conditions {
+                headers: vec![header("version", "one")],
+                ..Default::default()
+            },
+        ),
+        conditioned(
+            "two-headers",
+            prefix("/"),
+            Conditions {
+                headers: vec![header("version", "one"), header("color", "blue")],
+                ..Default::default()
+            },
+        ),
+        conditioned(
+            "query",
+            prefix("/"),
+            Conditions {
+                query: vec![("animal".into(), "whale".into())],
+                headers: vec![header("version", "one")],
+                ..Default::default()
+            },
+        ),
+        conditioned(
+            "post",
+            prefix("/"),
+            Conditions {
+                method: Some(Method::POST),
+                ..Default::default()
+            },
+        ),
+        conditioned("longer", prefix("/v2"), Conditions::default()),
+    ]);
+    let index = MatchIndex::build(&t);
+    let find = |method: Method,
+                path: &str,
+                query: Option<&str>,
+                headers: &[(&'static str, &'static str)]| {
+        let mut h = HeaderMap::new();
+        for (n, v) in headers {
+            h.append(*n, HeaderValue::from_static(v));
+        }
+        let req = RequestView {
+            host: "match.example.com",
+            path,
+            method: &method,
+            query,
+            headers: &h,
+        };
+        index
+            .find_request(&req)
+            .map(|(r, _)| t.routes[r].id.name.clone())
+    };
+    let cases: Vec<Case> = vec![
+        (Method::GET, "/", None, vec![], "plain"),
+        (
+            Method::GET,
+            "/",
+            None,
+            vec![("version", "one")],
+            "one-header",
+        ),
+        (Method::GET, "/", None, vec![("version", "two")], "plain"),
+        (
+            Method::GET,
+            "/",
+            None,
+            vec![("version", "one"), ("color", "blue")],
+            "two-headers",
+        ),
+        (
+            Method::GET,
+            "/",
+            Some("animal=whale"),
+            vec![("version", "one")],
+            "query",
+        ),
+        (
+            Method::GET,
+            "/",
+            Some("animal=dolphin"),
+            vec![("version", "one")],
+            "one-header",
+        ),
+        (
+            Method::GET,
+            "/",
+            Some("animal=whale"),
+            vec![("version", "one"), ("color", "red")],
+            "query",
+        ),
+        (
+            Method::POST,
+            "/",
+            None,
+            vec![("version", "one"), ("color", "blue")],
+            "post",
+        ),
+        (Method::POST, "/v2/x", None, vec![], "longer"),
+    ];
+    for (method, path, query, headers, want) in cases {
+        let desc = format!("{method} {path} {query:?} {headers:?}");
+        assert_eq!(
+            find(method, path, query, &headers).as_deref(),
+            Some(want),
+            "{desc}"
+        );
+    }
 }

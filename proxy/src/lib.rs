@@ -28,6 +28,7 @@ mod relay;
 mod reload;
 mod request;
 mod route;
+mod route_metrics;
 mod spelling;
 mod state;
 mod tls;

@@ -104,7 +104,12 @@ impl Tunnels {
             shutdown_spread: self.shutdown_spread,
         };
         let mut tunnel = wsgate_tunnel::run(client, backend, cfg);
-        let active = self.metrics.active.with_label_values(&[&relay.label]);
+        let [ns, name] = crate::metrics::route_labels(&relay.label);
+        let endpoint = relay.endpoint.endpoint().addr.to_string();
+        let active = self
+            .metrics
+            .active
+            .with_label_values(&[ns, name, &endpoint]);
         active.inc();
         let opened = Instant::now();
         async move {
@@ -117,13 +122,18 @@ impl Tunnels {
     /// A tunnel's end: duration, close reason and the access-log line.
     fn record(&self, relay: &Relay, opened: Instant, summary: &TunnelSummary) {
         let label = &*relay.label;
+        let [ns, name] = crate::metrics::route_labels(label);
         let secs = opened.elapsed().as_secs_f64();
         self.metrics
             .duration
-            .with_label_values(&[label])
+            .with_label_values(&[ns, name])
             .observe(secs);
         let close = summary.reason.as_str();
-        self.metrics.closes.with_label_values(&[label, close]).inc();
+        let code = summary.close.map(|(_, code)| code.to_string());
+        self.metrics
+            .closes
+            .with_label_values(&[ns, name, close, code.as_deref().unwrap_or("")])
+            .inc();
         tracing::info!(
             target: "wsgate::access",
             route = label,

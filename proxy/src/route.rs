@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use wsgate_core::affinity::cookie::{self, CookieSecret, RouteKey};
-use wsgate_core::route_match::MatchIndex;
+use wsgate_core::route_match::{MatchIndex, RequestView};
+use wsgate_core::table::http::Filters;
 use wsgate_core::table::{Backend, RoutePolicy, RouteTable};
 use wsgate_tunnel::{Drain, Keepalive, TunnelPolicy};
 
@@ -29,6 +30,8 @@ pub struct RouteRuntime {
 /// A rule with live endpoints.
 #[derive(Debug)]
 pub struct RuleRuntime {
+    /// Header edits, redirect and rewrite.
+    pub filters: Arc<Filters>,
     /// Destination.
     pub backend: BackendRuntime,
     /// TLS client for the endpoints (`None`: plaintext).
@@ -84,6 +87,7 @@ impl Router {
                     .iter()
                     .map(|rule| {
                         Arc::new(RuleRuntime {
+                            filters: rule.filters.clone(),
                             backend: backend(&rule.backend, &route.policy, route_key, registry),
                             upstream_tls: rule
                                 .upstream_tls
@@ -106,9 +110,14 @@ impl Router {
         }
     }
 
+    /// The routes, in table order.
+    pub fn routes(&self) -> &[Arc<RouteRuntime>] {
+        &self.routes
+    }
+
     /// The route and rule for a request.
-    pub fn find(&self, host: &str, path: &str) -> Option<(&Arc<RouteRuntime>, &Arc<RuleRuntime>)> {
-        let (r, i) = self.index.find(host, path)?;
+    pub fn find(&self, req: &RequestView<'_>) -> Option<(&Arc<RouteRuntime>, &Arc<RuleRuntime>)> {
+        let (r, i) = self.index.find_request(req)?;
         let route = self.routes.get(r)?;
         Some((route, route.rules.get(i)?))
     }

@@ -145,3 +145,21 @@ def test_rbac_can_be_disabled():
     objects = render("--set", "rbac.create=false")
     for kind in ("ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"):
         assert not find(objects, kind)
+
+
+def test_gateway_api_role_is_exactly_what_the_controller_used_with_it(default_objects):
+    """With gatewayAPI.enabled the chart adds one ClusterRole: exactly what the controller
+    asked for beyond its usual rules when run with --gateway-api (recorded apart, in
+    rbac-observed/gateway-api/)."""
+    files = sorted((OBSERVED_DIR / "gateway-api").glob("*.json"))
+    if not files:
+        pytest.fail("no Gateway API requests observed: run cargo test -p wsgate-tests --test controller_gateway")
+    used = set()
+    for f in files:
+        for group, resource, verb, _namespaced in json.loads(f.read_text()):
+            used.add((group, resource, verb))
+    extra = used - observed()
+    name = f"{RELEASE}-gateway-api"
+    assert not find(default_objects, "ClusterRole", name), "off by default"
+    role = one(render("--set", "gatewayAPI.enabled=true"), "ClusterRole", name)
+    assert unrestricted(grants(role)) == extra

@@ -14,6 +14,7 @@ pub mod browser;
 pub mod client;
 pub mod e2e;
 pub mod kube_standin;
+pub mod manifests;
 pub mod node;
 pub mod open_files;
 pub mod process;

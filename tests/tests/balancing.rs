@@ -65,7 +65,7 @@ async fn socketio_sessions_stick_by_sid_or_cookie_and_break_without_affinity() {
     let spread = live.iter().max().unwrap_or(&0) - live.iter().min().unwrap_or(&0);
     assert!(spread <= 3, "sessions per server {:?}", run.per_backend);
     let hits = gw
-        .metric("wsgate_affinity_total{result=\"hit\",type=\"socketio\"}")
+        .metric("wsgate_affinity_lookups_total{result=\"hit\",type=\"socketio\"}")
         .await;
     assert!(
         hits >= 400.0,
@@ -89,7 +89,7 @@ async fn socketio_sessions_stick_by_sid_or_cookie_and_break_without_affinity() {
         run.per_backend
     );
     assert!(
-        gw.metric("wsgate_affinity_total{result=\"hit\",type=\"cookie\"}")
+        gw.metric("wsgate_affinity_lookups_total{result=\"hit\",type=\"cookie\"}")
             .await
             >= 400.0
     );
@@ -184,7 +184,7 @@ async fn a_killed_backend_is_ejected_and_new_connections_never_fail() {
         .await;
     assert!(ejected >= 1.0, "the dead endpoint was ejected");
     assert!(
-        gw.metric("wsgate_retries_total{route=\"default/chat\"}")
+        gw.metric("wsgate_retries_total{namespace=\"default\",route=\"chat\"}")
             .await
             >= 1.0
     );
@@ -237,7 +237,7 @@ async fn a_removed_endpoint_drains_with_1001_spread_over_the_drain_period() {
         "closes are spread over the drain period, not a burst: {offsets:?}"
     );
     assert_eq!(
-        gw.metric("wsgate_connections_closed_total{reason=\"endpoint_removed\"")
+        gw.metric("wsgate_connections_closed_total{code=\"1001\",namespace=\"default\",reason=\"endpoint_removed\"")
             .await,
         closes.len() as f64
     );

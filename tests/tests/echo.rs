@@ -46,7 +46,7 @@ async fn text_binary_and_one_mebibyte_messages_echo_through() {
     // Both directions counted exactly: three messages each way, every frame byte on the wire
     // (client frames are masked, backend frames are not).
     let metric = |name: &str, direction: &str| {
-        format!("{name}{{direction=\"{direction}\",route=\"default/echo\"}}")
+        format!("{name}{{direction=\"{direction}\",namespace=\"default\",route=\"echo\"}}")
     };
     let sizes = [5u64, 4096, 1 << 20];
     let up_bytes: f64 = sizes.iter().map(|n| frame_bytes(*n, true)).sum();
@@ -74,7 +74,7 @@ async fn text_binary_and_one_mebibyte_messages_echo_through() {
             .any(|s| matches!(s, Seen::Handshake(p, _) if p == "/chat"))
     );
     let up = gw
-        .metric("wsgate_messages_total{direction=\"client_to_backend\",route=\"default/echo\"}")
+        .metric("wsgate_messages_total{direction=\"client_to_backend\",namespace=\"default\",route=\"echo\"}")
         .await;
     assert_eq!(up, 3.0, "three messages counted client to backend");
 }

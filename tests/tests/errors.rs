@@ -187,12 +187,12 @@ async fn an_upgrade_the_backend_refuses_is_passed_back_and_counted() {
         "the handshake did reach the backend"
     );
     assert_eq!(
-        gw.metric("wsgate_handshakes_total{result=\"backend_rejected\",route=\"default/chat\"}")
+        gw.metric("wsgate_handshakes_total{namespace=\"default\",result=\"backend_rejected\",route=\"chat\"}")
             .await,
         1.0
     );
     assert_eq!(
-        gw.metric("wsgate_handshakes_total{result=\"upgraded\"")
+        gw.metric("wsgate_handshakes_total{namespace=\"default\",result=\"upgraded\"")
             .await,
         0.0
     );

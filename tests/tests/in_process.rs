@@ -117,11 +117,15 @@ async fn run_relays_a_websocket_counts_it_and_drains_it_on_shutdown() {
     .await
     .expect("metrics");
     assert_eq!(status, 200);
+    let active = format!(
+        "wsgate_active_connections{{endpoint=\"{}\",namespace=\"default\",route=\"chat\"}} 1",
+        backend.addr
+    );
     for line in [
-        "wsgate_handshakes_total{result=\"upgraded\",route=\"default/chat\"} 1",
-        "wsgate_messages_total{direction=\"client_to_backend\",route=\"default/chat\"} 2",
-        "wsgate_messages_total{direction=\"backend_to_client\",route=\"default/chat\"} 2",
-        "wsgate_active_connections{route=\"default/chat\"} 1",
+        "wsgate_handshakes_total{namespace=\"default\",result=\"upgraded\",route=\"chat\"} 1",
+        "wsgate_messages_total{direction=\"client_to_backend\",namespace=\"default\",route=\"chat\"} 2",
+        "wsgate_messages_total{direction=\"backend_to_client\",namespace=\"default\",route=\"chat\"} 2",
+        &active,
     ] {
         assert!(
             text.lines().any(|l| l == line),

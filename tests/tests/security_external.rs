@@ -102,8 +102,10 @@ async fn external_auth_admits_denies_and_fails_closed_on_timeout() {
         started.elapsed()
     );
     assert_eq!(
-        gw.metric("wsgate_auth_refusals_total{reason=\"external_unavailable\"")
-            .await,
+        gw.metric(
+            "wsgate_auth_refusals_total{namespace=\"default\",reason=\"external_unavailable\""
+        )
+        .await,
         1.0
     );
     assert_eq!(backend.handshakes(), 1);

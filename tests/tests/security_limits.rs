@@ -51,8 +51,10 @@ async fn connections_per_ip_are_capped_and_released() {
     )
     .await;
     assert!(
-        gw.metric("wsgate_limit_refusals_total{reason=\"connections_per_ip\"")
-            .await
+        gw.metric(
+            "wsgate_limit_refusals_total{namespace=\"default\",reason=\"connections_per_ip\""
+        )
+        .await
             >= 1.0
     );
 }

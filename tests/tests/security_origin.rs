@@ -48,7 +48,7 @@ async fn origins_are_checked_before_the_backend_sees_anything() {
         "refused handshakes never reach the backend"
     );
     assert_eq!(
-        gw.metric("wsgate_origin_refusals_total{route=\"default/chat\"}")
+        gw.metric("wsgate_origin_refusals_total{namespace=\"default\",route=\"chat\"}")
             .await,
         3.0
     );

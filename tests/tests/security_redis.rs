@@ -47,8 +47,10 @@ async fn a_ticket_used_on_one_replica_is_refused_on_the_other_and_redis_down_fai
     assert_eq!(status, 503, "no replay store, no tickets: {body}");
     assert!(a.metric("wsgate_ticket_store_errors_total").await >= 1.0);
     assert_eq!(
-        a.metric("wsgate_auth_refusals_total{reason=\"ticket_store_unavailable\"")
-            .await,
+        a.metric(
+            "wsgate_auth_refusals_total{namespace=\"default\",reason=\"ticket_store_unavailable\""
+        )
+        .await,
         1.0
     );
 }

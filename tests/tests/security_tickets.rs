@@ -71,7 +71,7 @@ async fn query_ticket_is_verified_stripped_single_use_and_never_logged() {
     let seen = format!("{:?}", backend.seen());
     assert!(!seen.contains(signature), "the ticket reached the backend");
     assert_eq!(
-        gw.metric("wsgate_auth_refusals_total{reason=\"ticket_replayed\"")
+        gw.metric("wsgate_auth_refusals_total{namespace=\"default\",reason=\"ticket_replayed\"")
             .await,
         1.0
     );

@@ -30,13 +30,15 @@ async fn socketio_clients_poll_then_upgrade_and_exchange_events_through_wsgate()
     assert!(run.errors.is_empty(), "{:?}", run.errors);
     // The polling requests went through the HTTP path and the upgrade through the tunnel.
     assert!(
-        gw.metric("wsgate_http_requests_total{code=\"200\",route=\"default/chat\"}")
+        gw.metric("wsgate_http_requests_total{code=\"200\",namespace=\"default\",route=\"chat\"}")
             .await
             >= 8.0
     );
     assert_eq!(
-        gw.metric("wsgate_handshakes_total{result=\"upgraded\",route=\"default/chat\"}")
-            .await,
+        gw.metric(
+            "wsgate_handshakes_total{namespace=\"default\",result=\"upgraded\",route=\"chat\"}"
+        )
+        .await,
         8.0
     );
 }
@@ -62,8 +64,10 @@ async fn socketio_clients_work_over_https_with_wsgate_terminating_tls() {
         run.output
     );
     assert_eq!(
-        gw.metric("wsgate_handshakes_total{result=\"upgraded\",route=\"default/chat\"}")
-            .await,
+        gw.metric(
+            "wsgate_handshakes_total{namespace=\"default\",result=\"upgraded\",route=\"chat\"}"
+        )
+        .await,
         4.0
     );
     assert!(gw.metric("wsgate_tls_handshakes_total{result=\"ok\"").await >= 4.0);

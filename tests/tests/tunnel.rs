@@ -78,7 +78,7 @@ async fn a_message_over_the_limit_closes_both_sides_with_1009() {
     drain(&mut ws).await;
     let closed = gw
         .wait_metric(
-            "wsgate_connections_closed_total{reason=\"message_too_big\",route=\"default/small\"}",
+            "wsgate_connections_closed_total{code=\"1009\",namespace=\"default\",reason=\"message_too_big\",route=\"small\"}",
             1.0,
         )
         .await;
@@ -152,7 +152,7 @@ async fn keepalive_pings_reach_the_client_and_its_pongs_stay_at_wsgate() {
         "pongs answering wsgate's pings must not reach the backend"
     );
     assert_eq!(
-        gw.metric("wsgate_connections_closed_total{reason=\"keepalive_timeout\"")
+        gw.metric("wsgate_connections_closed_total{code=\"1001\",namespace=\"default\",reason=\"keepalive_timeout\"")
             .await,
         0.0,
         "answered pings keep the connection"
@@ -201,7 +201,7 @@ async fn a_client_that_never_answers_pings_is_disconnected() {
     );
     let closed = gw
         .wait_metric(
-            "wsgate_connections_closed_total{reason=\"keepalive_timeout\",route=\"default/dead\"}",
+            "wsgate_connections_closed_total{code=\"1001\",namespace=\"default\",reason=\"keepalive_timeout\",route=\"dead\"}",
             1.0,
         )
         .await;

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::sizes::SizeCounts;
+
 /// The connection policy a tunnel enforces, every default already applied.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TunnelPolicy {
@@ -54,6 +56,10 @@ pub struct Traffic {
     pub bytes_up: u64,
     /// Bytes backend to client (frames as on the wire).
     pub bytes_down: u64,
+    /// Sizes of the messages client to backend.
+    pub sizes_up: SizeCounts,
+    /// Sizes of the messages backend to client.
+    pub sizes_down: SizeCounts,
 }
 
 /// Where a tunnel reports traffic as it relays it (metrics); called with deltas only.

@@ -65,6 +65,7 @@ pub struct FrameTracker {
     message_bytes: u64,
     max_message_bytes: u64,
     messages: u64,
+    sizes: crate::sizes::SizeCounts,
     rules: Rules,
     /// A fragmented data message is in progress.
     in_message: bool,
@@ -141,6 +142,7 @@ impl FrameTracker {
             message_bytes: 0,
             max_message_bytes,
             messages: 0,
+            sizes: crate::sizes::SizeCounts::default(),
             rules,
             in_message: false,
         }
@@ -149,6 +151,11 @@ impl FrameTracker {
     /// True when everything passed so far ends on a frame boundary, so a frame may be injected.
     pub fn at_boundary(&self) -> bool {
         !matches!(self.state, State::Payload { .. })
+    }
+
+    /// Sizes of the messages completed since the last call.
+    pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
+        std::mem::take(&mut self.sizes)
     }
 
     /// Complete messages seen so far.
@@ -260,6 +267,7 @@ impl FrameTracker {
         }
         if h.fin {
             self.messages += 1;
+            self.sizes.add(self.message_bytes);
             self.message_bytes = 0;
         }
         None

@@ -42,6 +42,8 @@ pub struct Signals {
     pub backend_closed: bool,
     /// Side whose close came first, if any.
     pub first_close: Option<Side>,
+    /// Code of the first close frame a peer sent.
+    pub close_code: Option<u16>,
     /// Side that sent a message over the size limit.
     pub too_big: Option<Side>,
     /// Side that broke the framing rules.
@@ -111,6 +113,11 @@ impl Half {
         let delta = total - self.counted;
         self.counted = total;
         delta
+    }
+
+    /// Sizes of the messages completed since the last call.
+    pub fn take_sizes(&mut self) -> crate::sizes::SizeCounts {
+        self.tracker.take_sizes()
     }
 
     /// True while queued frames still wait for a frame boundary.
@@ -303,7 +310,10 @@ impl Half {
                     Side::Up => sig.client_closed = true,
                     Side::Down => sig.backend_closed = true,
                 }
-                sig.first_close.get_or_insert(side);
+                if sig.first_close.is_none() {
+                    sig.first_close = Some(side);
+                    sig.close_code = Some(crate::summary::close_code(frame));
+                }
                 if self.close_delivered {
                     // wsgate already closed this way; a second close frame is not allowed.
                     return false;

@@ -16,11 +16,13 @@ pub mod frame;
 mod half;
 mod prefixed;
 pub mod rules;
+mod sizes;
 mod summary;
 mod tunnel;
 
 pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
 pub use prefixed::Prefixed;
 pub use rules::Rules;
-pub use summary::{CloseReason, TunnelSummary};
+pub use sizes::{MESSAGE_SIZE_BUCKETS, SizeCounts};
+pub use summary::{CloseReason, CloseSide, TunnelSummary};
 pub use tunnel::run;

@@ -56,4 +56,63 @@ pub struct TunnelSummary {
     pub bytes_up: u64,
     /// Bytes backend to client.
     pub bytes_down: u64,
+    /// Who sent the first close frame and its code (`None`: the connection ended without one).
+    pub close: Option<(CloseSide, u16)>,
+}
+
+/// Who started the WebSocket close handshake.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CloseSide {
+    /// The client.
+    Client,
+    /// The backend.
+    Backend,
+    /// wsgate itself (idle, keepalive, drain, shutdown, limits).
+    Wsgate,
+}
+
+impl CloseSide {
+    /// Access-log value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Client => "client",
+            Self::Backend => "backend",
+            Self::Wsgate => "wsgate",
+        }
+    }
+}
+
+/// The close code of a complete close frame (1005, "no status", when it carries none),
+/// read without copying the frame.
+pub(crate) fn close_code(frame: &[u8]) -> u16 {
+    let h = crate::frame::parse_header(frame);
+    let Some(code) = frame.get(h.header_len..h.header_len + 2) else {
+        return 1005;
+    };
+    let (mut a, mut b) = (code[0], code[1]);
+    if let Some(mask) = h.mask {
+        a ^= mask[0];
+        b ^= mask[1];
+    }
+    u16::from_be_bytes([a, b])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{OP_CLOSE, close_payload, encode_control};
+
+    #[test]
+    fn reads_masked_and_unmasked_close_codes() {
+        let payload = close_payload(4001, "bye");
+        let mut frame = Vec::new();
+        encode_control(&mut frame, OP_CLOSE, &payload, Some([1, 2, 3, 4]));
+        assert_eq!(close_code(&frame), 4001);
+        frame.clear();
+        encode_control(&mut frame, OP_CLOSE, &payload, None);
+        assert_eq!(close_code(&frame), 4001);
+        frame.clear();
+        encode_control(&mut frame, OP_CLOSE, &[], None);
+        assert_eq!(close_code(&frame), 1005);
+    }
 }

@@ -15,7 +15,7 @@ use crate::config::{Meter, Traffic, TunnelConfig};
 use crate::frame::{OP_CLOSE, OP_PING, close_payload, encode_control};
 use crate::half::{Half, Side, Signals};
 use crate::rules::Rules;
-use crate::summary::{CloseReason, TunnelSummary};
+use crate::summary::{CloseReason, CloseSide, TunnelSummary};
 
 /// After wsgate starts a close (or one side finished), how long the peers get to finish.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
@@ -39,6 +39,8 @@ struct Tunnel<C, B, M> {
     drain_at: Option<(Instant, CloseReason)>,
     deadline: Option<Instant>,
     closing: Option<CloseReason>,
+    /// Code of the close wsgate started, when it started one before either peer.
+    own_close_code: Option<u16>,
     messages_up: u64,
     messages_down: u64,
     bytes_counted: (u64, u64),
@@ -93,6 +95,7 @@ where
             drain_at: None,
             deadline: None,
             closing: None,
+            own_close_code: None,
             messages_up: 0,
             messages_down: 0,
             bytes_counted: (0, 0),
@@ -109,6 +112,12 @@ where
             messages_down: self.messages_down,
             bytes_up: self.up.bytes,
             bytes_down: self.down.bytes,
+            close: match (self.own_close_code, self.sig.first_close) {
+                (Some(code), _) => Some((CloseSide::Wsgate, code)),
+                (None, Some(Side::Up)) => self.sig.close_code.map(|c| (CloseSide::Client, c)),
+                (None, Some(Side::Down)) => self.sig.close_code.map(|c| (CloseSide::Backend, c)),
+                (None, None) => None,
+            },
         }
     }
 
@@ -186,6 +195,8 @@ where
             messages_down: down,
             bytes_up: self.up.bytes - up_seen,
             bytes_down: self.down.bytes - down_seen,
+            sizes_up: self.up.take_sizes(),
+            sizes_down: self.down.take_sizes(),
         };
         if traffic != Traffic::default() {
             self.cfg.meter.record(traffic);
@@ -228,6 +239,9 @@ where
             return false;
         }
         self.closing = Some(reason);
+        if self.sig.first_close.is_none() {
+            self.own_close_code = Some(code);
+        }
         self.next_ping = None;
         self.pong_deadline = None;
         self.ping_waiting = false;

@@ -115,3 +115,18 @@ into one Role per namespace when watchNamespaces is set.
   resources: ["ingressclasses"]
   verbs: ["list", "watch"]
 {{- end }}
+
+{{/* True when any admission webhook is on. */}}
+{{- define "wsgate.webhooks" -}}
+{{- if or .Values.webhooks.inject.enabled .Values.webhooks.validate.enabled }}true{{ end }}
+{{- end }}
+
+{{/* Name of the webhook Service (also the start of its DNS name). */}}
+{{- define "wsgate.webhookService" -}}
+{{- printf "%s-webhook" (include "wsgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Name of the Secret holding the webhook's serving certificate. */}}
+{{- define "wsgate.webhookSecret" -}}
+{{- printf "%s-webhook-tls" (include "wsgate.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}

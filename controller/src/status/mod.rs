@@ -6,6 +6,8 @@
 mod address;
 mod conditions;
 mod events;
+pub mod gateway;
+mod gateway_write;
 
 pub use address::published;
 pub use conditions::{desired_status, same_verdicts};
@@ -56,6 +58,7 @@ pub struct StatusWriter {
 #[derive(Default)]
 struct Written {
     routes: HashMap<ObjectKey, WebSocketRouteStatus>,
+    gateway: HashMap<(gateway::GwKind, ObjectKey), serde_json::Value>,
     ingresses: HashMap<ObjectKey, LoadBalancerStatus>,
     events: SentEvents,
 }
@@ -87,6 +90,8 @@ impl StatusWriter {
             self.write_routes(&input, address.as_ref(), &leader, &mut written)
                 .await;
             self.write_events(&input, &leader, &mut written).await;
+            self.write_gateway_api(&input, address.as_ref(), &leader, &mut written)
+                .await;
             if let Some(address) = &address {
                 self.write_ingresses(&input, address, &leader, &mut written)
                     .await;
@@ -226,10 +231,7 @@ impl StatusWriter {
 }
 
 fn reference(source: &SourceRef, report: &Report) -> ObjectReference {
-    let (api_version, kind) = match source.kind {
-        SourceKind::Route => ("wsgate.dev/v1alpha1", "WebSocketRoute"),
-        SourceKind::Ingress => ("networking.k8s.io/v1", "Ingress"),
-    };
+    let (api_version, kind) = (source.kind.api_version(), source.kind.kind());
     ObjectReference {
         api_version: Some(api_version.into()),
         kind: Some(kind.into()),

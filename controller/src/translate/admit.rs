@@ -38,7 +38,14 @@ impl Index {
         };
         let problems = RefCell::new(Vec::new());
         let namespace = c.id.namespace.clone();
-        let resolve = |b: &BackendSpec, _: &str| resolve_backend(view, &namespace, b, &problems);
+        let (group, kind) = (c.source.kind.api_version(), c.source.kind.kind());
+        let group = group.split_once('/').map_or("", |(g, _)| g);
+        let granted = |to_ns: &str, name: &str| {
+            let from = (group, kind, namespace.as_str());
+            self.gateway.granted(from, to_ns, ("", "Service", name))
+        };
+        let resolve =
+            |b: &BackendSpec, _: &str| resolve_backend(view, &namespace, b, &granted, &problems);
         let store = self.secrets();
         let inlined = secrets::inline_ticket_key(&store, &namespace, &spec);
         let material = secrets::SecretMaterial {
@@ -46,11 +53,15 @@ impl Index {
             namespace: &namespace,
         };
         let compiled = inlined.as_ref().unwrap_or(&spec);
-        let route = match compile_route_with(c.id, compiled, &resolve, &material) {
+        let mut route = match compile_route_with(c.id, compiled, &resolve, &material) {
             Ok(route) => route,
             Err(e) => return report.refuse(reason::INVALID_SPEC, e.to_string()),
         };
-        if let Err(refusal) = claims.check(&self.tenancy, &route, &c.source) {
+        // Gateway API routes are admitted by their Gateway's listeners (allowedRoutes) and
+        // ordered by the spec's precedence, not refused for sharing a host or path.
+        if let Some(extras) = c.gateway {
+            super::gateway::build::apply_extras(&mut route, extras);
+        } else if let Err(refusal) = claims.check(&self.tenancy, &route, &c.source) {
             return report.refuse(refusal.reason, refusal.message);
         }
         claims.record(&route, &c.source);
@@ -71,8 +82,18 @@ fn resolve_backend(
     view: &ServiceView<'_>,
     namespace: &str,
     spec: &BackendSpec,
+    granted: &super::weighted::Granted<'_>,
     problems: &RefCell<Vec<Unresolved>>,
 ) -> Result<Backend, String> {
+    if !spec.services.is_empty() {
+        if spec.service.is_some() || spec.addresses.is_some() {
+            return Err("set services alone, without service or addresses".into());
+        }
+        let services = &spec.services;
+        return Ok(super::weighted::resolve(
+            view, namespace, services, granted, problems,
+        ));
+    }
     match (&spec.service, &spec.addresses) {
         (Some(_), Some(_)) => Err("set either service or addresses, not both".into()),
         (None, Some(_)) => Err(

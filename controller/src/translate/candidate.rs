@@ -21,9 +21,18 @@ pub struct Candidate {
     pub id: RouteId,
     pub spec: Result<RouteSpec, Refusal>,
     pub warnings: Vec<String>,
+    /// Gateway API only: the listener's certificate, and rules (by index) whose backends
+    /// cannot take requests, with why. Tenancy is then the Gateway's `allowedRoutes`.
+    pub gateway: Option<GatewayExtras>,
 }
 
-fn order(meta: &ObjectMeta, index: usize) -> Order {
+/// What a Gateway API candidate carries besides its spec.
+pub struct GatewayExtras {
+    pub cert: Option<std::sync::Arc<wsgate_core::table::TlsCert>>,
+    pub unusable_rules: Vec<(usize, String)>,
+}
+
+pub(super) fn order(meta: &ObjectMeta, index: usize) -> Order {
     let key = ObjectKey::of(meta);
     (
         meta.creation_timestamp.clone(),
@@ -61,6 +70,7 @@ impl Index {
                     },
                     spec: Ok(r.spec.route.clone()),
                     warnings: Vec::new(),
+                    gateway: None,
                 }
             })
             .collect()
@@ -82,6 +92,7 @@ impl Index {
                 id,
                 spec,
                 warnings,
+                gateway: None,
             };
             match ingress::translate_ingress(ingress) {
                 Err(refusal) => {

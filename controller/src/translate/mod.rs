@@ -12,11 +12,16 @@ pub mod annotations;
 pub mod backend;
 mod candidate;
 pub mod decode;
+pub mod gateway;
+pub mod gateway_objects;
+pub mod gateway_reports;
 pub mod ingress;
 mod objects;
+mod preview;
 pub mod report;
 pub(crate) mod secrets;
 pub mod tenancy;
+mod weighted;
 
 pub use objects::{Kind, Object, ObjectKey};
 
@@ -38,8 +43,11 @@ use tenancy::{Claims, Tenancy};
 pub struct Translation {
     /// Routes in precedence order (oldest first).
     pub routes: Vec<Route>,
-    /// One report per WebSocketRoute and per Ingress of wsgate's class.
+    /// One report per WebSocketRoute, per Ingress of wsgate's class and per HTTPRoute
+    /// attached to one of wsgate's Gateways (admission verdicts; their status is in `gateway`).
     pub reports: BTreeMap<SourceRef, Report>,
+    /// Status of the Gateway API objects wsgate serves.
+    pub gateway: gateway_reports::GatewayReports,
 }
 
 /// The snapshot of every object translation reads.
@@ -54,6 +62,7 @@ pub struct Index {
     slices: BTreeMap<ObjectKey, EndpointSlice>,
     secrets: BTreeMap<ObjectKey, Secret>,
     labelled_secrets: BTreeMap<ObjectKey, Secret>,
+    gateway: gateway_objects::GatewayObjects,
 }
 
 impl Index {
@@ -97,6 +106,7 @@ impl Index {
             Object::LabelledSecret(o) => {
                 self.labelled_secrets.insert(ObjectKey::of(&o.metadata), *o);
             }
+            other => self.gateway.apply(other),
         }
     }
 
@@ -110,6 +120,7 @@ impl Index {
             Kind::EndpointSlice => drop(self.slices.remove(key)),
             Kind::Secret => drop(self.secrets.remove(key)),
             Kind::LabelledSecret => drop(self.labelled_secrets.remove(key)),
+            other => self.gateway.delete(other, key),
         }
     }
 
@@ -125,6 +136,7 @@ impl Index {
             Kind::EndpointSlice => self.slices.retain(|k, _| keep(k)),
             Kind::Secret => self.secrets.retain(|k, _| keep(k)),
             Kind::LabelledSecret => self.labelled_secrets.retain(|k, _| keep(k)),
+            other => self.gateway.retain(other, keep),
         }
         for object in objects.into_iter().filter(|o| o.kind() == kind) {
             self.apply(object);
@@ -136,17 +148,28 @@ impl Index {
         self.routes.get(key)
     }
 
+    /// The current status of the Gateway API objects `reports` describe (to keep transition
+    /// times and other controllers' entries).
+    pub fn gateway_current(
+        &self,
+        reports: &gateway_reports::GatewayReports,
+    ) -> gateway_reports::GatewayCurrent {
+        self.gateway.current(reports)
+    }
+
     /// Builds the routes and reports of the current snapshot.
     pub fn build(&self) -> Translation {
         let view = ServiceView::new(&self.services, &self.slices);
+        let mut out = Translation::default();
         let mut candidates = self.route_candidates();
         candidates.extend(self.ingress_candidates());
+        candidates.extend(self.gateway_candidates(&mut out.gateway));
         candidates.sort_by(|a, b| a.order.cmp(&b.order));
-        let mut out = Translation::default();
         let mut claims = Claims::default();
         for candidate in candidates {
             self.admit(candidate, &view, &mut claims, &mut out);
         }
+        Self::merge_gateway_admission(&out.reports, &mut out.gateway);
         out
     }
 

@@ -1,11 +1,12 @@
 //! Keys and the closed set of object kinds the index holds.
 
-use k8s_openapi::api::core::v1::{Secret, Service};
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::crd::WebSocketRoute;
+use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
 
 /// Namespace and name of an object (namespace empty for cluster-scoped kinds).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,6 +58,16 @@ pub enum Kind {
     Secret,
     /// `v1 Secret` of another type labelled `wsgate.dev/secret` (ticket keys, CA bundles).
     LabelledSecret,
+    /// `gateway.networking.k8s.io/v1 GatewayClass`.
+    GatewayClass,
+    /// `gateway.networking.k8s.io/v1 Gateway`.
+    Gateway,
+    /// `gateway.networking.k8s.io/v1 HTTPRoute`.
+    HTTPRoute,
+    /// `gateway.networking.k8s.io/v1beta1 ReferenceGrant`.
+    ReferenceGrant,
+    /// `v1 Namespace` (labels for `allowedRoutes` selectors).
+    Namespace,
 }
 
 /// One object of any held kind.
@@ -76,6 +87,16 @@ pub enum Object {
     Secret(Box<Secret>),
     /// A labelled non-TLS Secret.
     LabelledSecret(Box<Secret>),
+    /// A GatewayClass.
+    GatewayClass(Box<GatewayClass>),
+    /// A Gateway.
+    Gateway(Box<Gateway>),
+    /// An HTTPRoute.
+    HTTPRoute(Box<HTTPRoute>),
+    /// A ReferenceGrant.
+    ReferenceGrant(Box<ReferenceGrant>),
+    /// A Namespace.
+    Namespace(Box<Namespace>),
 }
 
 impl Object {
@@ -89,6 +110,11 @@ impl Object {
             Object::EndpointSlice(_) => Kind::EndpointSlice,
             Object::Secret(_) => Kind::Secret,
             Object::LabelledSecret(_) => Kind::LabelledSecret,
+            Object::GatewayClass(_) => Kind::GatewayClass,
+            Object::Gateway(_) => Kind::Gateway,
+            Object::HTTPRoute(_) => Kind::HTTPRoute,
+            Object::ReferenceGrant(_) => Kind::ReferenceGrant,
+            Object::Namespace(_) => Kind::Namespace,
         }
     }
 }

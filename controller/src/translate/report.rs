@@ -15,6 +15,28 @@ pub enum SourceKind {
     Route,
     /// An `Ingress` of wsgate's class.
     Ingress,
+    /// A Gateway API `HTTPRoute` attached to a Gateway of wsgate's classes.
+    HTTPRoute,
+}
+
+impl SourceKind {
+    /// The Kubernetes kind.
+    pub fn kind(self) -> &'static str {
+        match self {
+            SourceKind::Route => "WebSocketRoute",
+            SourceKind::Ingress => "Ingress",
+            SourceKind::HTTPRoute => "HTTPRoute",
+        }
+    }
+
+    /// The `apiVersion` of the kind.
+    pub fn api_version(self) -> &'static str {
+        match self {
+            SourceKind::Route => "wsgate.dev/v1alpha1",
+            SourceKind::Ingress => "networking.k8s.io/v1",
+            SourceKind::HTTPRoute => "gateway.networking.k8s.io/v1",
+        }
+    }
 }
 
 /// Names the object a report is about.
@@ -30,11 +52,7 @@ pub struct SourceRef {
 
 impl std::fmt::Display for SourceRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kind = match self.kind {
-            SourceKind::Route => "WebSocketRoute",
-            SourceKind::Ingress => "Ingress",
-        };
-        write!(f, "{kind} {}/{}", self.namespace, self.name)
+        write!(f, "{} {}/{}", self.kind.kind(), self.namespace, self.name)
     }
 }
 
@@ -169,6 +187,9 @@ pub mod reason {
     /// A catch-all or wildcard route from a namespace the operator did not allow.
     pub const NAMESPACE_NOT_ALLOWED: &str = "NamespaceNotAllowed";
 
+    /// A reference into another namespace that no ReferenceGrant allows.
+    pub const REF_NOT_PERMITTED: &str = "RefNotPermitted";
+
     /// The constant spelling of `reason` (Events want `'static` reasons).
     pub fn intern(reason: &str) -> &'static str {
         [
@@ -182,6 +203,7 @@ pub mod reason {
             INVALID_SECRET,
             NO_READY_ENDPOINTS,
             NAMESPACE_NOT_ALLOWED,
+            REF_NOT_PERMITTED,
         ]
         .into_iter()
         .find(|r| *r == reason)

@@ -244,3 +244,17 @@ impl wsgate_core::compile::tls::TlsMaterial for SecretMaterial<'_> {
         false
     }
 }
+
+/// The certificate of a `kubernetes.io/tls` Secret with both keys (TLS 1.2 and up), or
+/// `None` when it is not one.
+pub fn tls_certificate(secret: &Secret) -> Option<TlsCert> {
+    if !is_tls(secret) {
+        return None;
+    }
+    let data = secret.data.as_ref()?;
+    Some(TlsCert {
+        cert_chain_pem: Arc::from(data.get("tls.crt")?.0.as_slice()),
+        key_pem: Arc::from(data.get("tls.key")?.0.as_slice()),
+        min_version: TlsVersion::Tls12,
+    })
+}

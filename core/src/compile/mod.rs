@@ -3,6 +3,7 @@
 //! with the same messages.
 
 pub mod balancing;
+pub mod http;
 pub mod security;
 pub mod tls;
 
@@ -85,12 +86,18 @@ pub fn compile_route_with(
                 }
             }
         };
+        let rule_field = format!("spec.rules[{i}]");
+        let conditions = http::compile_conditions(rule, &rule_field).map_err(|(f, m)| err(f, m))?;
+        let filters =
+            http::compile_filters(rule, &path, &rule_field).map_err(|(f, m)| err(f, m))?;
         let field = format!("spec.rules[{i}].backend");
         let backend = resolve(&rule.backend, &field).map_err(|m| err(field.clone(), m))?;
         let upstream_tls = tls::compile_upstream_tls(rule.backend.tls.as_ref(), &field, material)
             .map_err(|(f, m)| err(f, m))?;
         rules.push(Rule {
             path,
+            conditions: Arc::new(conditions),
+            filters: Arc::new(filters),
             backend,
             upstream_tls,
         });
@@ -254,7 +261,7 @@ fn normalize_prefix(path: &str) -> String {
 
 /// The routes-file resolver: static `addresses`, no Services.
 pub fn resolve_static_backend(spec: &BackendSpec, _field: &str) -> Result<Backend, String> {
-    if spec.service.is_some() {
+    if spec.service.is_some() || !spec.services.is_empty() {
         return Err(
             "service backends need the controller; in a routes file use addresses: [\"ip:port\"]"
                 .into(),

@@ -17,6 +17,7 @@ fn spec(path: &str, addresses: &[&str]) -> RouteSpec {
                 addresses: Some(addresses.iter().map(|s| s.to_string()).collect()),
                 ..BackendSpec::default()
             },
+            ..RuleSpec::default()
         }],
         ..RouteSpec::default()
     }

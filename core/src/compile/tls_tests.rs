@@ -204,6 +204,7 @@ fn the_cluster_path_leaves_secret_names_to_the_caller_and_refuses_files() {
                 addresses: Some(vec!["127.0.0.1:9000".into()]),
                 ..Default::default()
             },
+            ..Default::default()
         }],
         tls: Some(tls),
         ..Default::default()

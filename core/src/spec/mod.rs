@@ -5,11 +5,16 @@
 
 mod balancing;
 mod duration;
+mod http;
 mod security;
 mod tls;
 
 pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
 pub use duration::{HumanDuration, parse_duration};
+pub use http::{
+    FiltersSpec, HeaderModifierSpec, NameValueSpec, PathModifierSpec, PathModifierType,
+    RedirectSpec, UrlRewriteSpec,
+};
 pub use security::{
     AuthSpec, ExternalAuthSpec, HeadLimitsSpec, OriginsSpec, SecretKeyRef, TicketAlgorithm,
     TicketPlacement, TicketSpec,
@@ -103,6 +108,18 @@ pub struct RuleSpec {
     /// Path match; defaults to `PathPrefix /`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathMatchSpec>,
+    /// Only requests with this method match (`GET`, `POST`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    /// Only requests carrying every one of these headers (exact values) match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<NameValueSpec>,
+    /// Only requests carrying every one of these query parameters (exact values) match.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_params: Vec<NameValueSpec>,
+    /// Header edits, redirect and rewrite applied to matching requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<FiltersSpec>,
     /// Where matching requests are sent.
     pub backend: BackendSpec,
 }
@@ -138,6 +155,9 @@ pub struct BackendSpec {
     /// A Service in the route's namespace (cluster only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceRef>,
+    /// Several Services sharing the requests by weight (cluster only; instead of `service`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<WeightedServiceRef>,
     /// Connect to the endpoints over TLS.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<BackendTlsSpec>,
@@ -151,6 +171,22 @@ pub struct ServiceRef {
     pub name: String,
     /// Port number or port name.
     pub port: ServicePort,
+}
+
+/// A Service port with its share of the requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WeightedServiceRef {
+    /// Service name.
+    pub name: String,
+    /// Namespace of the Service (default: the route's; another one needs a ReferenceGrant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Port number or port name.
+    pub port: ServicePort,
+    /// Relative share of new connections and requests (default 1; 0 sends none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 /// A Service port given by number or by name.
@@ -255,6 +291,12 @@ pub struct LimitsSpec {
 /// Draining of connections.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// The close codes a proxy may put on the wire (RFC 6455 7.4, IANA registry, private range),
+// as `compile` checks them; the API server refuses others at apply time (CEL).
+#[schemars(extend("x-kubernetes-validations" = [{
+    "rule": "!has(self.closeCode) || (self.closeCode >= 1000 && self.closeCode <= 1003) || (self.closeCode >= 1007 && self.closeCode <= 1014) || (self.closeCode >= 3000 && self.closeCode <= 4999)",
+    "message": "closeCode must be one a proxy may send: 1000-1003, 1007-1014 or 3000-4999",
+}]))]
 pub struct DrainSpec {
     /// Close code sent to clients (default 1001 "going away").
     #[serde(default, skip_serializing_if = "Option::is_none")]

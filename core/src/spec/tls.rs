@@ -7,6 +7,13 @@ use serde::{Deserialize, Serialize};
 /// The certificate a route's hosts are served with on the TLS listener, and its policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Checked by the API server too (CEL), so a cluster refuses these at apply time.
+#[schemars(extend("x-kubernetes-validations" = [
+    {"rule": "!has(self.secretName) || !(has(self.certFile) || has(self.keyFile))",
+     "message": "give either secretName or certFile and keyFile, not both"},
+    {"rule": "has(self.certFile) == has(self.keyFile)",
+     "message": "certFile and keyFile go together"},
+]))]
 pub struct TlsSpec {
     /// A `kubernetes.io/tls` Secret in the route's namespace (cluster only).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! and the data plane. Plain, immutable, comparable data; no tokio or kube types.
 
 pub mod cidr;
+pub mod http;
 pub mod origin;
 pub mod security;
 pub mod ticket;
@@ -96,6 +97,10 @@ pub enum HostMatch {
 pub struct Rule {
     /// Path match.
     pub path: PathMatch,
+    /// Method, header and query parameter conditions.
+    pub conditions: Arc<http::Conditions>,
+    /// Header edits, redirect and rewrite.
+    pub filters: Arc<http::Filters>,
     /// Destination.
     pub backend: Backend,
     /// TLS to the endpoints (`wss`/`https` backends); `None`: plaintext.

@@ -119,7 +119,9 @@ impl Selection {
         let Some(next) = self.balancer.pick(self.key, Some(&failed)) else {
             return Err(err);
         };
-        retries.with_label_values(&[label]).inc();
+        retries
+            .with_label_values(&crate::metrics::route_labels(label))
+            .inc();
         tracing::info!(route = label, failed = %failed.addr, retry = %next.state.addr, error = %err, "connect failed: retrying on another endpoint");
         let (guard, session) = lease(self.in_session, self.learn.is_some(), next);
         self.guard = guard;

@@ -2,13 +2,17 @@
 //! global), grouped by the step that records them.
 
 mod endpoints;
+mod labels;
+mod process;
 mod register;
 mod requests;
 mod security;
+mod sizes;
 mod tls;
 mod tunnels;
 
 pub use endpoints::EndpointMetrics;
+pub use labels::{LiveSeries, label_pairs, route_labels};
 pub use requests::{RequestMetrics, TableMetrics};
 pub use security::SecurityMetrics;
 pub use tls::TlsMetrics;
@@ -40,6 +44,7 @@ impl Metrics {
     /// Creates the metrics and registers them on `registry`.
     pub fn new(registry: &Registry) -> Result<Self, prometheus::Error> {
         let r = Registrar(registry);
+        process::register(registry)?;
         Ok(Self {
             registry: registry.clone(),
             requests: RequestMetrics::new(&r)?,
@@ -49,6 +54,14 @@ impl Metrics {
             tls: TlsMetrics::new(&r)?,
             security: SecurityMetrics::new(&r)?,
         })
+    }
+
+    /// Drops every series of a route or endpoint not in `live` (the table just applied),
+    /// so label cardinality follows the table in force.
+    pub fn prune(&self, live: &LiveSeries) {
+        self.requests.prune(live);
+        self.tunnels.prune(live);
+        self.security.prune(live);
     }
 
     /// The registry these metrics live on (other components register theirs there too).

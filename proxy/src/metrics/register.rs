@@ -13,7 +13,8 @@ pub struct Registrar<'a>(pub &'a Registry);
 pub type Made<T> = Result<T, prometheus::Error>;
 
 impl Registrar<'_> {
-    fn add<C: Collector + Clone + 'static>(&self, metric: C) -> Made<C> {
+    /// Registers `metric` and returns it.
+    pub fn add<C: Collector + Clone + 'static>(&self, metric: C) -> Made<C> {
         self.0.register(Box::new(metric.clone()))?;
         Ok(metric)
     }

@@ -1,6 +1,8 @@
 //! Metrics of requests and handshakes as the request path sees them, and of the route table.
 
-use prometheus::{Histogram, HistogramVec, IntCounterVec, IntGauge};
+use prometheus::{Gauge, Histogram, HistogramVec, IntCounterVec, IntGauge};
+
+use super::labels::{LiveSeries, prune};
 
 use super::register::{Made, Registrar};
 
@@ -28,12 +30,12 @@ impl RequestMetrics {
             handshakes: r.counter(
                 "wsgate_handshakes_total",
                 "WebSocket handshakes by result",
-                &["route", "result"],
+                &["namespace", "route", "result"],
             )?,
             handshake_seconds: r.histograms(
                 "wsgate_handshake_duration_seconds",
                 "Time from the client's upgrade request to the 101 response",
-                &["route"],
+                &["namespace", "route"],
                 &[
                     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                 ],
@@ -41,7 +43,7 @@ impl RequestMetrics {
             http_requests: r.counter(
                 "wsgate_http_requests_total",
                 "Proxied HTTP requests by status code",
-                &["route", "code"],
+                &["namespace", "route", "code"],
             )?,
             errors: r.counter(
                 "wsgate_request_errors_total",
@@ -51,14 +53,22 @@ impl RequestMetrics {
             retries: r.counter(
                 "wsgate_retries_total",
                 "Requests retried on another endpoint after a failed connect",
-                &["route"],
+                &["namespace", "route"],
             )?,
             affinity: r.counter(
-                "wsgate_affinity_total",
+                "wsgate_affinity_lookups_total",
                 "Session affinity lookups by type and result (hit, miss)",
                 &["type", "result"],
             )?,
         })
+    }
+
+    /// Drops the series of routes that left the table.
+    pub fn prune(&self, live: &LiveSeries) {
+        prune(&self.handshakes, live, false);
+        prune(&self.handshake_seconds, live, false);
+        prune(&self.http_requests, live, false);
+        prune(&self.retries, live, false);
     }
 }
 
@@ -71,6 +81,8 @@ pub struct TableMetrics {
     pub reloads: IntCounterVec,
     /// Time to build the data plane's index from a new table.
     pub apply_seconds: Histogram,
+    /// When the table in force was applied (Unix seconds).
+    pub applied_at: Gauge,
 }
 
 impl TableMetrics {
@@ -91,6 +103,10 @@ impl TableMetrics {
                 "Time to apply a new route table",
                 &[0.0001, 0.001, 0.01, 0.1, 1.0],
             )?,
+            applied_at: r.add(Gauge::new(
+                "wsgate_route_table_last_applied_timestamp_seconds",
+                "When the route table in force was applied (Unix seconds)",
+            )?)?,
         })
     }
 }

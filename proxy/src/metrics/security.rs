@@ -2,6 +2,7 @@
 
 use prometheus::IntCounterVec;
 
+use super::labels::{LiveSeries, prune};
 use super::register::{Made, Registrar};
 
 /// Refusals by policy and failures of the ticket replay store.
@@ -28,17 +29,17 @@ impl SecurityMetrics {
             origin_refusals: r.counter(
                 "wsgate_origin_refusals_total",
                 "Handshakes refused by the Origin policy",
-                &["route"],
+                &["namespace", "route"],
             )?,
             auth_refusals: r.counter(
                 "wsgate_auth_refusals_total",
                 "Handshakes refused by authentication, by reason",
-                &["route", "reason"],
+                &["namespace", "route", "reason"],
             )?,
             limit_refusals: r.counter(
                 "wsgate_limit_refusals_total",
                 "Handshakes refused by a limit, by reason",
-                &["route", "reason"],
+                &["namespace", "route", "reason"],
             )?,
             ticket_store_errors: r.counter(
                 "wsgate_ticket_store_errors_total",
@@ -56,5 +57,14 @@ impl SecurityMetrics {
                 &["listener"],
             )?,
         })
+    }
+}
+
+impl SecurityMetrics {
+    /// Drops the series of routes that left the table.
+    pub fn prune(&self, live: &LiveSeries) {
+        prune(&self.origin_refusals, live, false);
+        prune(&self.auth_refusals, live, false);
+        prune(&self.limit_refusals, live, false);
     }
 }

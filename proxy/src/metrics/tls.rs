@@ -42,7 +42,7 @@ impl TlsMetrics {
             certificate_errors: r.gauges(
                 "wsgate_certificate_errors",
                 "1 for a route whose certificate in the route table cannot be used",
-                &["route"],
+                &["namespace", "route"],
             )?,
         })
     }

@@ -195,13 +195,14 @@ fn refused<B>(
     refusal: Refusal,
 ) -> ProxyError {
     let reason = refusal.reason();
+    let [ns, name] = crate::metrics::route_labels(label);
     match &refusal {
-        Refusal::Limit(_) | Refusal::Source | Refusal::TooLarge(_) => {
-            metrics.limit_refusals.with_label_values(&[label, reason])
-        }
-        Refusal::Origin(_) => metrics.origin_refusals.with_label_values(&[label]),
+        Refusal::Limit(_) | Refusal::Source | Refusal::TooLarge(_) => metrics
+            .limit_refusals
+            .with_label_values(&[ns, name, reason]),
+        Refusal::Origin(_) => metrics.origin_refusals.with_label_values(&[ns, name]),
         Refusal::Ticket(_) | Refusal::External(_) | Refusal::SignIn(_) => {
-            metrics.auth_refusals.with_label_values(&[label, reason])
+            metrics.auth_refusals.with_label_values(&[ns, name, reason])
         }
     }
     .inc();

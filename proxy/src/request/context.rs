@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use http::{Request, header};
+use wsgate_core::route_match::RequestView;
 
 use crate::balance::select::{RequestFacts, Selection};
 use crate::error::ProxyError;
@@ -113,6 +114,17 @@ pub fn host_of<B>(req: &Request<B>) -> &str {
         .unwrap_or("")
 }
 
+/// What route matching looks at in `req`.
+pub fn view<B>(req: &Request<B>) -> RequestView<'_> {
+    RequestView {
+        host: host_of(req),
+        path: req.uri().path(),
+        method: req.method(),
+        query: req.uri().query(),
+        headers: req.headers(),
+    }
+}
+
 /// The route step: the route and rule for `req` (404 when none), unless wsgate is
 /// shutting down (503).
 pub fn route<B>(
@@ -127,7 +139,7 @@ pub fn route<B>(
     }
     let host = host_of(req);
     let path = req.uri().path();
-    let Some((route, rule)) = router.find(host, path) else {
+    let Some((route, rule)) = router.find(&view(req)) else {
         return Err(ProxyError::NoRoute {
             host: host.to_string(),
             path: path.to_string(),

@@ -51,7 +51,7 @@ pub fn answer<B>(
     let accept = HeaderValue::from_str(&accept_key(key.as_bytes()))
         .map_err(|_| ProxyError::BadHandshake("Sec-WebSocket-Key is invalid"))?;
     let on_upgrade = hyper::upgrade::on(&mut *req);
-    let mut upstream = upstream_request(req, &admission.client, routed.conn.proto)?;
+    let mut upstream = upstream_request(req, &admission.client, routed)?;
     // wsgate answered without the backend: nothing was negotiated beyond plain WebSocket.
     let h = upstream.headers_mut();
     h.remove(header::SEC_WEBSOCKET_PROTOCOL);
@@ -70,6 +70,7 @@ pub fn answer<B>(
     set_websocket_upgrade(resp.headers_mut());
     resp.headers_mut()
         .insert(header::SEC_WEBSOCKET_ACCEPT, accept);
+    super::filters::edit_response(&routed.rule.filters, resp.headers_mut());
     Ok(resp)
 }
 
@@ -178,11 +179,12 @@ impl Pending {
         code: Option<u16>,
     ) -> Option<FirstMessage> {
         let label = &*self.routed.route.label;
+        let [ns, name] = crate::metrics::route_labels(label);
         self.state
             .metrics
             .security
             .auth_refusals
-            .with_label_values(&[label, refusal.reason()])
+            .with_label_values(&[ns, name, refusal.reason()])
             .inc();
         tracing::info!(route = label, client = %self.admission.client.client, reason = refusal.reason(), detail = why, "FirstMessage ticket refused");
         close_with(io, code.unwrap_or_else(|| refusal.close_code()), why).await;
@@ -220,7 +222,7 @@ impl Pending {
             .metrics
             .requests
             .handshake_seconds
-            .with_label_values(&[&self.routed.route.label])
+            .with_label_values(&crate::metrics::route_labels(&self.routed.route.label))
             .observe(self.routed.started.elapsed().as_secs_f64());
     }
 }

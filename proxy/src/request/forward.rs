@@ -14,6 +14,7 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::client::conn::http1::SendRequest;
 
 use super::context::{self, ConnInfo, Proto, Routed};
+use super::filters;
 use super::headers::{add_forwarded, strip_hop_by_hop};
 use super::redirect;
 use crate::balance::endpoint::EndpointGuard;
@@ -56,6 +57,14 @@ pub async fn serve(
             Instant::now(),
         )?
     };
+    if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
+        let code = r.status();
+        let requests = &state.metrics.requests.http_requests;
+        requests
+            .with_label_values(&[&routed.route.label, code.as_str()])
+            .inc();
+        return Ok(r);
+    }
     let route = &routed.route;
     let client = state
         .security
@@ -69,18 +78,19 @@ pub async fn serve(
         )
         .await?;
     let mut selection = context::choose(state, &routed, &req)?;
-    let upstream = upstream_request(req, &client, conn.proto);
+    let upstream = upstream_request(req, &client, &routed);
     let (sender, response) = exchange(state, &routed, &mut selection, upstream).await?;
     Ok(respond(state, &routed, selection, sender, response))
 }
 
 /// The request as the endpoint gets it: origin-form target, HTTP/1.1, hop-by-hop headers
 /// removed, forwarded headers added.
-fn upstream_request(req: Request<Incoming>, client: &ClientAddr, proto: Proto) -> Request<Body> {
+fn upstream_request(req: Request<Incoming>, client: &ClientAddr, routed: &Routed) -> Request<Body> {
     let (mut parts, body) = req.into_parts();
     strip_hop_by_hop(&mut parts.headers);
-    add_forwarded(&mut parts.headers, client, proto);
+    add_forwarded(&mut parts.headers, client, routed.conn.proto);
     parts.uri = origin_form(&parts.uri);
+    filters::edit_request(&routed.rule.filters, &mut parts.uri, &mut parts.headers);
     parts.version = http::Version::HTTP_11;
     Request::from_parts(parts, body.boxed())
 }
@@ -132,16 +142,18 @@ fn respond(
     response: Response<Incoming>,
 ) -> Response<Body> {
     let code = response.status();
+    let [ns, name] = crate::metrics::route_labels(&routed.route.label);
     state
         .metrics
         .requests
         .http_requests
-        .with_label_values(&[&routed.route.label, code.as_str()])
+        .with_label_values(&[ns, name, code.as_str()])
         .inc();
     let (mut parts, body) = response.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     let secure = routed.conn.proto == Proto::Https;
     selection.decorate(&routed.route.policy.affinity, &mut parts.headers, secure);
+    filters::edit_response(&routed.rule.filters, &mut parts.headers);
     let learn = selection.session_to_learn(&state.sessions, parts.status);
     let body = PooledBody {
         inner: body,

@@ -8,7 +8,7 @@ use http::{HeaderMap, Method, Request, Response, Version, header};
 use hyper::body::Incoming;
 use sha1::{Digest, Sha1};
 
-use super::context::{Proto, Routed};
+use super::context::Routed;
 use super::headers::{add_forwarded, set_websocket_upgrade, strip_hop_by_hop};
 use crate::balance::select::Selection;
 use crate::body::{Body, empty};
@@ -72,9 +72,10 @@ pub fn accept_key(key: &[u8]) -> String {
 pub fn upstream_request<B>(
     client_req: &mut Request<B>,
     client: &ClientAddr,
-    proto: Proto,
+    routed: &Routed,
 ) -> Result<Request<Body>, ProxyError> {
-    let target = client_req
+    let proto = routed.conn.proto;
+    let mut target = client_req
         .uri()
         .path_and_query()
         .map_or("/", |pq| pq.as_str())
@@ -84,6 +85,7 @@ pub fn upstream_request<B>(
     strip_hop_by_hop(&mut headers);
     set_websocket_upgrade(&mut headers);
     add_forwarded(&mut headers, client, proto);
+    super::filters::edit_request(&routed.rule.filters, &mut target, &mut headers);
     let mut req = Request::new(empty());
     *req.uri_mut() = target;
     *req.headers_mut() = headers;

@@ -9,6 +9,7 @@
 //! ```
 
 pub(crate) mod context;
+mod filters;
 mod first_message;
 mod forward;
 mod handshake;

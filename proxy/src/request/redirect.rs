@@ -29,7 +29,7 @@ pub fn for_route<B>(
     if !certs.redirects() || via_https {
         return None;
     }
-    let (route, _) = router.find(host_of(req), req.uri().path())?;
+    let (route, _) = router.find(&super::context::view(req))?;
     if !route.policy.redirect_http {
         return None;
     }
@@ -37,9 +37,8 @@ pub fn for_route<B>(
         return Some(Err(ProxyError::TlsRequired));
     }
     let resp = to_https(req)?;
-    http_requests
-        .with_label_values(&[&route.label, "308"])
-        .inc();
+    let [ns, name] = crate::metrics::route_labels(&route.label);
+    http_requests.with_label_values(&[ns, name, "308"]).inc();
     Some(Ok(resp))
 }
 

@@ -10,6 +10,7 @@ use http::{Request, Response, StatusCode};
 use http_body_util::BodyExt;
 
 use super::context::{self, ConnInfo, Proto, Routed};
+use super::filters;
 use super::first_message;
 use super::handshake::{self, send_to_endpoint, upstream_request};
 use super::headers::{set_websocket_upgrade, strip_hop_by_hop};
@@ -59,6 +60,11 @@ pub async fn serve<B>(
         return Err(e);
     }
     let routed = routed?;
+    // A rule that redirects answers before anything is spent on the request.
+    if let Some(r) = filters::redirect(&routed.rule.filters, &req, conn.proto) {
+        count(state, &routed, Ok(r.status()));
+        return Ok(r);
+    }
     // 3. Policy: limits, Origin, ticket, external auth.
     let admission = state
         .security
@@ -85,11 +91,12 @@ fn count(state: &State, routed: &Routed, result: Result<StatusCode, &ProxyError>
         Ok(_) => "backend_rejected",
         Err(e) => e.reason(),
     };
+    let [ns, name] = crate::metrics::route_labels(&routed.route.label);
     state
         .metrics
         .requests
         .handshakes
-        .with_label_values(&[&routed.route.label, outcome])
+        .with_label_values(&[ns, name, outcome])
         .inc();
 }
 
@@ -106,13 +113,14 @@ async fn proxy<B>(
         return first_message::answer(state, routed, admission, selection, ticket, &mut req);
     }
     let client_upgrade = hyper::upgrade::on(&mut req);
-    let upstream = upstream_request(&mut req, &admission.client, routed.conn.proto)?;
+    let upstream = upstream_request(&mut req, &admission.client, routed)?;
     let mut response =
         send_to_endpoint(&state.metrics.requests, routed, &mut selection, upstream).await?;
     if response.status() != StatusCode::SWITCHING_PROTOCOLS {
         // The backend refused the upgrade: its answer goes to the client as it is.
         let (mut parts, body) = response.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        filters::edit_response(&routed.rule.filters, &mut parts.headers);
         tracing::info!(route = %routed.route.label, endpoint = %selection.endpoint().addr, status = parts.status.as_u16(), "backend refused the WebSocket upgrade");
         return Ok(Response::from_parts(parts, body.boxed()));
     }
@@ -127,12 +135,13 @@ async fn proxy<B>(
     // An extension the endpoint accepted may set the reserved bits of frames.
     let mut policy = routed.route.tunnel;
     policy.extensions = headers.contains_key(http::header::SEC_WEBSOCKET_EXTENSIONS);
+    filters::edit_response(&routed.rule.filters, &mut headers);
     *client_resp.headers_mut() = headers;
     state
         .metrics
         .requests
         .handshake_seconds
-        .with_label_values(&[&routed.route.label])
+        .with_label_values(&crate::metrics::route_labels(&routed.route.label))
         .observe(routed.started.elapsed().as_secs_f64());
     let relay = Relay {
         label: routed.route.label.clone(),

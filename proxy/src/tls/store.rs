@@ -107,7 +107,7 @@ impl CertStore {
                     tracing::error!(route = %label, error = %e, "certificate not usable; its hosts fail the TLS handshake");
                     metrics
                         .certificate_errors
-                        .with_label_values(&[&label])
+                        .with_label_values(&crate::metrics::route_labels(&label))
                         .set(1);
                 }
             }

@@ -162,7 +162,7 @@ fn an_unusable_certificate_is_skipped_counted_and_expiry_is_exported() {
         String::from_utf8(out).expect("utf8")
     };
     assert!(
-        text.contains("wsgate_certificate_errors{route=\"default/bad\"} 1"),
+        text.contains("wsgate_certificate_errors{namespace=\"default\",route=\"bad\"} 1"),
         "{text}"
     );
     assert!(

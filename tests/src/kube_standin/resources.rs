@@ -62,7 +62,13 @@ pub const RESOURCES: &[Resource] = &[
         "WebSocketRoute",
         true,
     ),
+    r(GW, "v1", "gatewayclasses", "GatewayClass", false),
+    r(GW, "v1", "gateways", "Gateway", true),
+    r(GW, "v1", "httproutes", "HTTPRoute", true),
+    r(GW, "v1beta1", "referencegrants", "ReferenceGrant", true),
 ];
+
+const GW: &str = "gateway.networking.k8s.io";
 
 impl Resource {
     /// `group/version`, or `version` for the core group.

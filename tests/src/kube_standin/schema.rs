@@ -1,11 +1,22 @@
 //! CRD schema validation of what is written, as the API server does for custom resources:
 //! types, required fields, enums, `date-time` and integer formats, minimum and maximum,
-//! int-or-string; unknown fields are pruned. Only the kinds whose CRD the stand-in has (the
-//! WebSocketRoute, from `crds/`) are checked.
+//! int-or-string; unknown fields are pruned. The kinds whose schema the stand-in has are
+//! checked: the WebSocketRoute (its CRD in `crds/`) and the Gateway API kinds wsgate serves
+//! (`gateway_api_schemas.yaml`).
 
 use serde_json::{Map, Value};
 
 const WEBSOCKETROUTE_CRD: &str = include_str!("../../../crds/websocketroutes.wsgate.dev.yaml");
+
+const GATEWAY_API_SCHEMAS: &str = include_str!("gateway_api_schemas.yaml");
+
+/// The schema of a Gateway API kind (`GatewayClass`, `Gateway`, `HTTPRoute`,
+/// `ReferenceGrant`), or `None` for another kind.
+pub fn gateway_api_schema(kind: &str) -> Option<Value> {
+    let all: Value = serde_yaml::from_str(GATEWAY_API_SCHEMAS).ok()?;
+    let schema = all.get(kind)?.clone();
+    Some(schema)
+}
 
 /// The `openAPIV3Schema` of the WebSocketRoute CRD.
 pub fn websocketroute_schema() -> Value {

@@ -63,8 +63,8 @@ pub struct Store {
     pub unknown_paths: Vec<String>,
     /// Every request as `METHOD path?query`, in order.
     pub requests: Vec<String>,
-    /// The WebSocketRoute CRD's schema.
-    route_schema: Value,
+    /// Schemas by kind: the WebSocketRoute CRD's and the Gateway API kinds'.
+    schemas: Vec<(&'static str, Value)>,
 }
 
 impl Store {
@@ -78,7 +78,7 @@ impl Store {
             writes: Vec::new(),
             unknown_paths: Vec::new(),
             requests: Vec::new(),
-            route_schema: schema::websocketroute_schema(),
+            schemas: schema_table(),
         }
     }
 
@@ -322,10 +322,10 @@ impl Store {
         name: &str,
         object: &mut Value,
     ) -> Result<(), StoreError> {
-        if resource.kind != "WebSocketRoute" {
+        let Some((_, schema)) = self.schemas.iter().find(|(k, _)| *k == resource.kind) else {
             return Ok(());
-        }
-        schema::validate(object, &self.route_schema).map_err(|e| {
+        };
+        schema::validate(object, schema).map_err(|e| {
             StoreError::Invalid(format!(
                 "{}.{} \"{name}\" is invalid: {e}",
                 resource.kind, resource.group
@@ -347,6 +347,16 @@ impl Store {
         self.history
             .publish(self.rv, event_type, resource, ns, object);
     }
+}
+
+fn schema_table() -> Vec<(&'static str, Value)> {
+    let mut out = vec![("WebSocketRoute", schema::websocketroute_schema())];
+    for kind in ["GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"] {
+        if let Some(s) = schema::gateway_api_schema(kind) {
+            out.push((kind, s));
+        }
+    }
+    out
 }
 
 fn meta_str(object: &Value, field: &str) -> Option<String> {

@@ -38,6 +38,8 @@ pub struct Controller {
     pub https: SocketAddr,
     /// Admin listener.
     pub admin: SocketAddr,
+    /// Admission webhook listener (with `--webhook-listen`).
+    pub webhook: Option<SocketAddr>,
     log: PathBuf,
     _dir: Scratch,
 }
@@ -80,6 +82,7 @@ impl Controller {
             http: SocketAddr::from(([127, 0, 0, 1], 0)),
             https: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin: SocketAddr::from(([127, 0, 0, 1], 0)),
+            webhook: None,
             log,
             _dir: dir,
         };
@@ -90,6 +93,7 @@ impl Controller {
             {
                 let addr = |k: &str| v[k].as_str().and_then(|s| s.parse().ok()).expect(k);
                 (c.http, c.https, c.admin) = (addr("http"), addr("https"), addr("admin"));
+                c.webhook = v["webhook"].as_str().and_then(|s| s.parse().ok());
                 return c;
             }
             if let Some(status) = c.child.try_wait() {
@@ -156,4 +160,5 @@ impl Controller {
     }
 }
 
+#[allow(unused_imports)]
 pub use wsgate_tests::wait::eventually;

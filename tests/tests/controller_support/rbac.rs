@@ -61,6 +61,13 @@ fn dir() -> PathBuf {
     target.join("rbac-observed")
 }
 
+/// Writes what the controller asked of `api` during test `name`, run with `--gateway-api`:
+/// kept apart (`rbac-observed/gateway-api/`) because the chart grants the Gateway API kinds
+/// only with `gatewayAPI.enabled`.
+pub fn record_gateway_api(name: &str, api: &KubeApi) {
+    record(&format!("gateway-api/{name}"), api);
+}
+
 /// Writes what the controller asked of `api` during test `name`.
 pub fn record(name: &str, api: &KubeApi) {
     let grants: Vec<serde_json::Value> = grants(&api.requests())
@@ -70,7 +77,11 @@ pub fn record(name: &str, api: &KubeApi) {
     let dir = dir();
     std::fs::create_dir_all(&dir).expect("rbac-observed directory");
     let text = serde_json::to_string_pretty(&grants).expect("json");
-    std::fs::write(dir.join(format!("{name}.json")), text).expect("write observed grants");
+    let file = dir.join(format!("{name}.json"));
+    if let Some(parent) = file.parent() {
+        std::fs::create_dir_all(parent).expect("rbac-observed directory");
+    }
+    std::fs::write(file, text).expect("write observed grants");
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ mod annotations;
 mod backends;
 mod conflicts;
 mod docs;
+mod gateway;
+mod gateway_routes;
 mod index;
 mod ingress_rules;
 mod secrets;
