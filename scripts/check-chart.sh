@@ -96,7 +96,10 @@ metadata:
     app.kubernetes.io/name: wsgate
 EOF
   # helm's output starts with its own document separator.
-  "$HELM" template "$RELEASE" charts/wsgate --namespace "$NAMESPACE" --include-crds
+  # The affinity key Secret is random per install: a committed file would publish one key
+  # to everyone, so install.yaml leaves it out (create it as the README says).
+  "$HELM" template "$RELEASE" charts/wsgate --namespace "$NAMESPACE" --include-crds \
+    --set affinityCookie.createSecret=false
 }
 render_sidecar_example() {
   cat <<'EOF'

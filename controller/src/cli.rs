@@ -113,6 +113,12 @@ pub struct ControllerArgs {
     /// elsewhere are refused with `NamespaceNotAllowed`.
     #[arg(long = "catch-all-namespace", value_name = "NS")]
     pub catch_all_namespaces: Vec<String>,
+    /// Host a route's external-auth URL may name (repeatable): `auth.example.com`, with a
+    /// port (`auth.example.com:8080`) or a wildcard (`*.auth.svc.cluster.local`). When set,
+    /// routes naming any other host are refused with `InvalidSpec`, so a route author cannot
+    /// make wsgate call an arbitrary address; when not set, any host is allowed.
+    #[arg(long = "external-auth-host", value_name = "HOST")]
+    pub external_auth_hosts: Vec<String>,
     /// Serve the Gateway API (GatewayClasses with controllerName
     /// `wsgate.dev/gateway-controller`, their Gateways, HTTPRoutes and ReferenceGrants).
     /// Needs the Gateway API CRDs (standard channel) in the cluster.

@@ -63,8 +63,10 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         statuses: status_tx,
         snapshot: webhook.is_some().then_some(snapshot_tx),
     };
-    let index =
-        Index::new(&args.ingress_class).with_tenancy(Tenancy::allowing(&args.catch_all_namespaces));
+    let index = Index::new(&args.ingress_class).with_tenancy(
+        Tenancy::allowing(&args.catch_all_namespaces)
+            .with_external_auth_hosts(&args.external_auth_hosts),
+    );
     tokio::spawn(publish::run(
         index,
         changes_rx,
@@ -219,7 +221,9 @@ async fn bind(
         https: Some(args.https_listen),
         admin: args.admin_listen,
     };
-    let listeners = Listeners::bind(addrs, listener_options(args)?).await?;
+    let mut options = listener_options(args)?;
+    options.cookie_secret = crate::cookie_key::cookie_secret()?;
+    let listeners = Listeners::bind(addrs, options).await?;
     if let Some(path) = &args.addresses_file {
         crate::webhook_cmd::write_addresses(&listeners, webhook, path)?;
     }

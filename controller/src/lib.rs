@@ -9,6 +9,7 @@
 
 pub mod cli;
 pub mod controller_cmd;
+pub mod cookie_key;
 pub mod crd;
 pub mod gateway_api;
 pub mod inject;

@@ -41,7 +41,9 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
         https: args.https_listen.or(settings.https_listen),
         admin: args.admin_listen.unwrap_or(settings.admin_listen),
     };
-    let listeners = Listeners::bind(addrs, settings.listener.clone())
+    let mut options = settings.listener.clone();
+    options.cookie_secret = crate::cookie_key::cookie_secret()?;
+    let listeners = Listeners::bind(addrs, options)
         .await
         .context("starting the listeners")?;
     if let Some(path) = &args.addresses_file {

@@ -3,39 +3,23 @@
 //! WebSocket before the pod stops).
 
 pub(crate) mod drain;
+mod listener;
 
 use std::convert::Infallible;
 use std::sync::Arc;
 
 use http::{Method, Request, Response, StatusCode, header};
 use hyper::body::Incoming;
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::body::{Body, full};
 use crate::state::State;
 
-/// Serves the admin endpoints until `stop`.
+/// Serves the admin endpoints until `stop`, with a head timeout and a connection cap
+/// (see [`listener`]).
 pub async fn serve_admin(state: Arc<State>, listener: TcpListener, stop: CancellationToken) {
-    loop {
-        let (stream, _) = tokio::select! {
-            _ = stop.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(_) => continue,
-            },
-        };
-        let state = state.clone();
-        tokio::spawn(async move {
-            let service = service_fn(move |req| admin(state.clone(), req));
-            let _ = http1::Builder::new()
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    listener::serve(listener, stop, move |req| admin(state.clone(), req)).await;
 }
 
 async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {

@@ -53,6 +53,13 @@ pub enum ProxyError {
     /// A method wsgate does not forward (`CONNECT`).
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// On the TLS listener, the `Host` is not served by the certificate and TLS policy the
+    /// handshake's SNI chose (421, RFC 9110 15.5.20).
+    #[error("misdirected request: the Host is not served on this TLS connection")]
+    Misdirected,
+    /// A WebSocket upgrade in clear for a route served over TLS only.
+    #[error("this route is served over TLS only")]
+    TlsRequired,
     /// The route's backend cannot be used.
     #[error("backend unavailable: {0}")]
     BackendInvalid(Arc<str>),
@@ -115,6 +122,8 @@ impl ProxyError {
             Self::NoRoute { .. } => StatusCode::NOT_FOUND,
             Self::BadHandshake(_) | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Misdirected => StatusCode::MISDIRECTED_REQUEST,
+            Self::TlsRequired => StatusCode::FORBIDDEN,
             Self::BackendInvalid(_) | Self::ShuttingDown | Self::NoHealthyEndpoint { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -134,7 +143,9 @@ impl ProxyError {
             Self::NoRoute { .. }
             | Self::BadHandshake(_)
             | Self::BadRequest(_)
-            | Self::MethodNotAllowed => Side::Client,
+            | Self::MethodNotAllowed
+            | Self::Misdirected
+            | Self::TlsRequired => Side::Client,
             Self::BackendInvalid(_) | Self::ShuttingDown => Side::Internal,
             Self::ConnectFailed { .. }
             | Self::ConnectTimeout { .. }
@@ -162,6 +173,8 @@ impl ProxyError {
             Self::BadHandshake(_) => "bad_handshake",
             Self::BadRequest(_) => "bad_request",
             Self::MethodNotAllowed => "method_not_allowed",
+            Self::Misdirected => "misdirected",
+            Self::TlsRequired => "tls_required",
             Self::BackendInvalid(_) => "backend_unavailable",
             Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::ConnectFailed { .. } => "connect_failed",
@@ -181,6 +194,11 @@ impl ProxyError {
             Self::BadHandshake(why) => format!("bad WebSocket handshake: {why}"),
             Self::BadRequest(why) => format!("bad request: {why}"),
             Self::MethodNotAllowed => "wsgate does not forward this method".into(),
+            Self::Misdirected => {
+                "this host is not served on this TLS connection; open a new connection for it"
+                    .into()
+            }
+            Self::TlsRequired => "this route is served over TLS only: connect with wss://".into(),
             // The cause (a missing Service or Secret...) is in status, Events and the log.
             Self::BackendInvalid(_) => "backend unavailable".into(),
             Self::ConnectFailed { .. } => "the backend refused the connection".into(),

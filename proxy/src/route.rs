@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use wsgate_core::affinity::cookie;
+use wsgate_core::affinity::cookie::{self, CookieSecret, RouteKey};
 use wsgate_core::route_match::{MatchIndex, RequestView};
 use wsgate_core::table::http::Filters;
 use wsgate_core::table::{Backend, RoutePolicy, RouteTable};
@@ -89,14 +89,15 @@ impl Router {
         }
     }
 
-    /// Builds the router for `table`, reusing live endpoint state from `registry`.
-    pub fn build(table: &RouteTable, registry: &EndpointRegistry) -> Self {
+    /// Builds the router for `table`, reusing live endpoint state from `registry`; affinity
+    /// cookie tokens are keyed with `secret`.
+    pub fn build(table: &RouteTable, registry: &EndpointRegistry, secret: &CookieSecret) -> Self {
         let routes = table
             .routes
             .iter()
             .map(|route| {
                 let label = route.id.to_string();
-                let route_key = cookie::route_key(&route.id);
+                let route_key = cookie::route_key(secret, &route.id);
                 let rules = route
                     .rules
                     .iter()
@@ -142,7 +143,7 @@ impl Router {
 fn backend(
     backend: &Backend,
     policy: &RoutePolicy,
-    route_key: u64,
+    route_key: RouteKey,
     registry: &EndpointRegistry,
 ) -> BackendRuntime {
     match backend {

@@ -114,7 +114,7 @@ impl State {
             return;
         }
         let started = Instant::now();
-        let router = Router::build(table, &self.endpoints);
+        let router = Router::build(table, &self.endpoints, &self.listener.cookie_secret);
         let live = endpoints_of(table);
         self.endpoints.retain(&live);
         self.sessions.forget_endpoints_not_in(&live);

@@ -1,6 +1,7 @@
 """What an operator checks in the rendered chart: pod security, probes, shutdown, Service,
 IngressClass, the controller's command line, and typo-proof values."""
 
+import base64
 import re
 
 import pytest
@@ -83,8 +84,25 @@ def test_controller_command_line(default_objects):
     assert flag(args, "--leader-election-namespace") == ["$(POD_NAMESPACE)"]
     assert flag(args, "--leader-election-id") == [f"{RELEASE}-leader"]
     assert flag(args, "--log-format") == ["json"]
-    env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in c["env"]}
-    assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
+    env = {e["name"]: e["valueFrom"] for e in c["env"]}
+    assert env["POD_NAME"] == {"fieldRef": {"fieldPath": "metadata.name"}}
+    assert env["POD_NAMESPACE"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert env["WSGATE_AFFINITY_KEY"] == {
+        "secretKeyRef": {"name": f"{RELEASE}-affinity", "key": "key", "optional": True}
+    }
+
+
+def test_l1_the_affinity_key_secret_is_random_and_shared_by_every_replica(default_objects):
+    secret = one(default_objects, "Secret", f"{RELEASE}-affinity")
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+    key = base64.b64decode(secret["data"]["key"])
+    assert len(key) >= 32
+    again = one(render(), "Secret", f"{RELEASE}-affinity")
+    assert base64.b64decode(again["data"]["key"]) != key, "random per install"
+    _, c = container(render("--set", "affinityCookie.secretName=mine",
+                            "--set", "affinityCookie.createSecret=false"))
+    ref = {e["name"]: e["valueFrom"] for e in c["env"]}["WSGATE_AFFINITY_KEY"]
+    assert ref["secretKeyRef"]["name"] == "mine"
 
 
 def test_watch_namespaces_become_flags():
@@ -98,7 +116,7 @@ def test_deployment_defaults(default_objects):
     pdb = one(default_objects, "PodDisruptionBudget")
     assert pdb["spec"]["minAvailable"] == 1
     assert pdb["spec"]["selector"] == deployment["spec"]["selector"]
-    for kind in ("HorizontalPodAutoscaler", "ServiceMonitor", "NetworkPolicy"):
+    for kind in ("HorizontalPodAutoscaler", "ServiceMonitor"):
         assert not find(default_objects, kind), f"{kind} is optional and off by default"
 
 
@@ -183,7 +201,22 @@ def test_optional_objects_render():
     assert monitor["spec"]["endpoints"][0]["port"] == "admin"
     policy = one(objects, "NetworkPolicy")
     ports = [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]]
-    assert ports == ["http", "https"], "admin port closed unless adminFrom is set"
+    assert ports == ["http", "https", "admin"]
+
+
+def test_m8_network_policy_is_on_and_admits_only_prometheus_to_the_admin_port(default_objects):
+    policy = one(default_objects, "NetworkPolicy")
+    clients, admin = policy["spec"]["ingress"]
+    assert "from" not in clients, "clients from anywhere"
+    assert [p["port"] for p in clients["ports"]] == ["http", "https"]
+    assert [p["port"] for p in admin["ports"]] == ["admin"]
+    assert admin["from"] == [{
+        "namespaceSelector": {},
+        "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+    }]
+    closed = one(render("--set", "networkPolicy.adminFrom=null"), "NetworkPolicy")
+    ports = [p["port"] for rule in closed["spec"]["ingress"] for p in rule["ports"]]
+    assert ports == ["http", "https"], "admin port closed without adminFrom"
 
 
 @pytest.mark.parametrize(
@@ -235,3 +268,6 @@ def test_shared_state_schema_refuses_inline_passwords_and_other_schemes(url):
     proc = helm_template("--set", f"sharedState.redis.url={url}")
     assert proc.returncode != 0
     assert "sharedState" in proc.stderr
+def test_m9_external_auth_allowed_hosts_become_flags():
+    _, c = container(render("--set", "externalAuth.allowedHosts={auth.example.com,*.auth.svc}"))
+    assert flag(c["args"], "--external-auth-host") == ["auth.example.com", "*.auth.svc"]

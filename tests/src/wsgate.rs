@@ -66,7 +66,13 @@ impl Wsgate {
     /// Like [`Wsgate::launch`] with extra arguments (`--config` or `--watch-interval` there
     /// replace the harness's own).
     pub async fn launch_with(routes: &str, extra: &[&str]) -> Wsgate {
-        let (mut w, addresses) = Self::spawn(routes, extra);
+        Self::launch_with_env(routes, extra, &[]).await
+    }
+
+    /// Like [`Wsgate::launch_with`] with environment variables for the process (e.g. its own
+    /// `WSGATE_AFFINITY_KEY` instead of the one every harness-started wsgate shares).
+    pub async fn launch_with_env(routes: &str, extra: &[&str], env: &[(&str, &str)]) -> Wsgate {
+        let (mut w, addresses) = Self::spawn(routes, extra, env);
         let deadline = Instant::now() + SETTLE_TIMEOUT;
         while !w.read_addresses(&addresses, deadline) {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -82,7 +88,7 @@ impl Wsgate {
 
     /// [`Wsgate::launch_with`] for synchronous callers; blocks like [`Wsgate::start`].
     pub fn start_with(routes: &str, extra: &[&str]) -> Wsgate {
-        let (mut w, addresses) = Self::spawn(routes, extra);
+        let (mut w, addresses) = Self::spawn(routes, extra, &[]);
         let deadline = Instant::now() + SETTLE_TIMEOUT;
         while !w.read_addresses(&addresses, deadline) {
             std::thread::sleep(Duration::from_millis(20));
@@ -91,7 +97,7 @@ impl Wsgate {
     }
 
     /// Starts the process; returns it (addresses not known yet) and its addresses file.
-    fn spawn(routes: &str, extra: &[&str]) -> (Wsgate, PathBuf) {
+    fn spawn(routes: &str, extra: &[&str], env: &[(&str, &str)]) -> (Wsgate, PathBuf) {
         let dir = Scratch::new("proxy");
         let config = dir.path("routes.yaml");
         std::fs::write(&config, routes).expect("write routes");
@@ -113,6 +119,9 @@ impl Wsgate {
             .arg(&addresses)
             .args(extra)
             .env("WSGATE_LOG", "info,wsgate=debug")
+            // Like the chart's Secret: every wsgate of a test keys affinity cookies alike.
+            .env("WSGATE_AFFINITY_KEY", "wsgate-tests-shared-install-key")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log_file);
         let child = OwnedChild::spawn(&mut cmd, "wsgate proxy");

@@ -290,6 +290,20 @@ async fn an_affinity_cookie_from_one_replica_is_honoured_by_another() {
     // A cookie naming no endpoint of the route is replaced.
     let (_, set) = get_with_cookie(&two, Some("wsgate-affinity=00000000deadbeef")).await;
     assert!(set.is_some_and(|s| !s.contains("deadbeef")));
+    // L1: another install (another secret) cannot read the cookie: it is replaced.
+    let env = [("WSGATE_AFFINITY_KEY", "another-install-with-its-own-key")];
+    let other = Wsgate::launch_with_env(&yaml, &[], &env).await;
+    other.wait_ready().await;
+    let (_, set) = get_with_cookie(&one, None).await;
+    let cookie = set
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_string();
+    let (_, reset) = get_with_cookie(&other, Some(&cookie)).await;
+    let reset = reset.expect("a cookie keyed by another secret is not honoured");
+    assert_ne!(reset.split(';').next(), Some(cookie.as_str()));
 }
 
 #[e2e(multi_thread)]

@@ -77,7 +77,7 @@ async fn rss_with(extra: usize) -> u64 {
 }
 
 #[wsgate_tests::e2e(multi_thread, heavy, limit = 300)]
-async fn ten_thousand_unrelated_secrets_do_not_grow_memory() {
+async fn m7_ten_thousand_unrelated_secrets_do_not_grow_memory() {
     let none = rss_with(0).await;
     let many = rss_with(10_000).await;
     println!("controller RSS: {none} KiB with 0 unrelated Secrets, {many} KiB with 10000");

@@ -221,7 +221,7 @@ async fn an_unknown_name_without_default_fails_with_unrecognized_name() {
 }
 
 #[e2e]
-async fn plain_http_redirects_to_https_but_websockets_pass() {
+async fn plain_http_redirects_to_https_and_websockets_are_refused_in_clear() {
     let backend = Backend::start("redirect").await;
     let routes = tls_route(
         "web",
@@ -259,13 +259,20 @@ async fn plain_http_redirects_to_https_but_websockets_pass() {
     .expect("request");
     req.headers_mut()
         .insert("host", "web.example.test".parse().expect("host"));
-    let (mut ws, _) = within(
+    let refused = within(
         IO_TIMEOUT,
         "ws upgrade",
         tokio_tungstenite::connect_async(req),
     )
     .await
-    .expect("ws upgrade is not redirected");
-    send_msg(&mut ws, Message::text("still ws")).await;
-    assert_eq!(next_msg(&mut ws).await, Message::text("still ws"));
+    .expect_err("a route served over TLS only takes no ws:// upgrade");
+    match refused {
+        tokio_tungstenite::tungstenite::Error::Http(resp) => {
+            assert_eq!(resp.status(), 403);
+            let body = String::from_utf8_lossy(resp.body().as_deref().unwrap_or_default());
+            assert!(body.contains("wss://"), "{body}");
+        }
+        other => panic!("expected a 403, got {other}"),
+    }
+    assert_eq!(backend.handshakes(), 0);
 }

@@ -10,10 +10,12 @@ use wsgate_core::table::{HostMatch, PathMatch, Route};
 use super::decode::Refusal;
 use super::report::{SourceRef, reason};
 
-/// Which namespaces may declare catch-all and wildcard routes.
+/// Which namespaces may declare catch-all and wildcard routes, and which hosts routes may
+/// send external-auth requests to.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Tenancy {
     catch_all: Vec<String>,
+    external_auth_hosts: Vec<String>,
 }
 
 impl Tenancy {
@@ -21,7 +23,42 @@ impl Tenancy {
     pub fn allowing(namespaces: &[String]) -> Self {
         Self {
             catch_all: namespaces.to_vec(),
+            ..Self::default()
         }
+    }
+
+    /// External-auth URLs of routes must name one of `hosts` (`auth.example.com`,
+    /// `auth.example.com:8080`, `*.auth.svc.cluster.local`); empty allows any host.
+    pub fn with_external_auth_hosts(mut self, hosts: &[String]) -> Self {
+        self.external_auth_hosts = hosts.iter().map(|h| h.to_ascii_lowercase()).collect();
+        self
+    }
+
+    /// True if a route may ask the service at `authority` (`host:port`).
+    fn allows_external_auth(&self, authority: &str) -> bool {
+        if self.external_auth_hosts.is_empty() {
+            return true;
+        }
+        let authority = authority.to_ascii_lowercase();
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h);
+        self.external_auth_hosts.iter().any(|p| {
+            let pattern_has_port = p.rsplit_once(':').is_some_and(|(_, port)| {
+                !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit())
+            });
+            let target = if pattern_has_port {
+                authority.as_str()
+            } else {
+                host
+            };
+            match p.strip_prefix('*') {
+                Some(suffix) if suffix.starts_with('.') => {
+                    target.len() > suffix.len() && target.ends_with(suffix)
+                }
+                _ => target == p,
+            }
+        })
     }
 
     fn allows(&self, namespace: &str) -> bool {
@@ -62,6 +99,17 @@ impl Claims {
                 reason: reason::NAMESPACE_NOT_ALLOWED,
                 message: format!(
                     "{what} are accepted only from namespaces the operator allows (--catch-all-namespace); {ns} is not one of them"
+                ),
+            });
+        }
+        if let Some(ext) = &route.policy.security.external
+            && !tenancy.allows_external_auth(&ext.authority)
+        {
+            return Err(Refusal {
+                reason: reason::INVALID_SPEC,
+                message: format!(
+                    "spec.auth.external.url: {} is not a host the operator allows for external auth (--external-auth-host)",
+                    ext.authority
                 ),
             });
         }

@@ -1,31 +1,49 @@
-//! Cookie affinity: the cookie names the endpoint by an opaque token, a keyed hash of the
-//! endpoint address whose key every replica derives from the route identity. Any replica
-//! decodes any cookie with no shared state, and the cookie does not reveal the pod address.
+//! Cookie affinity: the cookie names the endpoint by an opaque token, HMAC-SHA256 of the
+//! endpoint address under a per-route key derived from a per-install secret (a Secret the
+//! chart creates, shared by every replica). Any replica decodes any cookie with no shared
+//! state; without the secret a cookie can neither be decoded into a pod address nor forged
+//! to pick one.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use hmac::{Hmac, Mac};
 use http::{HeaderMap, HeaderValue, header};
+use sha2::Sha256;
 
-use super::hash::hash64;
+pub use super::secret::{CookieSecret, MIN_SECRET_BYTES};
+
 use crate::spec::SameSite;
 use crate::table::RouteId;
 
-/// Domain separation so affinity keys never collide with other uses of the hash.
-const KEY_CONTEXT: &[u8] = b"wsgate/cookie-affinity/v1/";
+/// Domain separation so affinity keys never collide with other uses of the secret.
+const KEY_CONTEXT: &[u8] = b"wsgate/cookie-affinity/v2/";
+/// A route's token key.
+pub type RouteKey = [u8; 32];
 
-/// The route's token key: the same on every replica serving the route.
-pub fn route_key(id: &RouteId) -> u64 {
-    let mut material = KEY_CONTEXT.to_vec();
-    material.extend_from_slice(id.namespace.as_bytes());
-    material.push(b'/');
-    material.extend_from_slice(id.name.as_bytes());
-    hash64(0, &material)
+fn mac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let Ok(mut m) = Hmac::<Sha256>::new_from_slice(key) else {
+        // HMAC takes keys of any length; this branch cannot be reached.
+        return [0; 32];
+    };
+    for p in parts {
+        m.update(p);
+    }
+    m.finalize().into_bytes().into()
 }
 
-/// The token naming `addr` under `key`.
-pub fn token(key: u64, addr: SocketAddr) -> u64 {
-    hash64(key, addr.to_string().as_bytes())
+/// The route's token key: the same on every replica sharing `secret`.
+pub fn route_key(secret: &CookieSecret, id: &RouteId) -> RouteKey {
+    let name = format!("{}/{}", id.namespace, id.name);
+    mac(secret.bytes(), &[KEY_CONTEXT, name.as_bytes()])
+}
+
+/// The token naming `addr` under `key` (the first 64 bits of its HMAC).
+pub fn token(key: &RouteKey, addr: SocketAddr) -> u64 {
+    let tag = mac(key, &[addr.to_string().as_bytes()]);
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&tag[..8]);
+    u64::from_be_bytes(first)
 }
 
 /// A token as it appears in the cookie: 16 lower-case hex digits.
@@ -103,12 +121,23 @@ mod tests {
     }
 
     #[test]
-    fn tokens_are_opaque_stable_and_per_route() {
+    fn l1_tokens_are_keyed_by_the_install_secret_and_per_route() {
         let addr: SocketAddr = "10.1.2.3:3000".parse().expect("addr");
-        let t = token(route_key(&id("chat")), addr);
-        // Another replica computes the same token from the route identity alone.
-        assert_eq!(t, token(route_key(&id("chat")), addr));
-        assert_ne!(t, token(route_key(&id("other")), addr));
+        let secret = CookieSecret::from_material(b"a shared per-install secret").expect("key");
+        let t = token(&route_key(&secret, &id("chat")), addr);
+        // Another replica with the same secret computes the same token...
+        let replica = CookieSecret::from_material(b"a shared per-install secret\n").expect("key");
+        assert_eq!(t, token(&route_key(&replica, &id("chat")), addr));
+        assert_ne!(t, token(&route_key(&secret, &id("other")), addr));
+        // ...but the route name alone (the audit's brute force) gives nothing.
+        let guess = CookieSecret::from_material(b"default/chat-guessed-key").expect("key");
+        assert_ne!(t, token(&route_key(&guess, &id("chat")), addr));
+        assert_ne!(
+            token(&route_key(&CookieSecret::random(), &id("chat")), addr),
+            token(&route_key(&CookieSecret::random(), &id("chat")), addr)
+        );
+        assert!(CookieSecret::from_material(b"short").is_none());
+        assert_eq!(format!("{secret:?}"), "CookieSecret(redacted)");
         let text = encode(t);
         assert!(
             !text.contains("10.1.2.3") && !text.contains("3000"),

@@ -4,6 +4,7 @@
 pub mod cookie;
 pub mod hash;
 pub mod ring;
+pub mod secret;
 
 /// The raw value of query parameter `name` (first occurrence), without percent-decoding.
 pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {

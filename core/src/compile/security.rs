@@ -393,5 +393,6 @@ pub fn compile_listener(spec: &ProxyConfigSpec) -> FieldResult<ListenerOptions> 
         trusted_proxies: trusted.into(),
         head,
         access_log: super::access_log::compile_access_log(spec.access_log.as_ref())?,
+        cookie_secret: Default::default(),
     })
 }

@@ -107,6 +107,8 @@ pub fn compile_route_tls(
     let Some((chain, key)) = material.certificate(tls)? else {
         return Ok((None, redirect));
     };
+    // A route with its own certificate is not served in clear unless it says so.
+    let redirect = tls.redirect_http.unwrap_or(true);
     let cert = TlsCert {
         cert_chain_pem: chain,
         key_pem: key,

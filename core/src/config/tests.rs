@@ -68,7 +68,18 @@ fn errors_name_the_document_and_field() {
 fn an_empty_file_is_a_valid_empty_table() {
     let loaded = load_str("# nothing yet\n").expect("empty is fine");
     assert!(loaded.table.routes.is_empty());
-    assert_eq!(loaded.settings, ProxySettings::default());
+    let mut want = ProxySettings::default();
+    // The cookie secret is random unless the process is given one.
+    want.listener.cookie_secret = loaded.settings.listener.cookie_secret.clone();
+    assert_eq!(loaded.settings, want);
+}
+
+#[test]
+fn m8_proxy_mode_binds_the_admin_listener_to_loopback_by_default() {
+    let only_routes = GOOD.split("---").nth(1).expect("route document");
+    let loaded = load_str(only_routes).expect("valid file");
+    assert!(loaded.settings.admin_listen.ip().is_loopback());
+    assert!(loaded.settings.http_listen.ip().is_loopback());
 }
 
 #[test]

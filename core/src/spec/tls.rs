@@ -27,13 +27,14 @@ pub struct TlsSpec {
     /// Lowest TLS version accepted for these hosts: `"1.2"` (default) or `"1.3"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_version: Option<TlsMinVersion>,
-    /// Answer plain-HTTP requests (not WebSocket upgrades) on the plaintext listener with a
-    /// `308` redirect to `https://` (default false).
+    /// Do not serve these hosts in clear: plain-HTTP requests on the plaintext listener get a
+    /// `308` redirect to `https://`, WebSocket upgrades a 403 naming `wss://` (default: true
+    /// for a route with its own certificate, else false; a trusted proxy's
+    /// `X-Forwarded-Proto: https` counts as TLS).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_http: Option<bool>,
-    /// With `redirectHttp`, also answer WebSocket upgrades on the plaintext listener with the
-    /// 308 (so no `ws://` traffic is served for these hosts, as with ingress-nginx's
-    /// `ssl-redirect`).
+    /// With `redirectHttp`, answer WebSocket upgrades on the plaintext listener with the 308
+    /// too, instead of the 403 (browsers do not follow redirects for `ws://`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_upgrades: Option<bool>,
 }

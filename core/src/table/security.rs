@@ -116,6 +116,8 @@ pub struct ListenerOptions {
     pub head: HeadLimits,
     /// Access-log redaction and extra headers.
     pub access_log: AccessLogOptions,
+    /// Keys the affinity cookie's tokens; the same on every replica of an install.
+    pub cookie_secret: crate::affinity::secret::CookieSecret,
 }
 
 /// What the access log redacts and which extra request headers it logs.

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::endpoint::EndpointState;
-use wsgate_core::affinity::cookie;
+use wsgate_core::affinity::cookie::{self, RouteKey};
 use wsgate_core::affinity::ring::Ring;
 use wsgate_core::table::{Affinity, Algorithm, RoutePolicy};
 
@@ -43,7 +43,7 @@ pub struct Balancer {
 
 impl Balancer {
     /// Derives the balancer of `candidates` under `policy`; `route_key` keys cookie tokens.
-    pub fn new(candidates: Arc<[Candidate]>, policy: &RoutePolicy, route_key: u64) -> Self {
+    pub fn new(candidates: Arc<[Candidate]>, policy: &RoutePolicy, route_key: RouteKey) -> Self {
         let weights: Vec<(SocketAddr, u32)> = candidates
             .iter()
             .map(|c| (c.state.addr, c.weight.max(1)))
@@ -59,7 +59,7 @@ impl Balancer {
         let tokens = match policy.affinity {
             Affinity::Cookie { .. } => weights
                 .iter()
-                .map(|(a, _)| cookie::token(route_key, *a))
+                .map(|(a, _)| cookie::token(&route_key, *a))
                 .collect(),
             _ => Box::default(),
         };

@@ -53,7 +53,7 @@ fn least_connections_spreads_evenly_even_after_uneven_closes() {
     let b = Balancer::new(
         candidates(&reg, &[1, 1, 1]),
         &policy(Algorithm::LeastConnections, Affinity::None),
-        0,
+        [0; 32],
     );
     let mut guards: Vec<EndpointGuard> = (0..300)
         .map(|_| b.pick(None, None).expect("pick").state.acquire())
@@ -87,7 +87,7 @@ fn weights_scale_least_connections_and_round_robin() {
     let lc = Balancer::new(
         c.clone(),
         &policy(Algorithm::LeastConnections, Affinity::None),
-        0,
+        [0; 32],
     );
     let _g: Vec<_> = (0..400)
         .map(|_| lc.pick(None, None).expect("pick").state.acquire())
@@ -95,7 +95,7 @@ fn weights_scale_least_connections_and_round_robin() {
     let got = counts(&lc);
     assert!((290..=310).contains(&got[0]), "{got:?}");
     drop(_g);
-    let rr = Balancer::new(c, &policy(Algorithm::RoundRobin, Affinity::None), 0);
+    let rr = Balancer::new(c, &policy(Algorithm::RoundRobin, Affinity::None), [0; 32]);
     let mut seen = [0u32; 2];
     for _ in 0..400 {
         seen[(rr.pick(None, None).expect("pick").state.addr.port() - 10000) as usize] += 1;
@@ -111,7 +111,7 @@ fn round_robin_takes_endpoints_in_turn_and_skips_unhealthy_ones() {
     let b = Balancer::new(
         candidates(&reg, &[1, 1, 1]),
         &policy(Algorithm::RoundRobin, Affinity::None),
-        0,
+        [0; 32],
     );
     let order: Vec<u16> = (0..6)
         .map(|_| b.pick(None, None).expect("pick").state.addr.port())
@@ -134,7 +134,7 @@ fn unhealthy_and_skipped_endpoints_are_avoided_until_none_is_left() {
     let b = Balancer::new(
         candidates(&reg, &[1, 1]),
         &policy(Algorithm::LeastConnections, Affinity::None),
-        0,
+        [0; 32],
     );
     let first = b.candidates[0].state.clone();
     for _ in 0..50 {
@@ -174,14 +174,14 @@ fn a_hot_key_spills_over_at_the_bound_and_sticks_without_one() {
     let reg = registry();
     let c = candidates(&reg, &[1, 1, 1]);
     let key = hash64(0, b"203.0.113.9");
-    let bounded = Balancer::new(c.clone(), &hash_policy(Some(1.25)), 0);
+    let bounded = Balancer::new(c.clone(), &hash_policy(Some(1.25)), [0; 32]);
     let guards: Vec<_> = (0..300)
         .map(|_| bounded.pick(Some(key), None).expect("pick").state.acquire())
         .collect();
     let max = counts(&bounded).into_iter().max().unwrap_or(0);
     assert!(max <= 126, "bounded load exceeded: {:?}", counts(&bounded));
     drop(guards);
-    let unbounded = Balancer::new(c, &hash_policy(None), 0);
+    let unbounded = Balancer::new(c, &hash_policy(None), [0; 32]);
     let _g: Vec<_> = (0..300)
         .map(|_| {
             unbounded
@@ -197,7 +197,11 @@ fn a_hot_key_spills_over_at_the_bound_and_sticks_without_one() {
 #[test]
 fn distinct_keys_keep_their_endpoint_while_it_is_healthy() {
     let reg = registry();
-    let b = Balancer::new(candidates(&reg, &[1, 1, 1]), &hash_policy(Some(1.25)), 0);
+    let b = Balancer::new(
+        candidates(&reg, &[1, 1, 1]),
+        &hash_policy(Some(1.25)),
+        [0; 32],
+    );
     let first: Vec<SocketAddr> = (0..300u32)
         .map(|k| {
             b.pick(Some(hash64(1, &k.to_le_bytes())), None)
@@ -244,7 +248,7 @@ fn a_new_endpoint_ramps_up_under_slow_start() {
     });
     let mut p = policy(Algorithm::LeastConnections, Affinity::None);
     p.balancing.slow_start = Duration::from_secs(60);
-    let b = Balancer::new(all.into(), &p, 0);
+    let b = Balancer::new(all.into(), &p, [0; 32]);
     let _g: Vec<_> = (0..300)
         .map(|_| b.pick(None, None).expect("pick").state.acquire())
         .collect();
@@ -276,9 +280,9 @@ fn cookie_tokens_name_endpoints() {
             path: None,
         },
     );
-    let b = Balancer::new(c, &p, 42);
+    let b = Balancer::new(c, &p, [42; 32]);
     let t = b.token_of(addr(1)).expect("token");
-    assert_eq!(t, cookie::token(42, addr(1)));
+    assert_eq!(t, cookie::token(&[42; 32], addr(1)));
     assert_eq!(b.by_token(t), Some(1));
     assert_eq!(b.by_token(t ^ 1), None);
 }

@@ -68,6 +68,16 @@ impl Security {
         }
     }
 
+    /// True when `peer` is a trusted proxy that says the client used https
+    /// (`X-Forwarded-Proto: https`): TLS was terminated in front of wsgate.
+    pub fn forwarded_https(&self, peer: IpAddr, headers: &http::HeaderMap) -> bool {
+        let says_https = headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+        says_https && self.trusted_proxies.iter().any(|c| c.contains(peer))
+    }
+
     /// Single-use ticket state (a FirstMessage ticket is verified after admission).
     pub fn replay(&self) -> &ReplayGuard {
         &self.replay

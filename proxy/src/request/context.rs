@@ -17,6 +17,7 @@ use crate::balance::sessions::engine_io;
 use crate::error::ProxyError;
 use crate::route::{RouteRuntime, Router, RuleRuntime};
 use crate::state::State;
+use crate::tls::store::CertStore;
 
 /// The listener a connection arrived on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct ConnInfo {
     pub proto: Proto,
     /// The TLS session, on the TLS listener.
     pub tls: Option<TlsInfo>,
+    /// The server name the TLS handshake asked for (SNI), if any.
+    pub sni: Option<Arc<str>>,
 }
 
 impl ConnInfo {
@@ -55,7 +58,35 @@ impl ConnInfo {
             peer,
             proto,
             tls: None,
+            sni: None,
         }
+    }
+}
+
+/// On the TLS listener, the request's `Host` must be served by the certificate and TLS
+/// policy the handshake's SNI chose: otherwise a client could pass a route's stricter TLS
+/// policy (or reach a host whose certificate it never checked) with another name's
+/// handshake. 421 tells it to open a connection for that host.
+pub fn check_tls_host<B>(
+    certs: &CertStore,
+    req: &Request<B>,
+    conn: &ConnInfo,
+) -> Result<(), ProxyError> {
+    if conn.proto != Proto::Https || certs.serves_both(conn.sni.as_deref(), host_name(host_of(req)))
+    {
+        return Ok(());
+    }
+    Err(ProxyError::Misdirected)
+}
+
+/// `example.com:8443` -> `example.com`; `[::1]:8443` -> `::1`.
+pub fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(h, _)| h);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
     }
 }
 

@@ -41,10 +41,14 @@ pub async fn serve(
         let router = state.router.load();
         if conn.proto == Proto::Http {
             let http_requests = &state.metrics.requests.http_requests;
+            let via_https = state
+                .security
+                .forwarded_https(conn.peer.ip(), req.headers());
+            let certs = state.certs.load();
             if let Some(r) =
-                redirect::for_route(&router, &state.certs.load(), http_requests, &req, false)
+                redirect::for_route(&router, &certs, http_requests, &req, false, via_https)
             {
-                return Ok(r);
+                return r;
             }
         }
         context::route(

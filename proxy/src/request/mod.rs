@@ -27,6 +27,7 @@ use hyper::body::Incoming;
 
 use crate::access::AccessSlot;
 use crate::body::Body;
+use crate::error::ProxyError;
 use crate::state::State;
 use context::ConnInfo;
 
@@ -41,12 +42,9 @@ pub async fn handle(
     let tls = conn.tls.as_ref();
     let mut access = AccessSlot::capture(&state.listener, &mut req, conn.peer, tls, upgrade);
     let peer = conn.peer;
-    let checked = sanitize::check_head(req.method(), req.version(), req.headers())
-        .and_then(|()| sanitize::normalize_target(req.uri_mut()));
-    let result = match checked {
+    let result = match checked(&state, &mut req, &conn) {
         Err(e) => Err(e),
         Ok(()) => {
-            sanitize::strip_connection_named(req.headers_mut());
             if upgrade {
                 upgrade::serve(&state, req, conn, &mut access).await
             } else {
@@ -70,4 +68,14 @@ pub async fn handle(
         tracing::info!(client = %peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
         respond::error(&e)
     }))
+}
+
+/// What every request passes before its path is taken: the head's own rules, the TLS host
+/// (421), the normalised path; then the headers its `Connection` names are removed.
+fn checked<B>(state: &State, req: &mut Request<B>, conn: &ConnInfo) -> Result<(), ProxyError> {
+    sanitize::check_head(req.method(), req.version(), req.headers())?;
+    context::check_tls_host(&state.certs.load(), req, conn)?;
+    sanitize::normalize_target(req.uri_mut())?;
+    sanitize::strip_connection_named(req.headers_mut());
+    Ok(())
 }

@@ -1,4 +1,7 @@
-//! `308 Permanent Redirect` from `http://` to `https://` for routes that ask for it.
+//! Routes served over TLS only, on the plaintext listener: `308 Permanent Redirect` from
+//! `http://` to `https://`, and for a WebSocket upgrade a 403 naming `wss://` (browsers do
+//! not follow redirects for `ws://`) unless the route asks for the 308 there too. A request
+//! a trusted proxy forwarded from `https` (`X-Forwarded-Proto`) already used TLS.
 
 use http::{HeaderValue, Request, Response, StatusCode, header};
 use prometheus::IntCounterVec;
@@ -6,31 +9,37 @@ use prometheus::IntCounterVec;
 use super::context::host_of;
 use super::respond::plain;
 use crate::body::Body;
+use crate::error::ProxyError;
 use crate::route::Router;
 use crate::tls::store::CertStore;
 
-/// The redirect for a plain-HTTP request whose route sets `tls.redirectHttp` (for a
-/// WebSocket upgrade, only with `tls.redirectUpgrades`); `certs` says whether any route of
-/// the table redirects at all.
+/// The answer for a request on the plaintext listener whose route is served over TLS only
+/// (`tls.redirectHttp`, the default for a route with its own certificate): a 308 to https,
+/// or for an upgrade the 403 (`Err`) unless `tls.redirectUpgrades`. `None` serves it:
+/// no such route, or `via_https` (a trusted proxy terminated TLS).
 pub fn for_route<B>(
     router: &Router,
     certs: &CertStore,
     http_requests: &IntCounterVec,
     req: &Request<B>,
     upgrade: bool,
-) -> Option<Response<Body>> {
+    via_https: bool,
+) -> Option<Result<Response<Body>, ProxyError>> {
     // Most tables redirect nothing: skip the second route lookup then.
-    if !certs.redirects() {
+    if !certs.redirects() || via_https {
         return None;
     }
     let (route, _) = router.find(&super::context::view(req))?;
-    if !route.policy.redirect_http || (upgrade && !route.policy.redirect_upgrades) {
+    if !route.policy.redirect_http {
         return None;
+    }
+    if upgrade && !route.policy.redirect_upgrades {
+        return Some(Err(ProxyError::TlsRequired));
     }
     let resp = to_https(req)?;
     let [ns, name] = crate::metrics::route_labels(&route.label);
     http_requests.with_label_values(&[ns, name, "308"]).inc();
-    Some(resp)
+    Some(Ok(resp))
 }
 
 /// The redirect for `req`, keeping host (without its port) and path with query. `None` if

@@ -67,3 +67,20 @@ pub fn error(e: &ProxyError) -> Response<Body> {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::BodyExt;
+
+    #[tokio::test]
+    async fn l11_503_bodies_show_no_internal_reason() {
+        let e = ProxyError::BackendInvalid("secret ns/ticket-key not found".into());
+        let resp = error(&e);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let body = resp.into_body().collect().await.expect("body").to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        assert!(!text.contains("secret") && !text.contains("ns/"), "{text}");
+        assert!(text.contains("backend unavailable"), "{text}");
+    }
+}

@@ -36,10 +36,13 @@ pub async fn serve<B>(
     if conn.proto == Proto::Http {
         let http_requests = &state.metrics.requests.http_requests;
         let certs = state.certs.load();
-        if let Some(r) =
-            redirect::for_route(&state.router.load(), &certs, http_requests, &req, true)
+        let via_https = state
+            .security
+            .forwarded_https(conn.peer.ip(), req.headers());
+        let router = state.router.load();
+        if let Some(r) = redirect::for_route(&router, &certs, http_requests, &req, true, via_https)
         {
-            return Ok(r);
+            return r;
         }
     }
     // 1. The handshake itself, before anything is spent on it.

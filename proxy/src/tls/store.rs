@@ -199,6 +199,15 @@ impl CertStore {
         self.default.as_ref()
     }
 
+    /// True when the handshake name `sni` and the request host `host` get the same
+    /// certificate and TLS policy (the same server configuration).
+    pub fn serves_both(&self, sni: Option<&str>, host: &str) -> bool {
+        match (self.lookup(sni), self.lookup(Some(host))) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+
     /// True if some route of the table redirects plain HTTP to https.
     pub fn redirects(&self) -> bool {
         self.redirects

@@ -168,7 +168,7 @@ fn missing_service_breaks_only_its_route() {
 }
 
 #[test]
-fn only_slices_of_the_endpointslice_controller_count() {
+fn m9_only_slices_of_the_endpointslice_controller_count() {
     let mut objects = chat_backend("ns");
     // A slice anyone could write, claiming to belong to Service chat.
     objects.push(Object::EndpointSlice(Box::new(obj(

@@ -53,3 +53,23 @@ fn a_missing_or_keyless_ticket_secret_makes_the_route_answer_503_with_a_reason()
         );
     }
 }
+
+#[test]
+fn h2_ticket_key_files_are_refused_in_a_cluster() {
+    for field in [
+        "keyFile: /dev/zero",
+        "publicKeyFile: /etc/passwd",
+        "jwksFile: /etc/hostname",
+    ] {
+        let mut objects = chat_backend("ns");
+        let spec = format!(
+            "{{hostnames: [chat.example.com], rules: [{{backend: {{service: {{name: chat, port: 80}}}}}}], auth: {{ticket: {{{field}, from: [Query]}}}}}}"
+        );
+        objects.push(route("ns", "chat", 1, &spec));
+        let t = index(objects).build();
+        let r = report(&t, SourceKind::Route, "ns", "chat");
+        assert!(!r.accepted.status, "{field}: {r:?}");
+        assert!(r.accepted.message.contains("secretRef"), "{field}: {r:?}");
+        assert!(t.routes.is_empty(), "{field}: no route may be served");
+    }
+}

@@ -156,3 +156,64 @@ fn routes_of_another_class_belong_to_another_installation() {
         .collect();
     assert_eq!(served, ["internal"]);
 }
+
+#[test]
+fn m9_external_auth_urls_only_to_hosts_the_operator_allows() {
+    // (allowed hosts, the route's auth URL, accepted?)
+    let cases: &[(&[&str], &str, bool)] = &[
+        (&[], "http://10.0.0.9:6379/", true),
+        (&["auth.example.com"], "http://auth.example.com/check", true),
+        (
+            &["auth.example.com"],
+            "http://AUTH.example.com:8080/check",
+            true,
+        ),
+        (
+            &["auth.example.com:9000"],
+            "http://auth.example.com:8080/check",
+            false,
+        ),
+        (
+            &["auth.example.com:8080"],
+            "http://auth.example.com:8080/check",
+            true,
+        ),
+        (
+            &["*.auth.svc.cluster.local"],
+            "http://a.auth.svc.cluster.local/x",
+            true,
+        ),
+        (
+            &["*.auth.svc.cluster.local"],
+            "http://auth.svc.cluster.local/x",
+            false,
+        ),
+        (
+            &["auth.example.com"],
+            "http://169.254.169.254/latest/meta-data",
+            false,
+        ),
+        (&["auth.example.com"], "http://redis.other.svc:6379/", false),
+    ];
+    for (allowed, url, accepted) in cases {
+        let hosts: Vec<String> = allowed.iter().map(|s| s.to_string()).collect();
+        let mut idx = Index::new("wsgate")
+            .with_tenancy(Tenancy::allowing(&[]).with_external_auth_hosts(&hosts));
+        let mut objects = chat_backend("a");
+        let spec = format!(
+            "{{hostnames: [chat.example.com], rules: [{{backend: {{service: {{name: chat, port: 80}}}}}}], auth: {{external: {{url: '{url}'}}}}}}"
+        );
+        objects.push(route("a", "r", 1, &spec));
+        for o in objects {
+            idx.apply(o);
+        }
+        let t = idx.build();
+        let r = report(&t, SourceKind::Route, "a", "r");
+        assert_eq!(r.accepted.status, *accepted, "{allowed:?} {url}: {r:?}");
+        if !accepted {
+            assert_eq!(r.accepted.reason, reason::INVALID_SPEC);
+            assert!(r.accepted.message.contains("--external-auth-host"), "{r:?}");
+            assert!(t.routes.is_empty());
+        }
+    }
+}
