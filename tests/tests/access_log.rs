@@ -38,7 +38,15 @@ fn config(backend: std::net::SocketAddr, certs: &std::path::Path) -> String {
     let live = backend.to_string();
     [
         "apiVersion: wsgate.dev/v1alpha1\nkind: ProxyConfig\nmetadata: {name: proxy}\nspec:\n  trustedProxies: [\"127.0.0.1/32\"]\n  accessLog:\n    redactQueryParams: [token]\n    headers: [authorization, x-tenant, x-secret]\n    redactHeaders: [x-secret]\n".to_string(),
-        tls_route("chat", &["chat.example.test"], backend, Some(certs), "", ""),
+        // Served in clear as well (no redirect), so the plain-HTTP line can be checked.
+        tls_route(
+            "chat",
+            &["chat.example.test"],
+            backend,
+            Some(certs),
+            ", redirectHttp: false",
+            "",
+        ),
         plain("quiet", "quiet.example.test", "  accessLog: {enabled: false}\n", &to("/", &live)),
         plain(
             "sampled",
