@@ -78,7 +78,7 @@ async fn world() -> World {
     // Old connections stay on a removed endpoint for the whole test instead of being drained.
     chat["spec"]["drain"] = serde_json::json!({"period": "1h"});
     api.create(chat);
-    api.stop();
+    api.stop().await;
 
     let ctl = Controller::start(&api);
     let until = Instant::now() + Duration::from_secs(1);
@@ -168,7 +168,7 @@ async fn controller_serves_declared_routes_and_explains_them() {
 /// restart takes effect because the watches resume from their resourceVersion.
 async fn api_restart(mut w: World, mut old: Wss) {
     let before = w.api.requests().len();
-    w.api.stop();
+    w.api.stop().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(
         ask(&mut old, "still here").await.expect("old connection"),
@@ -280,7 +280,7 @@ async fn watches_too_old_to_resume_re_list_and_catch_up() {
     let (mut old, name) = w.whoami(CHAT).await.expect("wss through the controller");
     assert_eq!(name, "one");
 
-    w.api.stop();
+    w.api.stop().await;
     w.api.patch(endpoint_slice("echo", w.two.addr.port()));
     w.api.compact();
     let before = w.api.requests().len();

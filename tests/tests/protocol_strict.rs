@@ -46,7 +46,7 @@ async fn l12_strict_protocol_closes_1002_and_the_backend_gets_no_broken_frame() 
         drop(tcp);
         let counted = gw
             .wait_metric(
-                "wsgate_connections_closed_total{reason=\"protocol_error\",route=\"default/strict\"}",
+                "wsgate_connections_closed_total{code=\"1002\",namespace=\"default\",reason=\"protocol_error\",route=\"strict\"}",
                 (i + 1) as f64,
             )
             .await;

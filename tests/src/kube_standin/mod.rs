@@ -24,7 +24,9 @@ mod watch;
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -56,6 +58,8 @@ struct Door {
     listener: Arc<TcpListener>,
     task: JoinHandle<()>,
     open: bool,
+    /// Connections being served; a closed door's reach zero once their tasks are gone.
+    live: Arc<AtomicUsize>,
 }
 
 impl Door {
@@ -65,12 +69,14 @@ impl Door {
             .expect("bind stand-in");
         let addr = listener.local_addr().expect("stand-in address");
         let listener = Arc::new(listener);
-        let task = tokio::spawn(serve(listener.clone(), store.clone()));
+        let live = Arc::new(AtomicUsize::new(0));
+        let task = tokio::spawn(serve(listener.clone(), store.clone(), live.clone()));
         Door {
             addr,
             listener,
             task,
             open: true,
+            live,
         }
     }
 
@@ -86,7 +92,8 @@ impl Door {
     fn reopen(&mut self, store: &Arc<Mutex<Store>>) {
         if !self.open {
             self.task.abort();
-            self.task = tokio::spawn(serve(self.listener.clone(), store.clone()));
+            let live = self.live.clone();
+            self.task = tokio::spawn(serve(self.listener.clone(), store.clone(), live));
             self.open = true;
         }
     }
@@ -136,10 +143,20 @@ impl KubeApi {
         self.doors[door].reopen(&self.store);
     }
 
-    /// Stops serving on every door and drops every open connection. Objects stay.
-    pub fn stop(&mut self) {
+    /// Stops serving on every door and drops every open connection. Objects stay. Returns
+    /// once the connections are gone, so a change made next reaches no open watch.
+    pub async fn stop(&mut self) {
         for door in &mut self.doors {
             door.close();
+        }
+        // Aborted tasks end on their next poll; wait for it (bounded) rather than race it.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.doors.iter().any(|d| d.live.load(Ordering::SeqCst) > 0) {
+            assert!(
+                Instant::now() < deadline,
+                "stand-in connections outlived stop()"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 
@@ -235,7 +252,23 @@ async fn refuse(listener: Arc<TcpListener>) {
     }
 }
 
-async fn serve(listener: Arc<TcpListener>, store: Arc<Mutex<Store>>) {
+/// Counts a connection while its task lives.
+struct Live(Arc<AtomicUsize>);
+
+impl Live {
+    fn new(count: &Arc<AtomicUsize>) -> Live {
+        count.fetch_add(1, Ordering::SeqCst);
+        Live(count.clone())
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+async fn serve(listener: Arc<TcpListener>, store: Arc<Mutex<Store>>, live: Arc<AtomicUsize>) {
     let mut connections = JoinSet::new();
     loop {
         while connections.try_join_next().is_some() {}
@@ -243,7 +276,9 @@ async fn serve(listener: Arc<TcpListener>, store: Arc<Mutex<Store>>) {
             continue;
         };
         let store = store.clone();
+        let counted = Live::new(&live);
         connections.spawn(async move {
+            let _counted = counted;
             let svc = service_fn(move |req| handler::handle(req, store.clone()));
             let _ = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
