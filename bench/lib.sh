@@ -48,7 +48,9 @@ kind: WebSocketRoute
 metadata: {name: bench}
 spec:
   hostnames: [localhost]
-  tls: {certFile: $RUN/certs/tls.crt, keyFile: $RUN/certs/tls.key}
+  # Served on both listeners, as nginx and HAProxy are here (a route with its own certificate
+  # otherwise refuses ws:// in clear).
+  tls: {certFile: $RUN/certs/tls.crt, keyFile: $RUN/certs/tls.key, redirectHttp: false}
   rules:
     - backend: {addresses: ["${BACKENDS[0]}", "${BACKENDS[1]}"]}
 YAML
