@@ -114,6 +114,12 @@ impl AccessSlot {
         }
     }
 
+    /// `namespace/name` of the route the request matched, while the line is here.
+    pub fn route_label(&self) -> Option<Arc<str>> {
+        let a = self.0.as_ref()?;
+        Some(a.route.as_ref()?.label.clone())
+    }
+
     /// Hands the line over to what will log it later.
     pub fn take(&mut self) -> Option<Box<Access>> {
         self.0.take()

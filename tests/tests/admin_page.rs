@@ -1,0 +1,236 @@
+//! The admin page at `/` of the real binary, rendered by headless Chromium under a known
+//! load (WebSockets held open through wsgate to a real backend, refused requests): the
+//! numbers it shows equal what `/metrics` reports at the same moment, it names routes,
+//! hosts, paths, endpoints and certificates, shows no secret, and fits a phone's screen.
+//! Screenshots (desktop and phone) are written to `target/tmp/`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use serde_json::Value;
+use support::certs::{Alg, Ca};
+use support::write_pair;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use wsgate_tests::backend::Backend;
+use wsgate_tests::browser::Browser;
+use wsgate_tests::client::{Ws, http_get, ws_connect};
+use wsgate_tests::e2e;
+use wsgate_tests::wait::{IO_TIMEOUT, within};
+use wsgate_tests::wsgate::{Scratch, Wsgate, metric_value};
+
+const KEY: &str = "admin-page-ticket-key-never-shown-0123456789";
+const TICKET: &str = "admin-page-ticket-value-never-shown";
+
+fn routes(backend: std::net::SocketAddr, cert: &std::path::Path, key: &std::path::Path) -> String {
+    let doc = |name: &str, spec: &str| {
+        format!(
+            "---\napiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: {name}, namespace: team-a}}\nspec:\n{spec}"
+        )
+    };
+    let rule = |path: &str| {
+        format!(
+            "    - path: {{type: PathPrefix, value: {path}}}\n      backend: {{addresses: [\"{backend}\"]}}\n"
+        )
+    };
+    [
+        doc(
+            "chat",
+            &format!(
+                "  hostnames: [chat.example.test, \"*.chat.example.test\"]\n  rules:\n{}{}",
+                rule("/chat"),
+                rule("/live")
+            ),
+        ),
+        doc("feed", &format!("  rules:\n{}", rule("/feed"))),
+        doc(
+            "billing",
+            &format!(
+                "  hostnames: [billing.example.test]\n  tls: {{certFile: \"{0}/tls.crt\", keyFile: \"{0}/tls.key\", redirectHttp: false}}\n  rules:\n{1}",
+                cert.display(),
+                rule("/")
+            ),
+        ),
+        doc(
+            "tickets",
+            &format!(
+                "  auth:\n    ticket:\n      keyFile: {}\n      from: [Query]\n  rules:\n{}",
+                key.display(),
+                rule("/tickets")
+            ),
+        ),
+    ]
+    .concat()
+}
+
+/// A WebSocket through wsgate with `host` as its Host header.
+async fn open(gw: &Wsgate, host: &str, path: &str) -> Ws {
+    let mut req = gw.ws_url(path).into_client_request().expect("request");
+    req.headers_mut()
+        .insert("host", host.parse().expect("host header"));
+    let connect = tokio_tungstenite::connect_async(req);
+    let (ws, _) = within(IO_TIMEOUT, "a WebSocket through wsgate", connect)
+        .await
+        .expect("the handshake succeeds");
+    ws
+}
+
+/// What the page shows, read in the browser.
+const READ: &str = r#"
+const num = (sel) => { const e = document.querySelector(sel); return e ? Number(e.textContent) : null; };
+const ws = (route) => num(`tr[data-route="${route}"] td[data-field="websockets"]`);
+const reasons = {};
+for (const tr of document.querySelectorAll('tr[data-reason]')) {
+  reasons[tr.dataset.reason] = Number(tr.querySelector('[data-field="total"]').textContent);
+}
+const endpoints = [...document.querySelectorAll('tr[data-route="team-a/chat"] li[data-endpoint] b[data-field="websockets"]')]
+  .map((b) => Number(b.textContent));
+const certs = {};
+for (const tr of document.querySelectorAll('tr[data-host]')) { certs[tr.dataset.host] = Number(tr.dataset.notAfter); }
+return {
+  open: num('#open-websockets'), version: num('#table-version'), applied: num('#reloads-applied'),
+  chat: ws('team-a/chat'), feed: ws('team-a/feed'), billing: ws('team-a/billing'),
+  endpoints, reasons, certs,
+  text: document.body.innerText, html: document.documentElement.outerHTML,
+  overflow: document.documentElement.scrollWidth - window.innerWidth,
+};
+"#;
+
+#[e2e(multi_thread, heavy, limit = 300)]
+async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
+    let dir = Scratch::new("admin-page");
+    let backend = Backend::start("admin-backend").await;
+    let leaf = Ca::root("wsgate admin ca").leaf(&["billing.example.test"], Alg::Ecdsa);
+    let cert = write_pair(&dir.path("billing"), &leaf);
+    let key = dir.path("ticket.key");
+    std::fs::write(&key, KEY).expect("write key");
+    let gw = Wsgate::launch(&routes(backend.addr, &cert, &key)).await;
+    gw.wait_ready().await;
+
+    // The load: 3 WebSockets on `chat` (two paths), 1 on `feed`, held open; 2 requests no
+    // route matches and 1 upgrade with a ticket that cannot verify (both refused).
+    let mut held = Vec::new();
+    for path in ["/chat", "/chat/room-1", "/live"] {
+        held.push(open(&gw, "chat.example.test", path).await);
+    }
+    held.push(open(&gw, "anything.example.test", "/feed").await);
+    for path in ["/nowhere?token=s3cr3t-query", "/nowhere/else"] {
+        let (status, _) = http_get(&gw.http_url(path), Some("nohost.example.test"))
+            .await
+            .expect("request");
+        assert_eq!(status, 404);
+    }
+    let refused = ws_connect(&gw.ws_url(&format!("/tickets?ticket={TICKET}"))).await;
+    assert!(refused.is_err(), "a ticket that cannot verify is refused");
+    let open_prefix = "wsgate_active_connections{";
+    assert_eq!(gw.wait_metric(open_prefix, 4.0).await, 4.0);
+    let errors = "wsgate_request_errors_total{";
+    assert_eq!(gw.wait_metric(errors, 3.0).await, 3.0);
+
+    let browser = Browser::start(&dir.0, &[]).await;
+    browser.emulate_screen(1280, 900, false).await;
+    let url = format!("http://{}/", gw.admin);
+    browser.goto(&url).await;
+    let page = browser
+        .wait_for(
+            "return document.getElementById('open-websockets') ? 1 : null",
+            Duration::from_secs(60),
+        )
+        .await;
+    assert!(page.is_some(), "the page never rendered:\n{}", gw.log());
+    let shown = browser.eval(READ).await;
+    // The same moment: nothing opens, closes or is refused while the page is read.
+    let (_, metrics) = gw.admin_get("/metrics").await;
+    let desktop = browser.screenshot_png().await;
+
+    browser.emulate_screen(390, 844, true).await;
+    browser.goto(&url).await;
+    let phone = browser.eval(READ).await;
+    let phone_png = browser.screenshot_png().await;
+    browser.quit().await;
+    save("admin-page.png", &desktop);
+    save("admin-page-phone.png", &phone_png);
+
+    let m = |prefix: &str| metric_value(&metrics, prefix);
+    let ep = backend.addr;
+    let route_open = |route: &str| {
+        m(&format!(
+            "wsgate_active_connections{{endpoint=\"{ep}\",namespace=\"team-a\",route=\"{route}\"}}"
+        ))
+    };
+    let ctx = || format!("page: {}\nmetrics:\n{metrics}", shown["text"]);
+    assert_eq!(num(&shown["open"]), 4.0, "{}", ctx());
+    assert_eq!(num(&shown["open"]), m(open_prefix), "{}", ctx());
+    assert_eq!(num(&shown["chat"]), 3.0, "{}", ctx());
+    assert_eq!(num(&shown["chat"]), route_open("chat"), "{}", ctx());
+    assert_eq!(num(&shown["feed"]), route_open("feed"), "{}", ctx());
+    assert_eq!(num(&shown["billing"]), 0.0, "{}", ctx());
+    // Each of chat's two rules lists the one endpoint with the route's 3 WebSockets.
+    assert_eq!(shown["endpoints"], serde_json::json!([3, 3]), "{}", ctx());
+    assert_eq!(num(&shown["version"]), m("wsgate_route_table_version "));
+    assert_eq!(
+        num(&shown["applied"]),
+        m("wsgate_route_table_reloads_total{result=\"applied\"}")
+    );
+    let reasons = shown["reasons"].as_object().expect("reasons");
+    assert_eq!(reasons.get("no_route").map(num), Some(2.0), "{}", ctx());
+    assert_eq!(
+        reasons.len(),
+        2,
+        "no_route and the ticket's reason: {}",
+        ctx()
+    );
+    for (reason, total) in reasons {
+        let counted = m(&format!("{errors}reason=\"{reason}\"}}"));
+        assert_eq!(num(total), counted, "refusals of {reason}: {}", ctx());
+    }
+    let expiry = m("wsgate_certificate_expiry_timestamp_seconds{host=\"billing.example.test\"}");
+    assert!(expiry > 0.0, "{metrics}");
+    assert_eq!(
+        shown["certs"]["billing.example.test"].as_f64(),
+        Some(expiry)
+    );
+
+    let text = shown["text"].as_str().unwrap_or_default();
+    for expected in [
+        "chat.example.test",
+        "*.chat.example.test",
+        "/live",
+        "team-a/tickets",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected} missing from the page:\n{text}"
+        );
+    }
+    let html = shown["html"].as_str().unwrap_or_default();
+    for secret in [KEY, TICKET, "s3cr3t-query"] {
+        assert!(!html.contains(secret), "{secret} leaked into the page");
+    }
+    assert!(!html.contains("<script"), "the page runs no script");
+
+    // On a phone the page is as tall as it needs but never wider than the screen.
+    assert_eq!(num(&phone["open"]), 4.0);
+    assert!(
+        phone["overflow"].as_f64().is_some_and(|o| o <= 0.0),
+        "the page is wider than a phone's screen by {} px",
+        phone["overflow"]
+    );
+    for png in [&desktop, &phone_png] {
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    }
+    drop(held);
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64()
+        .unwrap_or_else(|| panic!("{v} is not a number shown on the page"))
+}
+
+/// Keeps a screenshot in `target/tmp/` for people to look at.
+fn save(name: &str, png: &[u8]) {
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    eprintln!("screenshot: {}", path.display());
+}
