@@ -74,7 +74,7 @@ pub async fn handle(
             route: access.route_label(),
         });
     }
-    access.answered(status.as_u16());
+    access.answered(status.as_u16(), refused);
     Ok(result.unwrap_or_else(|e| {
         state
             .metrics
