@@ -4,19 +4,15 @@
 //! hosts, paths, endpoints and certificates, shows no secret, and fits a phone's screen.
 //! Screenshots (desktop and phone) are written to `target/tmp/`.
 
-#[path = "support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use serde_json::Value;
-use support::certs::{Alg, Ca};
-use support::write_pair;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use wsgate_tests::backend::Backend;
 use wsgate_tests::browser::Browser;
 use wsgate_tests::client::{Ws, http_get, ws_connect};
 use wsgate_tests::e2e;
+use wsgate_tests::process::output_within;
 use wsgate_tests::wait::{IO_TIMEOUT, within};
 use wsgate_tests::wsgate::{Scratch, Wsgate, metric_value};
 
@@ -101,8 +97,7 @@ return {
 async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     let dir = Scratch::new("admin-page");
     let backend = Backend::start("admin-backend").await;
-    let leaf = Ca::root("wsgate admin ca").leaf(&["billing.example.test"], Alg::Ecdsa);
-    let cert = write_pair(&dir.path("billing"), &leaf);
+    let cert = expiring_cert(&dir.path("billing"), "billing.example.test", 10);
     let key = dir.path("ticket.key");
     std::fs::write(&key, KEY).expect("write key");
     let gw = Wsgate::launch(&routes(backend.addr, &cert, &key)).await;
@@ -221,6 +216,43 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
     }
     drop(held);
+}
+
+/// A self-signed certificate for `host` valid for `days` more days (so the page has an
+/// expiry to warn about), as `tls.crt` and `tls.key` in `dir`.
+fn expiring_cert(dir: &std::path::Path, host: &str, days: u32) -> std::path::PathBuf {
+    std::fs::create_dir_all(dir).expect("cert dir");
+    let out = output_within(
+        std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args([
+                "-nodes",
+                "-days",
+                &days.to_string(),
+                "-subj",
+                &format!("/CN={host}"),
+            ])
+            .args(["-addext", &format!("subjectAltName=DNS:{host}")])
+            .arg("-keyout")
+            .arg(dir.join("tls.key"))
+            .arg("-out")
+            .arg(dir.join("tls.crt")),
+        "openssl req",
+        Duration::from_secs(60),
+    );
+    assert!(
+        out.status.success(),
+        "openssl req: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.to_path_buf()
 }
 
 fn num(v: &Value) -> f64 {
