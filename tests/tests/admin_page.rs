@@ -39,7 +39,10 @@ fn routes(backend: std::net::SocketAddr, cert: &std::path::Path, key: &std::path
                 rule("/live")
             ),
         ),
-        doc("feed", &format!("  rules:\n{}", rule("/feed"))),
+        doc(
+            "feed",
+            &format!("  rules:\n{}{}", rule("/feed"), rule("/refuse")),
+        ),
         doc(
             "billing",
             &format!(
@@ -118,6 +121,8 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     }
     let refused = ws_connect(&gw.ws_url(&format!("/tickets?ticket={TICKET}"))).await;
     assert!(refused.is_err(), "a ticket that cannot verify is refused");
+    let refused = ws_connect(&gw.ws_url("/refuse")).await;
+    assert!(refused.is_err(), "the backend refuses this upgrade");
     let open_prefix = "wsgate_active_connections{";
     assert_eq!(gw.wait_metric(open_prefix, 4.0).await, 4.0);
     let errors = "wsgate_request_errors_total{";
@@ -171,13 +176,19 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     let reasons = shown["reasons"].as_object().expect("reasons");
     assert_eq!(reasons.get("no_route").map(num), Some(2.0), "{}", ctx());
     assert_eq!(
-        reasons.len(),
-        2,
-        "no_route and the ticket's reason: {}",
+        reasons.get("backend_rejected").map(num),
+        Some(1.0),
+        "{}",
         ctx()
     );
+    assert_eq!(reasons.len(), 3, "and the ticket's reason: {}", ctx());
+    let rejected =
+        "wsgate_handshakes_total{namespace=\"team-a\",result=\"backend_rejected\",route=\"feed\"}";
     for (reason, total) in reasons {
-        let counted = m(&format!("{errors}reason=\"{reason}\"}}"));
+        let counted = match reason.as_str() {
+            "backend_rejected" => m(rejected),
+            _ => m(&format!("{errors}reason=\"{reason}\"}}")),
+        };
         assert_eq!(num(total), counted, "refusals of {reason}: {}", ctx());
     }
     let expiry = m("wsgate_certificate_expiry_timestamp_seconds{host=\"billing.example.test\"}");

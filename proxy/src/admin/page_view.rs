@@ -12,7 +12,7 @@ use prometheus::core::Collector;
 use prometheus::proto::MetricType;
 use wsgate_core::table::{HostMatch, PathMatch, RefusedRoute};
 
-use super::refusals::Refused;
+use super::refusals::{BACKEND_REJECTED, Refused};
 use crate::route::{BackendRuntime, RouteRuntime};
 use crate::state::State;
 
@@ -252,6 +252,15 @@ fn reasons(state: &State, recent: &[Refused]) -> Vec<ReasonRow> {
     for (mut key, v) in by_labels(&state.metrics.requests.errors, &["reason"]) {
         let reason = key.pop().unwrap_or_default();
         rows.insert(reason.clone(), reason_row(reason, v as u64));
+    }
+    // The endpoints' own refusals of upgrades are counted as a handshake result.
+    let handshakes = by_labels(&state.metrics.requests.handshakes, &["result"]);
+    let rejected = count(&handshakes, BACKEND_REJECTED);
+    if rejected > 0 {
+        rows.insert(
+            BACKEND_REJECTED.into(),
+            reason_row(BACKEND_REJECTED.into(), rejected),
+        );
     }
     for r in recent {
         let row = rows

@@ -10,6 +10,8 @@ use crate::lock::lock;
 
 /// Refusals kept.
 pub const CAPACITY: usize = 200;
+/// The reason of an upgrade the endpoint itself refused (a `wsgate_handshakes_total` result).
+pub const BACKEND_REJECTED: &str = "backend_rejected";
 
 /// One refused request.
 #[derive(Clone, Debug, PartialEq, Eq)]

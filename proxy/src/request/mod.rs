@@ -27,7 +27,7 @@ use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::access::AccessSlot;
-use crate::admin::refusals::Refused;
+use crate::admin::refusals::{BACKEND_REJECTED, Refused};
 use crate::body::Body;
 use crate::error::ProxyError;
 use crate::state::State;
@@ -62,7 +62,7 @@ pub async fn handle(
     let refused = match &result {
         Err(e) => Some(e.reason()),
         // The endpoint's own refusal of the upgrade (its answer went to the client).
-        Ok(r) if upgrade && r.status().as_u16() >= 400 => Some("backend_rejected"),
+        Ok(r) if upgrade && r.status().as_u16() >= 400 => Some(BACKEND_REJECTED),
         Ok(_) => None,
     };
     if let Some(reason) = refused {
