@@ -172,9 +172,10 @@ fn rule_html(o: &mut String, rule: &RuleRow) -> fmt::Result {
                 write!(
                     o,
                     "<li data-endpoint=\"{addr}\"><span class=\"dot {class}\" title=\"{health}\"></span>\
-                     <code>{addr}</code> <b data-field=\"websockets\">{}</b> WebSockets \
+                     <code>{addr}</code> <b data-field=\"websockets\">{}</b> WebSocket{} \
                      <span class=\"muted\">· {health} · <span data-field=\"active\">{}</span> in use by all routes</span></li>",
                     e.websockets,
+                    if e.websockets == 1 { "" } else { "s" },
                     e.active,
                     addr = e.addr,
                 )?;
