@@ -128,6 +128,16 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     let errors = "wsgate_request_errors_total{";
     assert_eq!(gw.wait_metric(errors, 3.0).await, 3.0);
 
+    // Served as HTML that may run no script and load nothing else.
+    let (status, _, headers) = gw.admin_request(http::Method::GET, "/", IO_TIMEOUT).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "text/html; charset=utf-8");
+    let csp = headers["content-security-policy"].to_str().unwrap_or("");
+    assert!(
+        csp.starts_with("default-src 'none'; style-src 'unsafe-inline'"),
+        "{csp}"
+    );
+
     let browser = Browser::start(&dir.0, &[]).await;
     browser.emulate_screen(1280, 900, false).await;
     let url = format!("http://{}/", gw.admin);
