@@ -180,6 +180,13 @@ fn rule_html(o: &mut String, rule: &RuleRow) -> fmt::Result {
                     addr = e.addr,
                 )?;
             }
+            if rule.more_endpoints > 0 {
+                write!(
+                    o,
+                    "<li class=\"muted\">{} more endpoints</li>",
+                    rule.more_endpoints
+                )?;
+            }
             o.write_str("</ul>")?;
         }
     }

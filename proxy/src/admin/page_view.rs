@@ -18,6 +18,8 @@ use crate::state::State;
 
 /// Routes listed at most, so a page of a huge table stays quick to build and to read.
 pub const MAX_ROUTES: usize = 500;
+/// Endpoints listed per rule (a Service may have hundreds).
+pub const MAX_ENDPOINTS: usize = 50;
 /// Latest refusals listed one by one.
 pub const LATEST: usize = 20;
 
@@ -69,8 +71,10 @@ pub struct RouteRow {
 pub struct RuleRow {
     /// `/chat` (prefix) or `= /exact`.
     pub path: String,
-    /// Endpoints, or why the backend cannot be used.
+    /// Endpoints (up to [`MAX_ENDPOINTS`]), or why the backend cannot be used.
     pub backend: Result<Vec<EndpointRow>, Arc<str>>,
+    /// Endpoints not listed.
+    pub more_endpoints: usize,
 }
 
 /// An endpoint of a rule.
@@ -180,29 +184,33 @@ fn route_row(rt: &RouteRuntime, websockets: &HashMap<Vec<String>, f64>) -> Route
                     Err(reason.clone())
                 }
                 BackendRuntime::Endpoints(balancer) => {
-                    let rows: Vec<EndpointRow> = balancer
-                        .candidates
-                        .iter()
-                        .map(|c| {
-                            let addr = c.state.addr;
-                            let key = vec![ns.to_string(), name.to_string(), addr.to_string()];
-                            EndpointRow {
-                                addr,
-                                websockets: websockets.get(&key).copied().unwrap_or(0.0) as u64,
-                                active: c.state.active(),
-                                ejected_for: (!c.state.is_healthy()).then(|| c.state.retry_in()),
-                            }
-                        })
-                        .collect();
-                    if rows.iter().all(|e| e.ejected_for.is_some()) {
+                    let candidates = &balancer.candidates;
+                    if !candidates.iter().any(|c| c.state.is_healthy()) {
                         problems.push("no healthy endpoint".into());
                     }
-                    Ok(rows)
+                    let key =
+                        |addr: SocketAddr| vec![ns.to_string(), name.to_string(), addr.to_string()];
+                    Ok(candidates
+                        .iter()
+                        .take(MAX_ENDPOINTS)
+                        .map(|c| EndpointRow {
+                            addr: c.state.addr,
+                            websockets: websockets.get(&key(c.state.addr)).copied().unwrap_or(0.0)
+                                as u64,
+                            active: c.state.active(),
+                            ejected_for: (!c.state.is_healthy()).then(|| c.state.retry_in()),
+                        })
+                        .collect())
                 }
+            };
+            let more_endpoints = match &rule.backend {
+                BackendRuntime::Endpoints(b) => b.candidates.len().saturating_sub(MAX_ENDPOINTS),
+                BackendRuntime::Invalid(_) => 0,
             };
             RuleRow {
                 path: String::new(),
                 backend,
+                more_endpoints,
             }
         })
         .collect();

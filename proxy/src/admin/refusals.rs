@@ -3,7 +3,7 @@
 //! An entry holds the reason, status and route only: never a path, query or header.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, TryLockError};
 use std::time::SystemTime;
 
 use crate::lock::lock;
@@ -35,9 +35,15 @@ pub struct RecentRefusals {
 }
 
 impl RecentRefusals {
-    /// Records a refusal, dropping the oldest when full.
+    /// Records a refusal, dropping the oldest when full. Best effort: while another
+    /// request holds the ring (a flood of refusals on every core), this one is left out
+    /// rather than made to wait; the metrics count it either way.
     pub fn record(&self, refused: Refused) {
-        let mut ring = lock(&self.ring);
+        let mut ring = match self.ring.try_lock() {
+            Ok(ring) => ring,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return,
+        };
         if ring.len() == CAPACITY {
             ring.pop_front();
         }
