@@ -38,7 +38,7 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bod
         return Ok(resp);
     }
     if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
-        return Ok(page::serve(&state));
+        return Ok(page::serve(&state, req.uri().query()));
     }
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),

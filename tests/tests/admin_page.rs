@@ -138,6 +138,9 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
         "{csp}"
     );
 
+    let (_, refreshing) = gw.admin_get("/?refresh=30").await;
+    assert!(refreshing.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
+
     let browser = Browser::start(&dir.0, &[]).await;
     browser.emulate_screen(1280, 900, false).await;
     let url = format!("http://{}/", gw.admin);

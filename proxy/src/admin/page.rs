@@ -11,9 +11,15 @@ use super::{page_html, page_view};
 use crate::body::{Body, full};
 use crate::state::State;
 
-/// The page (for `HEAD` too: the server leaves the body out).
-pub fn serve(state: &State) -> Response<Body> {
-    let html = page_html::render(&page_view::build(state));
+/// Shortest and longest `?refresh=` period, in seconds.
+const REFRESH: std::ops::RangeInclusive<u32> = 2..=3600;
+
+/// The page (for `HEAD` too: the server leaves the body out); `?refresh=N` makes the
+/// browser reload it every N seconds.
+pub fn serve(state: &State, query: Option<&str>) -> Response<Body> {
+    let mut view = page_view::build(state);
+    view.refresh = refresh(query);
+    let html = page_html::render(&view);
     let mut resp = Response::new(full(html));
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
@@ -38,4 +44,32 @@ pub fn serve(state: &State) -> Response<Body> {
         HeaderValue::from_static("no-referrer"),
     );
     resp
+}
+
+/// The `refresh` parameter, when it is a number of seconds in [`REFRESH`].
+fn refresh(query: Option<&str>) -> Option<u32> {
+    query?
+        .split('&')
+        .find_map(|p| p.strip_prefix("refresh="))
+        .and_then(|v| v.parse().ok())
+        .filter(|n| REFRESH.contains(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refresh;
+
+    #[test]
+    fn refresh_takes_a_bounded_number_of_seconds() {
+        assert_eq!(refresh(Some("refresh=10")), Some(10));
+        assert_eq!(refresh(Some("x=1&refresh=5")), Some(5));
+        for q in [
+            None,
+            Some("refresh=0"),
+            Some("refresh=99999"),
+            Some("refresh=soon"),
+        ] {
+            assert_eq!(refresh(q), None, "{q:?}");
+        }
+    }
 }

@@ -42,11 +42,15 @@ pub fn render(v: &PageView) -> String {
 
 fn page(o: &mut String, v: &PageView) -> fmt::Result {
     let version = env!("CARGO_PKG_VERSION");
+    let refresh = match v.refresh {
+        Some(n) => format!("<meta http-equiv=\"refresh\" content=\"{n}\">"),
+        None => String::new(),
+    };
     writeln!(
         o,
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>wsgate admin</title><style>{STYLE}</style></head><body>\n\
+         {refresh}<title>wsgate admin</title><style>{STYLE}</style></head><body>\n\
          <header><h1>wsgate</h1><span class=\"muted\">{version}</span> \
          <span class=\"pill {}\" id=\"status\">{}</span></header>\n<main>",
         if v.status == "ready" { "ok" } else { "warn" },
@@ -59,9 +63,13 @@ fn page(o: &mut String, v: &PageView) -> fmt::Result {
     refusals(o, v)?;
     writeln!(
         o,
-        "<footer>As of {}. Reload the page for fresh numbers; <a href=\"/metrics\">/metrics</a> \
-         serves the same counts.</footer>\n</main></body></html>",
-        utc(v.now)
+        "<footer>As of {}. {} <a href=\"/metrics\">/metrics</a> serves the same counts.</footer>\n\
+         </main></body></html>",
+        utc(v.now),
+        match v.refresh {
+            Some(n) => format!("Reloads every {n} s (<a href=\"/\">stop</a>)."),
+            None => "Reload for fresh numbers, or <a href=\"/?refresh=10\">every 10 s</a>.".into(),
+        }
     )
 }
 

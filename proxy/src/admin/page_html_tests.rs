@@ -22,6 +22,7 @@ fn view() -> PageView {
     PageView {
         status: "ready",
         now,
+        refresh: Some(10),
         table_version: 7,
         applied_at: Some(now - Duration::from_secs(125)),
         reloads_applied: 7,
@@ -88,6 +89,7 @@ fn renders_every_state_and_escapes_what_routes_say() {
         "30s ago",
         "No certificate served.",
         "name=\"viewport\"",
+        "<meta http-equiv=\"refresh\" content=\"10\">",
     ] {
         assert!(html.contains(shown), "{shown} missing from\n{html}");
     }

@@ -29,6 +29,8 @@ pub struct PageView {
     pub status: &'static str,
     /// When the page was built.
     pub now: SystemTime,
+    /// Seconds after which the browser reloads the page (`?refresh=`), if asked.
+    pub refresh: Option<u32>,
     /// Version of the route table in force (0: none yet).
     pub table_version: u64,
     /// When that table was applied.
@@ -143,6 +145,7 @@ pub fn build(state: &State) -> PageView {
     PageView {
         status: status(state),
         now: SystemTime::now(),
+        refresh: None,
         table_version: table.version,
         applied_at: (applied > 0.0)
             .then(|| SystemTime::UNIX_EPOCH + Duration::from_secs_f64(applied)),
