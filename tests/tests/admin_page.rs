@@ -96,6 +96,9 @@ return {
 };
 "#;
 
+const OPEN: &str = "wsgate_active_connections{";
+const ERRORS: &str = "wsgate_request_errors_total{";
+
 #[e2e(multi_thread, heavy, limit = 300)]
 async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     let dir = Scratch::new("admin-page");
@@ -105,28 +108,7 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     std::fs::write(&key, KEY).expect("write key");
     let gw = Wsgate::launch(&routes(backend.addr, &cert, &key)).await;
     gw.wait_ready().await;
-
-    // The load: 3 WebSockets on `chat` (two paths), 1 on `feed`, held open; 2 requests no
-    // route matches and 1 upgrade with a ticket that cannot verify (both refused).
-    let mut held = Vec::new();
-    for path in ["/chat", "/chat/room-1", "/live"] {
-        held.push(open(&gw, "chat.example.test", path).await);
-    }
-    held.push(open(&gw, "anything.example.test", "/feed").await);
-    for path in ["/nowhere?token=s3cr3t-query", "/nowhere/else"] {
-        let (status, _) = http_get(&gw.http_url(path), Some("nohost.example.test"))
-            .await
-            .expect("request");
-        assert_eq!(status, 404);
-    }
-    let refused = ws_connect(&gw.ws_url(&format!("/tickets?ticket={TICKET}"))).await;
-    assert!(refused.is_err(), "a ticket that cannot verify is refused");
-    let refused = ws_connect(&gw.ws_url("/refuse")).await;
-    assert!(refused.is_err(), "the backend refuses this upgrade");
-    let open_prefix = "wsgate_active_connections{";
-    assert_eq!(gw.wait_metric(open_prefix, 4.0).await, 4.0);
-    let errors = "wsgate_request_errors_total{";
-    assert_eq!(gw.wait_metric(errors, 3.0).await, 3.0);
+    let held = load(&gw).await;
 
     // Served as HTML that may run no script and load nothing else.
     let (status, _, headers) = gw.admin_request(http::Method::GET, "/", IO_TIMEOUT).await;
@@ -137,7 +119,6 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
         csp.starts_with("default-src 'none'; style-src 'unsafe-inline'"),
         "{csp}"
     );
-
     let (_, refreshing) = gw.admin_get("/?refresh=30").await;
     assert!(refreshing.contains("<meta http-equiv=\"refresh\" content=\"30\">"));
 
@@ -165,8 +146,48 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     save("admin-page.png", &desktop);
     save("admin-page-phone.png", &phone_png);
 
-    let m = |prefix: &str| metric_value(&metrics, prefix);
-    let ep = backend.addr;
+    counts_match(&shown, &metrics, backend.addr);
+    names_hosts_and_no_secret(&shown);
+    // On a phone the page is as tall as it needs but never wider than the screen.
+    assert_eq!(num(&phone["open"]), 4.0);
+    assert!(
+        phone["overflow"].as_f64().is_some_and(|o| o <= 0.0),
+        "the page is wider than a phone's screen by {} px",
+        phone["overflow"]
+    );
+    for png in [&desktop, &phone_png] {
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+    }
+    drop(held);
+}
+
+/// The load: 3 WebSockets on `chat` (two paths) and 1 on `feed`, returned to be held open;
+/// 2 requests no route matches, 1 upgrade with a ticket that cannot verify and 1 the
+/// backend refuses.
+async fn load(gw: &Wsgate) -> Vec<Ws> {
+    let mut held = Vec::new();
+    for path in ["/chat", "/chat/room-1", "/live"] {
+        held.push(open(gw, "chat.example.test", path).await);
+    }
+    held.push(open(gw, "anything.example.test", "/feed").await);
+    for path in ["/nowhere?token=s3cr3t-query", "/nowhere/else"] {
+        let (status, _) = http_get(&gw.http_url(path), Some("nohost.example.test"))
+            .await
+            .expect("request");
+        assert_eq!(status, 404);
+    }
+    let refused = ws_connect(&gw.ws_url(&format!("/tickets?ticket={TICKET}"))).await;
+    assert!(refused.is_err(), "a ticket that cannot verify is refused");
+    let refused = ws_connect(&gw.ws_url("/refuse")).await;
+    assert!(refused.is_err(), "the backend refuses this upgrade");
+    assert_eq!(gw.wait_metric(OPEN, 4.0).await, 4.0);
+    assert_eq!(gw.wait_metric(ERRORS, 3.0).await, 3.0);
+    held
+}
+
+/// Every number the page shows equals its series on `/metrics`, and the known load.
+fn counts_match(shown: &Value, metrics: &str, ep: std::net::SocketAddr) {
+    let m = |prefix: &str| metric_value(metrics, prefix);
     let route_open = |route: &str| {
         m(&format!(
             "wsgate_active_connections{{endpoint=\"{ep}\",namespace=\"team-a\",route=\"{route}\"}}"
@@ -174,7 +195,7 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     };
     let ctx = || format!("page: {}\nmetrics:\n{metrics}", shown["text"]);
     assert_eq!(num(&shown["open"]), 4.0, "{}", ctx());
-    assert_eq!(num(&shown["open"]), m(open_prefix), "{}", ctx());
+    assert_eq!(num(&shown["open"]), m(OPEN), "{}", ctx());
     assert_eq!(num(&shown["chat"]), 3.0, "{}", ctx());
     assert_eq!(num(&shown["chat"]), route_open("chat"), "{}", ctx());
     assert_eq!(num(&shown["feed"]), route_open("feed"), "{}", ctx());
@@ -182,35 +203,30 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
     // Each of chat's two rules lists the one endpoint with the route's 3 WebSockets.
     assert_eq!(shown["endpoints"], serde_json::json!([3, 3]), "{}", ctx());
     assert_eq!(num(&shown["version"]), m("wsgate_route_table_version "));
-    assert_eq!(
-        num(&shown["applied"]),
-        m("wsgate_route_table_reloads_total{result=\"applied\"}")
-    );
+    let applied = m("wsgate_route_table_reloads_total{result=\"applied\"}");
+    assert_eq!(num(&shown["applied"]), applied);
     let reasons = shown["reasons"].as_object().expect("reasons");
     assert_eq!(reasons.get("no_route").map(num), Some(2.0), "{}", ctx());
-    assert_eq!(
-        reasons.get("backend_rejected").map(num),
-        Some(1.0),
-        "{}",
-        ctx()
-    );
+    let rejected = reasons.get("backend_rejected").map(num);
+    assert_eq!(rejected, Some(1.0), "{}", ctx());
     assert_eq!(reasons.len(), 3, "and the ticket's reason: {}", ctx());
     let rejected =
         "wsgate_handshakes_total{namespace=\"team-a\",result=\"backend_rejected\",route=\"feed\"}";
     for (reason, total) in reasons {
         let counted = match reason.as_str() {
             "backend_rejected" => m(rejected),
-            _ => m(&format!("{errors}reason=\"{reason}\"}}")),
+            _ => m(&format!("{ERRORS}reason=\"{reason}\"}}")),
         };
         assert_eq!(num(total), counted, "refusals of {reason}: {}", ctx());
     }
     let expiry = m("wsgate_certificate_expiry_timestamp_seconds{host=\"billing.example.test\"}");
     assert!(expiry > 0.0, "{metrics}");
-    assert_eq!(
-        shown["certs"]["billing.example.test"].as_f64(),
-        Some(expiry)
-    );
+    let shown_expiry = shown["certs"]["billing.example.test"].as_f64();
+    assert_eq!(shown_expiry, Some(expiry));
+}
 
+/// Hosts and paths are named; no secret of the routes or the requests appears.
+fn names_hosts_and_no_secret(shown: &Value) {
     let text = shown["text"].as_str().unwrap_or_default();
     for expected in [
         "chat.example.test",
@@ -228,18 +244,6 @@ async fn the_admin_page_shows_what_metrics_count_and_fits_a_phone() {
         assert!(!html.contains(secret), "{secret} leaked into the page");
     }
     assert!(!html.contains("<script"), "the page runs no script");
-
-    // On a phone the page is as tall as it needs but never wider than the screen.
-    assert_eq!(num(&phone["open"]), 4.0);
-    assert!(
-        phone["overflow"].as_f64().is_some_and(|o| o <= 0.0),
-        "the page is wider than a phone's screen by {} px",
-        phone["overflow"]
-    );
-    for png in [&desktop, &phone_png] {
-        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
-    }
-    drop(held);
 }
 
 /// A self-signed certificate for `host` valid for `days` more days (so the page has an

@@ -96,6 +96,29 @@ async fn round(gw: &Wsgate, https: std::net::SocketAddr, tls: &Arc<rustls::Clien
     assert_eq!(status, 200, "the live endpoint answers after a retry");
 }
 
+/// Evaluates every query until each has returned a finite value; returns those that had not
+/// when [`DATA_LIMIT`] passed.
+async fn panels_without_data<'a>(
+    prometheus: &Prometheus,
+    queries: &'a [(String, String)],
+) -> Vec<&'a (String, String)> {
+    let deadline = Instant::now() + DATA_LIMIT;
+    let mut missing: Vec<&(String, String)> = queries.iter().collect();
+    while !missing.is_empty() && Instant::now() < deadline {
+        let mut still = Vec::new();
+        for q in missing {
+            if finite(&prometheus.query(&q.1).await).is_none() {
+                still.push(q);
+            }
+        }
+        missing = still;
+        if !missing.is_empty() {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    missing
+}
+
 /// The first finite value of an instant-query result, if any.
 fn finite(result: &[Value]) -> Option<f64> {
     result
@@ -144,20 +167,7 @@ async fn every_dashboard_panel_shows_data_from_a_real_prometheus() {
         })
     };
 
-    let deadline = Instant::now() + DATA_LIMIT;
-    let mut missing: Vec<&(String, String)> = queries.iter().collect();
-    while !missing.is_empty() && Instant::now() < deadline {
-        let mut still = Vec::new();
-        for q in missing {
-            if finite(&prometheus.query(&q.1).await).is_none() {
-                still.push(q);
-            }
-        }
-        missing = still;
-        if !missing.is_empty() {
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-    }
+    let missing = panels_without_data(&prometheus, &queries).await;
     let health = prometheus.target_health().await;
     stop.store(true, Ordering::Relaxed);
     let rounds = tokio::time::timeout(Duration::from_secs(30), load)
