@@ -292,6 +292,9 @@ async fn only_line(gw: &Wsgate, path: &str) -> Value {
 async fn upgrades_that_never_complete_get_one_line_with_status_and_reason() {
     let backend = Backend::start("b1").await;
     let (silent, accepted) = silent_backend().await;
+    let dir = Scratch::new("access-unfinished");
+    let key = dir.path("ticket.key");
+    std::fs::write(&key, "access-log-first-message-ticket-key-0123456789").expect("key");
     let route = |name: &str, backend: std::net::SocketAddr, handshake: &str| {
         format!(
             "---\napiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: {name}}}\nspec:\n  timeouts: {{handshake: {handshake}}}\n  rules:\n    - path: {{type: PathPrefix, value: /{name}}}\n      backend: {{addresses: [\"{backend}\"]}}\n"
@@ -302,6 +305,13 @@ async fn upgrades_that_never_complete_get_one_line_with_status_and_reason() {
         route("slow", silent, "1s"),
         route("hang", silent, "60s"),
         route("ok", backend.addr, "10s"),
+        route("first", backend.addr, "10s").replace(
+            "  rules:",
+            &format!(
+                "  auth:\n    ticket: {{keyFile: {}, from: [FirstMessage]}}\n  rules:",
+                key.display()
+            ),
+        ),
     ]
     .concat();
     let gw = Wsgate::launch_with(&routes, &["--log-format", "json"]).await;
@@ -347,6 +357,19 @@ async fn upgrades_that_never_complete_get_one_line_with_status_and_reason() {
     assert_eq!(line["status"], 499);
     assert_eq!(line["reason"], "client_closed");
     assert_eq!(line["route"], "default/hang");
+
+    // A ticket expected as the first message that does not verify: wsgate answered 101
+    // itself, so the line has that status and the ticket's reason.
+    let mut ws = ws_connect(&gw.ws_url("/first"))
+        .await
+        .expect("101 from wsgate");
+    send_msg(&mut ws, Message::text("not-a-ticket")).await;
+    drain(&mut ws).await;
+    let line = only_line(&gw, "/first").await;
+    assert_eq!(line["status"], 101);
+    let reason = line["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("ticket_"), "{line}");
+    assert_eq!(line["route"], "default/first");
 
     // A WebSocket that completes: its line at close has no reason.
     let mut ws = ws_connect(&gw.ws_url("/ok")).await.expect("connect");
