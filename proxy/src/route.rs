@@ -78,6 +78,8 @@ impl RuleRuntime {
 pub struct Router {
     routes: Vec<Arc<RouteRuntime>>,
     index: MatchIndex,
+    /// The table it was built from (the admin page shows its hosts and paths).
+    table: RouteTable,
 }
 
 impl Router {
@@ -86,6 +88,7 @@ impl Router {
         Self {
             routes: Vec::new(),
             index: MatchIndex::default(),
+            table: RouteTable::default(),
         }
     }
 
@@ -124,7 +127,13 @@ impl Router {
         Self {
             routes,
             index: MatchIndex::build(table),
+            table: table.clone(),
         }
+    }
+
+    /// The table in force; its routes are [`Router::routes`], in the same order.
+    pub fn table(&self) -> &RouteTable {
+        &self.table
     }
 
     /// The routes, in table order.

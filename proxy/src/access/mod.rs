@@ -114,16 +114,35 @@ impl AccessSlot {
         }
     }
 
+    /// `namespace/name` of the route the request matched, while the line is here.
+    pub fn route_label(&self) -> Option<Arc<str>> {
+        let a = self.0.as_ref()?;
+        Some(a.route.as_ref()?.label.clone())
+    }
+
     /// Hands the line over to what will log it later.
     pub fn take(&mut self) -> Option<Box<Access>> {
         self.0.take()
     }
 
-    /// Logs the line now, with the status wsgate or the endpoint answered (unless it was
-    /// handed over).
-    pub fn answered(self, status: u16) {
-        if let Some(a) = self.0 {
-            a.http_done(status, None);
+    /// Logs the line now, with the status wsgate or the endpoint answered and, for a
+    /// refusal, its reason (unless the line was handed over).
+    pub fn answered(mut self, status: u16, reason: Option<&'static str>) {
+        if let Some(a) = self.0.take() {
+            a.http_done(status, None, reason);
+        }
+    }
+}
+
+/// Nginx's status for a request whose client went away before the answer.
+pub const CLIENT_CLOSED: u16 = 499;
+
+impl Drop for AccessSlot {
+    /// The request was dropped unanswered: the client closed its connection while wsgate
+    /// was still at work (waiting for the backend's answer to an upgrade, say).
+    fn drop(&mut self) {
+        if let Some(a) = self.0.take() {
+            a.http_done(CLIENT_CLOSED, None, Some("client_closed"));
         }
     }
 }
@@ -144,8 +163,10 @@ impl Access {
         self.handshake_s = Some(self.started.elapsed().as_secs_f64());
     }
 
-    /// The line of a plain HTTP exchange whose response body ended (or was dropped).
-    pub fn http_done(&self, status: u16, bytes_out: Option<u64>) {
+    /// The line of a plain HTTP exchange whose response body ended (or was dropped), and of
+    /// an upgrade that never became a WebSocket; `reason` says why wsgate or the endpoint
+    /// refused it.
+    pub fn http_done(&self, status: u16, bytes_out: Option<u64>, reason: Option<&str>) {
         if !self.sampled(status) {
             return;
         }
@@ -161,6 +182,7 @@ impl Access {
             host = self.host.as_ref().and_then(|h| h.to_str().ok()),
             path,
             status,
+            reason,
             route = self.route.as_ref().map(|r| &*r.label),
             endpoint = self.endpoint.map(|e| e.to_string()),
             duration_s = self.started.elapsed().as_secs_f64(),

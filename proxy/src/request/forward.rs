@@ -256,7 +256,7 @@ impl PooledBody {
     /// Writes the access-log line once.
     fn log(&mut self) {
         if let Some(access) = self.access.take() {
-            access.http_done(self.status, Some(self.bytes_out));
+            access.http_done(self.status, Some(self.bytes_out), None);
         }
     }
 
