@@ -234,7 +234,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
             Input::Frames(ws("fm.test", "/ws", ""), big_ping),
         ),
         case(
-            "`protocol: Strict`",
+            "`protocol: Strict` (default), after `101`: unmasked",
             Input::Frames(
                 ws("strict.test", "/ws", ""),
                 frame(0x81, b"unmasked", false),
