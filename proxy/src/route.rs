@@ -52,6 +52,9 @@ pub struct RuleRuntime {
     pub backend: BackendRuntime,
     /// TLS client for the endpoints (`None`: plaintext).
     pub upstream_tls: Option<Arc<UpstreamConnector>>,
+    /// The settings that client was built from: pooled connections are shared only by
+    /// rules with the same ones.
+    pub tls_settings: Option<Arc<wsgate_core::table::UpstreamTls>>,
 }
 
 /// A backend with live endpoints, or why it cannot be used.
@@ -112,6 +115,7 @@ impl Router {
                                 .upstream_tls
                                 .as_ref()
                                 .map(|t| UpstreamConnector::for_rule(t, &label)),
+                            tls_settings: rule.upstream_tls.clone(),
                         })
                     })
                     .collect();

@@ -89,7 +89,7 @@ pub enum TlsVersion {
 }
 
 /// TLS from wsgate to a backend's endpoints.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UpstreamTls {
     /// PEM CA bundle that must have signed the endpoint's certificate.
     pub ca_pem: Option<Arc<[u8]>>,
