@@ -36,7 +36,7 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
     Controller(Box<ControllerArgs>),
-    /// Print the WebSocketRoute CustomResourceDefinition as YAML.
+    /// Print wsgate's CustomResourceDefinitions (WebSocketRoute, WebSocketPolicy) as YAML.
     Crd,
     /// Check a routes file or manifests without running anything (exit 0 valid, 64 not).
     Validate(crate::validate_cmd::ValidateArgs),

@@ -16,6 +16,7 @@ pub mod inject;
 pub mod inject_cmd;
 pub mod leader;
 pub mod metrics;
+pub mod policy_crd;
 pub mod proxy_cmd;
 pub mod publish;
 pub mod signals;

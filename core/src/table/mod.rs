@@ -128,6 +128,12 @@ pub enum Backend {
         /// Why, shown to operators in logs and the 503 body.
         reason: String,
     },
+    /// A backend the route names wrongly (a Gateway API backendRef of a kind other than
+    /// Service): requests get 500, as the Gateway API asks, since no retry can help.
+    Misconfigured {
+        /// Why, shown to operators in logs.
+        reason: String,
+    },
 }
 
 /// One endpoint of a backend.

@@ -59,7 +59,8 @@ fn backend_refs_resolve_or_say_why() {
             ]
             .concat(),
             Some("InvalidKind"),
-            Err("no usable backend"),
+            // The spec's 500 for a backendRef of the wrong kind.
+            Err("500: the rule has no usable backend"),
         ),
     ];
     for (i, (objects, refs, want)) in cases.into_iter().enumerate() {
@@ -261,4 +262,33 @@ fn status_follows_the_generation() {
     let t = idx.build();
     let report = &t.gateway.routes[&ObjectKey::new("apps", "chat")];
     assert_eq!(report.generation, Some(6));
+}
+
+/// HTTPRouteHTTPSListener: a route attached only to HTTPS listeners is served over TLS only
+/// (plaintext requests get the 308 to https, `ws://` the 403); one that an HTTP listener also
+/// takes is served in clear too.
+#[test]
+fn routes_of_https_listeners_only_are_not_served_in_clear() {
+    let listeners = "[{name: https, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: chat-tls}]}, allowedRoutes: {namespaces: {from: All}}}, {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]";
+    for (section, tls_only) in [(", sectionName: https", true), ("", false)] {
+        let mut objects = chat_backend("apps");
+        objects.push(gw_class());
+        objects.push(gateway(listeners));
+        objects.push(tls_secret("infra", "chat-tls", "Y2VydA=="));
+        objects.push(http_route(
+            "apps",
+            "chat",
+            1,
+            &format!("{{parentRefs: [{{name: gw, namespace: infra{section}}}], hostnames: [chat.example.com], rules: [{{backendRefs: [{{name: chat, port: 80}}]}}]}}"),
+        ));
+        let t = index(objects).build();
+        assert!(!t.routes.is_empty(), "{section}");
+        for r in &t.routes {
+            assert_eq!(r.policy.redirect_http, tls_only, "{section}");
+            assert!(
+                !r.policy.redirect_upgrades,
+                "ws:// gets the 403, not a redirect"
+            );
+        }
+    }
 }
