@@ -42,6 +42,9 @@ pub enum Command {
     Validate(crate::validate_cmd::ValidateArgs),
     /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
     Inject(crate::inject_cmd::InjectArgs),
+    /// Print the WebSocketRoutes equivalent to ingress-nginx Ingresses (files or stdin), with
+    /// a verdict on every annotation.
+    Migrate(crate::migrate_cmd::MigrateArgs),
 }
 
 /// Options of `wsgate proxy`.

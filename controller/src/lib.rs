@@ -16,6 +16,8 @@ pub mod inject;
 pub mod inject_cmd;
 pub mod leader;
 pub mod metrics;
+pub mod migrate;
+pub mod migrate_cmd;
 pub mod policy_crd;
 pub mod proxy_cmd;
 pub mod publish;

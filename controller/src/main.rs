@@ -34,6 +34,7 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate(args) => ExitCode::from(wsgate::validate_cmd::run(&args) as u8),
+        Command::Migrate(args) => ExitCode::from(wsgate::migrate_cmd::run(&args) as u8),
         Command::Crd => match wsgate::policy_crd::all_crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
