@@ -1,5 +1,6 @@
-//! `wsgate migrate FILE...`: prints the WebSocketRoutes equivalent to the ingress-nginx
-//! Ingresses of the files (`-` reads stdin), each Ingress's annotation report as comments
+//! `wsgate migrate FILE...`: prints the WebSocketRoutes (with `--gateway NAME`: the Gateway,
+//! HTTPRoutes and WebSocketPolicies) equivalent to the ingress-nginx Ingresses of the files
+//! (`-` reads stdin), each Ingress's annotation report as comments
 //! above its routes, and the annotations that cannot be mapped on stderr. With `--check`,
 //! exits 1 when anything would be lost.
 
@@ -8,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 
-use crate::migrate::{Outcome, migrate};
+use crate::migrate::{Form, Outcome, migrate};
 
 /// Options of `wsgate migrate`.
 #[derive(Debug, Args)]
@@ -20,6 +21,10 @@ pub struct MigrateArgs {
     /// way).
     #[arg(long)]
     pub check: bool,
+    /// Write Gateway API resources instead of WebSocketRoutes: HTTPRoutes and
+    /// WebSocketPolicies attached to a Gateway of this name in each namespace (written too).
+    #[arg(long, value_name = "NAME")]
+    pub gateway: Option<String>,
 }
 
 /// Runs the conversion; returns the exit code (0 done, 1 something not mapped with
@@ -38,7 +43,11 @@ pub fn run(args: &MigrateArgs) -> i32 {
             }
         }
     }
-    let migration = match migrate(&text) {
+    let form = match &args.gateway {
+        Some(name) => Form::Gateway(name.clone()),
+        None => Form::Routes,
+    };
+    let migration = match migrate(&text, &form) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("wsgate migrate: {e}");

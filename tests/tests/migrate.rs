@@ -1,6 +1,6 @@
 //! `wsgate migrate` as users run it: the example Ingress of `manifests/examples/` and a
-//! realistic ingress-nginx Ingress (from a file and from stdin) become WebSocketRoutes that
-//! `wsgate validate` accepts; what cannot be mapped is named on stderr, and `--check` exits 1
+//! realistic ingress-nginx Ingress (from a file and from stdin) become WebSocketRoutes (or the
+//! Gateway API form) that `wsgate validate` accepts; what cannot be mapped is named on stderr, and `--check` exits 1
 //! for it.
 
 use std::path::Path;
@@ -80,7 +80,18 @@ fn the_example_ingress_migrates_without_loss_and_validates() {
     assert!(err.contains("0 item(s) not mapped"), "{err}");
     assert!(out.contains("kind: WebSocketRoute"), "{out}");
     assert!(!out.contains("NOT MAPPED"), "{out}");
-    validates(&Scratch::new("migrate-example"), "routes.yaml", &out);
+    let dir = Scratch::new("migrate-example");
+    validates(&dir, "routes.yaml", &out);
+
+    let (code, out, err) = wsgate(&["migrate", "--check", "--gateway", "edge", example], None);
+    assert_eq!(
+        code, 0,
+        "nothing lost in the Gateway API form either: {err}"
+    );
+    for kind in ["HTTPRoute", "WebSocketPolicy", "Gateway", "GatewayClass"] {
+        assert!(out.contains(&format!("kind: {kind}\n")), "{kind}: {out}");
+    }
+    validates(&dir, "gateway.yaml", &out);
 }
 
 #[e2e]

@@ -1,7 +1,6 @@
 //! The verdict on each annotation of an Ingress being migrated, and the YAML that carries the
 //! verdicts as comments above the converted routes.
 
-use crate::crd::WebSocketRoute;
 use crate::translate::annotations::nginx::{CATALOG, Verdict};
 use crate::translate::annotations::{NGINX_PREFIX, WSGATE_PREFIX};
 use crate::translate::ingress::LEGACY_CLASS_ANNOTATION;
@@ -89,18 +88,25 @@ pub fn judge(key: &str) -> (Outcome, String) {
     }
 }
 
-/// The routes of one Ingress as YAML documents, its report as comments above them.
-pub fn render(label: &str, findings: &[Finding], routes: &[WebSocketRoute]) -> String {
+/// The documents of one Ingress as YAML, its report as comments above them.
+pub fn render<T: serde::Serialize>(label: &str, findings: &[Finding], docs: &[T]) -> String {
     let mut out = format!("# Ingress {label}, converted by wsgate migrate\n");
     for f in findings {
         let line = f.to_string().replace('\n', " ");
         out.push_str(&format!("#   {line}\n"));
     }
-    for route in routes {
+    out.push_str(&documents(docs));
+    out
+}
+
+/// Documents as a YAML stream, each after `---`.
+pub fn documents<T: serde::Serialize>(docs: &[T]) -> String {
+    let mut out = String::new();
+    for doc in docs {
         out.push_str("---\n");
-        match crate::yaml::to_string(route) {
+        match crate::yaml::to_string(doc) {
             Ok(yaml) => out.push_str(&yaml),
-            Err(e) => out.push_str(&format!("# cannot render the route: {e}\n")),
+            Err(e) => out.push_str(&format!("# cannot render a document: {e}\n")),
         }
     }
     out

@@ -11,6 +11,7 @@
 //! ```
 
 mod findings;
+mod gateway;
 
 pub use findings::{Finding, Outcome};
 
@@ -59,10 +60,22 @@ pub enum MigrateError {
     },
 }
 
-/// Converts every `networking.k8s.io/v1` Ingress of `text`.
-pub fn migrate(text: &str) -> Result<Migration, MigrateError> {
+/// What the Ingresses become.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Form {
+    /// WebSocketRoutes.
+    Routes,
+    /// HTTPRoutes and WebSocketPolicies attached to a Gateway of this name in each
+    /// namespace (written too, with the GatewayClass `wsgate`).
+    Gateway(String),
+}
+
+/// Converts every `networking.k8s.io/v1` Ingress of `text` into `form`.
+pub fn migrate(text: &str, form: &Form) -> Result<Migration, MigrateError> {
     let docs = crate::yaml::documents(text).map_err(|e| MigrateError::Yaml(e.to_string()))?;
     let mut out = Migration::default();
+    let mut listeners = gateway::Listeners::new();
+    let mut namespaces: Vec<String> = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         let is_ingress = doc["kind"] == "Ingress" && doc["apiVersion"] == "networking.k8s.io/v1";
         if !is_ingress {
@@ -73,16 +86,33 @@ pub fn migrate(text: &str) -> Result<Migration, MigrateError> {
             document: i + 1,
             message: e.to_string(),
         })?;
-        let (yaml, findings) = convert(ingress);
+        let ns = ingress.metadata.namespace.clone();
+        let ns = ns.unwrap_or_else(|| "default".into());
+        if !namespaces.contains(&ns) {
+            namespaces.push(ns);
+        }
+        let (yaml, findings) = convert(ingress, form, &mut listeners);
         out.yaml.push_str(&yaml);
         out.findings.extend(findings);
         out.ingresses += 1;
+    }
+    if let Form::Gateway(name) = form
+        && out.ingresses > 0
+    {
+        out.yaml
+            .push_str("# The Gateway of each namespace, and its class\n");
+        let docs = gateway::gateways(name, &namespaces, &listeners);
+        out.yaml.push_str(&findings::documents(&docs));
     }
     Ok(out)
 }
 
 /// One Ingress as YAML (report comments, then its routes) and its findings.
-fn convert(mut ingress: Ingress) -> (String, Vec<Finding>) {
+fn convert(
+    mut ingress: Ingress,
+    form: &Form,
+    listeners: &mut gateway::Listeners,
+) -> (String, Vec<Finding>) {
     let ns = ingress
         .metadata
         .namespace
@@ -114,8 +144,43 @@ fn convert(mut ingress: Ingress) -> (String, Vec<Finding>) {
             note: format!("the Ingress could not be converted: {message}"),
         });
     }
-    let yaml = findings::render(&label, &found, &routes);
+    let yaml = match form {
+        Form::Routes => findings::render(&label, &found, &routes),
+        Form::Gateway(name) => {
+            let docs = gateway_docs(&label, &routes, name, listeners, &mut found);
+            findings::render(&label, &found, &docs)
+        }
+    };
     (yaml, found)
+}
+
+/// The Gateway API form of `routes`; what it cannot carry joins `found`.
+fn gateway_docs(
+    label: &str,
+    routes: &[WebSocketRoute],
+    name: &str,
+    listeners: &mut gateway::Listeners,
+    found: &mut Vec<Finding>,
+) -> Vec<serde_json::Value> {
+    let mut docs = Vec::new();
+    for route in routes {
+        let converted = gateway::convert(route, name, listeners);
+        let route_name = route.metadata.name.clone().unwrap_or_default();
+        found.extend(converted.lost.into_iter().map(|(field, why)| {
+            let (outcome, note) = match why.strip_prefix("differs: ") {
+                Some(what) => (Outcome::Differs, what.to_string()),
+                None => (Outcome::NotMapped, why),
+            };
+            Finding {
+                ingress: label.to_string(),
+                annotation: format!("HTTPRoute {route_name} {field}"),
+                outcome,
+                note,
+            }
+        }));
+        docs.extend(converted.docs);
+    }
+    docs
 }
 
 /// Translates `ingress` without its not-mapped annotations. A value the translation refuses

@@ -97,7 +97,7 @@ fn valid(yaml: &str) -> usize {
 
 #[test]
 fn a_socketio_chat_ingress_keeps_its_websocket_settings() {
-    let m = migrate(CHAT).expect("migrates");
+    let m = migrate(CHAT, &Form::Routes).expect("migrates");
     assert_eq!((m.ingresses, m.skipped), (1, 0));
     assert_eq!(valid(&m.yaml), 1, "one WebSocketRoute");
     for (annotation, want) in [
@@ -159,7 +159,7 @@ fn a_socketio_chat_ingress_keeps_its_websocket_settings() {
 
 #[test]
 fn a_refused_value_is_set_aside_and_named_while_the_rest_converts() {
-    let m = migrate(GAME).expect("migrates");
+    let m = migrate(GAME, &Form::Routes).expect("migrates");
     assert_eq!(valid(&m.yaml), 2, "one WebSocketRoute per host");
     let (lb, why) = outcome(&m, "/load-balance");
     assert_eq!(lb, Outcome::NotMapped);
@@ -185,7 +185,7 @@ fn a_refused_value_is_set_aside_and_named_while_the_rest_converts() {
 #[test]
 fn an_ingress_without_annotations_loses_nothing_and_other_kinds_are_skipped() {
     let text = format!("{PLAIN}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: echo}}\n");
-    let m = migrate(&text).expect("migrates");
+    let m = migrate(&text, &Form::Routes).expect("migrates");
     assert_eq!((m.ingresses, m.skipped), (1, 1));
     assert!(!m.loses_something(), "{:#?}", m.findings);
     assert_eq!(valid(&m.yaml), 1);
@@ -194,10 +194,13 @@ fn an_ingress_without_annotations_loses_nothing_and_other_kinds_are_skipped() {
 
 #[test]
 fn unreadable_input_is_an_error_naming_the_document() {
-    assert!(matches!(migrate("a: [b"), Err(MigrateError::Yaml(_))));
+    assert!(matches!(
+        migrate("a: [b", &Form::Routes),
+        Err(MigrateError::Yaml(_))
+    ));
     let bad =
         "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\nspec: {rules: 3}\n";
-    let err = migrate(bad).expect_err("not an Ingress");
+    let err = migrate(bad, &Form::Routes).expect_err("not an Ingress");
     assert!(err.to_string().starts_with("document 1"), "{err}");
 }
 
@@ -222,8 +225,103 @@ fn readme_yaml(heading: &str) -> Vec<&'static str> {
 fn the_readme_migration_example_is_what_migrate_prints() {
     let blocks = readme_yaml("### Converting Ingresses: `wsgate migrate`");
     assert_eq!(blocks.len(), 2, "an Ingress and its conversion");
-    let m = migrate(blocks[0]).expect("migrates");
+    let m = migrate(blocks[0], &Form::Routes).expect("migrates");
     assert_eq!(m.yaml, blocks[1], "README output is stale");
     assert_eq!(valid(blocks[1]), 1);
     assert!(m.loses_something(), "the example shows NOT MAPPED lines");
+}
+
+fn parse<T: serde::de::DeserializeOwned>(doc: serde_json::Value) -> T {
+    serde_json::from_value(doc).expect("object")
+}
+
+/// The objects of a migration's output, for the controller's translation.
+fn objects(yaml: &str) -> Vec<crate::translate::Object> {
+    use crate::translate::Object;
+    let backend = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: chat, namespace: apps}
+spec: {ports: [{name: ws, port: 3000}]}
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: chat-1, namespace: apps, labels: {kubernetes.io/service-name: chat, endpointslice.kubernetes.io/managed-by: endpointslice-controller.k8s.io}}
+addressType: IPv4
+ports: [{name: ws, port: 3000}]
+endpoints: [{addresses: [10.0.0.1]}]
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: chat-tls, namespace: apps}
+type: kubernetes.io/tls
+data: {tls.crt: Y2VydA==, tls.key: a2V5}
+"#;
+    let all = crate::yaml::documents(&format!("{yaml}\n---\n{backend}")).expect("YAML");
+    all.into_iter()
+        .map(|doc| {
+            let kind = doc["kind"].as_str().unwrap_or_default().to_string();
+            match kind.as_str() {
+                "WebSocketRoute" => Object::Route(Box::new(parse(doc))),
+                "HTTPRoute" => Object::HTTPRoute(Box::new(parse(doc))),
+                "WebSocketPolicy" => Object::WebSocketPolicy(Box::new(parse(doc))),
+                "Gateway" => Object::Gateway(Box::new(parse(doc))),
+                "GatewayClass" => Object::GatewayClass(Box::new(parse(doc))),
+                "Service" => Object::Service(Box::new(parse(doc))),
+                "EndpointSlice" => Object::EndpointSlice(Box::new(parse(doc))),
+                "Secret" => Object::Secret(Box::new(parse(doc))),
+                other => panic!("unexpected {other}"),
+            }
+        })
+        .collect()
+}
+
+fn table(yaml: &str) -> crate::translate::Translation {
+    use crate::translate::tenancy::Tenancy;
+    let mut index =
+        crate::translate::Index::new("wsgate").with_tenancy(Tenancy::allowing(&["*".into()]));
+    for o in objects(yaml) {
+        index.apply(o);
+    }
+    index.build()
+}
+
+/// Both forms of the chat Ingress compile into the same route: hosts, paths, endpoints and
+/// WebSocket policy (but for `ws://` in clear: 308 as a WebSocketRoute, 403 on a Gateway,
+/// which the report says).
+#[test]
+fn the_gateway_form_serves_what_the_websocketroute_form_serves() {
+    let routes = migrate(CHAT, &Form::Routes).expect("routes");
+    let gateway = migrate(CHAT, &Form::Gateway("edge".into())).expect("gateway");
+    let (a, b) = (table(&routes.yaml), table(&gateway.yaml));
+    assert!(
+        a.reports
+            .values()
+            .chain(b.reports.values())
+            .all(|r| r.all_true()),
+        "{:#?}{:#?}",
+        a.reports,
+        b.reports
+    );
+    let policy = &b.gateway.policies[&crate::translate::ObjectKey::new("apps", "chat")];
+    assert!(
+        policy.ancestors.iter().all(|(_, v)| v.status),
+        "{policy:#?}"
+    );
+    assert!(b.gateway.routes.values().all(|r| {
+        r.parents
+            .iter()
+            .all(|p| p.accepted.status && p.resolved_refs.status)
+    }));
+    assert_eq!((a.routes.len(), b.routes.len()), (1, 1));
+    let (ra, rb) = (&a.routes[0], &b.routes[0]);
+    assert_eq!(ra.hostnames, rb.hostnames);
+    assert_eq!(ra.rules[0].path, rb.rules[0].path);
+    assert_eq!(ra.rules[0].backend, rb.rules[0].backend);
+    let mut pb = (*rb.policy).clone();
+    assert!(ra.policy.redirect_upgrades && !pb.redirect_upgrades);
+    pb.redirect_upgrades = true;
+    assert_eq!(*ra.policy, pb, "the same WebSocket policy");
+    let (outcome, note) = outcome(&gateway, "tls.redirectUpgrades");
+    assert_eq!(outcome, Outcome::Differs, "{note}");
 }
