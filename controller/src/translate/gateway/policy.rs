@@ -42,6 +42,7 @@ enum Slot {
 /// The policy holding one target.
 #[derive(Clone, Debug)]
 struct Holder {
+    policy: ObjectKey,
     fields: PolicyFields,
     /// Why its `auth` cannot be honoured (a ticket Secret missing): routes then answer 503.
     broken: Option<String>,
@@ -99,7 +100,6 @@ pub fn resolve(
     let mut policies: Vec<&WebSocketPolicy> = objects.policies.values().collect();
     policies.sort_by_key(|p| order(&p.metadata, 0));
     let mut out = Attachments::default();
-    let mut holders: BTreeMap<Slot, ObjectKey> = BTreeMap::new();
     for policy in policies {
         let key = ObjectKey::of(&policy.metadata);
         let (fields, broken) = with_secrets(&policy.spec.policy, secrets, &key.namespace);
@@ -110,53 +110,60 @@ pub fn resolve(
                 Some(_) => Ok(()),
             })
             .err();
+        let holder = Holder {
+            policy: key.clone(),
+            fields,
+            broken,
+        };
         let mut report = PolicyReport {
             uid: policy.metadata.uid.clone(),
             generation: policy.metadata.generation,
             ancestors: Vec::new(),
         };
         for (i, target) in policy.spec.target_refs.iter().enumerate() {
-            let (slot, ancestors) = match locate(objects, ours, &key.namespace, target) {
-                Ok(found) => found,
+            match locate(objects, ours, &key.namespace, target) {
+                Ok((slot, ancestors)) => {
+                    let verdict = match &invalid {
+                        Some(message) => Verdict::fail(why::INVALID, message.clone()),
+                        None => out.claim(slot, &holder, &target.name),
+                    };
+                    for ancestor in ancestors {
+                        report.add(ancestor, verdict.clone());
+                    }
+                }
                 Err((reason, message)) => {
-                    let field = format!("spec.targetRefs[{i}]");
-                    let verdict = Verdict::fail(reason, format!("{field}: {message}"));
-                    report.add(self_ref(&key.namespace, target), verdict);
-                    continue;
+                    let message = format!("spec.targetRefs[{i}]: {message}");
+                    report.add(
+                        self_ref(&key.namespace, target),
+                        Verdict::fail(reason, message),
+                    );
                 }
-            };
-            let verdict = if let Some(message) = &invalid {
-                Verdict::fail(why::INVALID, message.clone())
-            } else if let Some(holder) = holders.get(&slot).filter(|h| **h != key) {
-                Verdict::fail(
-                    why::CONFLICTED,
-                    format!(
-                        "WebSocketPolicy {holder} is older and already targets {}",
-                        target.name
-                    ),
-                )
-            } else {
-                holders.insert(slot.clone(), key.clone());
-                let holder = Holder {
-                    fields: fields.clone(),
-                    broken: broken.clone(),
-                };
-                out.slots.insert(slot, holder);
-                match &broken {
-                    Some(problem) => Verdict::fail(
-                        why::INVALID,
-                        format!("{problem}; the routes it applies to answer 503 until it is fixed"),
-                    ),
-                    None => Verdict::ok(why::ACCEPTED, "the policy applies"),
-                }
-            };
-            for ancestor in ancestors {
-                report.add(ancestor, verdict.clone());
             }
         }
         reports.insert(key, report);
     }
     out
+}
+
+impl Attachments {
+    /// Gives `slot` to `holder` unless an older policy holds it (policies come oldest first).
+    fn claim(&mut self, slot: Slot, holder: &Holder, target: &str) -> Verdict {
+        if let Some(older) = self.slots.get(&slot).filter(|h| h.policy != holder.policy) {
+            let message = format!(
+                "WebSocketPolicy {} is older and already targets {target}",
+                older.policy
+            );
+            return Verdict::fail(why::CONFLICTED, message);
+        }
+        self.slots.insert(slot, holder.clone());
+        match &holder.broken {
+            Some(problem) => Verdict::fail(
+                why::INVALID,
+                format!("{problem}; the routes it applies to answer 503 until it is fixed"),
+            ),
+            None => Verdict::ok(why::ACCEPTED, "the policy applies"),
+        }
+    }
 }
 
 /// The slot a target names and its ancestors (the Gateways it is attached to), or why it
