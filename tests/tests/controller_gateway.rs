@@ -88,7 +88,8 @@ async fn a_gateway_and_httproute_serve_wss_and_get_the_spec_status() {
     api.create(http_route(
         "elsewhere",
         Some("http"),
-        json!({"backendRefs": [{"name": "echo", "namespace": "other", "port": 3000}]}),
+        json!({"matches": [{"path": {"type": "PathPrefix", "value": "/elsewhere"}}],
+               "backendRefs": [{"name": "echo", "namespace": "other", "port": 3000}]}),
     ));
 
     let flags = ["--gateway-api", "--publish-status-address", "203.0.113.10"];
@@ -110,6 +111,10 @@ async fn a_gateway_and_httproute_serve_wss_and_get_the_spec_status() {
     assert_eq!(status_of(&head), 403, "ws:// in clear: {head}");
     let plain = format!("GET /page HTTP/1.1\r\nHost: {CHAT}\r\nConnection: close\r\n\r\n");
     assert_eq!(http_status(ctl.http, &plain).await, 308);
+    // A route of the HTTP listener takes its path in clear (its backend is not permitted: 503),
+    // not the redirect.
+    let other = format!("GET /elsewhere HTTP/1.1\r\nHost: {CHAT}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_status(ctl.http, &other).await, 503);
 
     // Status, as the spec says, once the leader has written it.
     let written = eventually(Duration::from_secs(30), || async {

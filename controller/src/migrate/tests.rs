@@ -321,6 +321,10 @@ fn the_gateway_form_serves_what_the_websocketroute_form_serves() {
     let mut pb = (*rb.policy).clone();
     assert!(ra.policy.redirect_upgrades && !pb.redirect_upgrades);
     pb.redirect_upgrades = true;
+    // Matched on both listeners with the redirect in clear, or bound to the TLS listener with
+    // the same redirect in clear: the same traffic.
+    assert_eq!(pb.listeners, wsgate_core::table::Listeners::Tls);
+    pb.listeners = wsgate_core::table::Listeners::Both;
     assert_eq!(*ra.policy, pb, "the same WebSocket policy");
     let (outcome, note) = outcome(&gateway, "tls.redirectUpgrades");
     assert_eq!(outcome, Outcome::Differs, "{note}");

@@ -31,8 +31,9 @@ pub struct GatewayExtras {
     pub cert: Option<std::sync::Arc<wsgate_core::table::TlsCert>>,
     /// Rules (by index) whose backend is replaced: 503 (unusable) or 500 (misconfigured).
     pub unusable_rules: Vec<(usize, wsgate_core::table::Backend)>,
-    /// Attached through HTTPS listeners only: not served on the plaintext listener.
-    pub tls_only: bool,
+    /// The wsgate listener of the Gateway listener it came from (`HTTPS`: TLS, `HTTP`:
+    /// plaintext).
+    pub listeners: wsgate_core::table::Listeners,
 }
 
 pub(super) fn order(meta: &ObjectMeta, index: usize) -> Order {

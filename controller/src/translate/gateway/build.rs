@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use wsgate_core::spec::RouteSpec;
-use wsgate_core::table::{Backend, Route, RouteId};
+use wsgate_core::table::{Backend, Listeners, Route, RouteId};
 
 use super::attach::attach;
 use super::listeners::{self, Served};
@@ -152,8 +152,6 @@ fn candidates(
     targets: &[Target],
     policies: &Attachments,
 ) -> Vec<Candidate> {
-    // A route attached to no plaintext (HTTP) listener is served over TLS only.
-    let tls_only = targets.iter().all(|t| t.1.listener.protocol == "HTTPS");
     let mut out = Vec::new();
     for (ri, rule) in rules.iter().enumerate() {
         let rule_name = route.spec.rules.get(ri).and_then(|r| r.name.as_deref());
@@ -198,7 +196,11 @@ fn candidates(
                 gateway: Some(GatewayExtras {
                     cert: listener.cert.clone(),
                     unusable_rules,
-                    tls_only,
+                    listeners: if listener.listener.protocol == "HTTPS" {
+                        Listeners::Tls
+                    } else {
+                        Listeners::Plaintext
+                    },
                 }),
             });
         }
@@ -206,13 +208,16 @@ fn candidates(
     out
 }
 
-/// Puts a Gateway candidate's listener certificate on its route, keeps a route of HTTPS
-/// listeners off the plaintext listener (308 to https, 403 for `ws://`, as for a
-/// WebSocketRoute with its own certificate), and replaces its unusable rules' backends.
+/// Puts a Gateway candidate's listener certificate on its route and binds it to the wsgate
+/// listener of its Gateway listener: an `HTTP` one's route is not matched over TLS, an
+/// `HTTPS` one's not in clear, where (unless a route of an `HTTP` listener takes the request)
+/// it answers 308 to https, and 403 to `ws://`, as a WebSocketRoute with its own certificate
+/// does. Its unusable rules' backends are replaced.
 pub fn apply_extras(route: &mut Route, extras: GatewayExtras) {
     route.tls = extras.cert;
-    if extras.tls_only {
-        let policy = std::sync::Arc::make_mut(&mut route.policy);
+    let policy = std::sync::Arc::make_mut(&mut route.policy);
+    policy.listeners = extras.listeners;
+    if extras.listeners == Listeners::Tls {
         policy.redirect_http = true;
         policy.redirect_upgrades = false;
     }

@@ -264,13 +264,19 @@ fn status_follows_the_generation() {
     assert_eq!(report.generation, Some(6));
 }
 
-/// HTTPRouteHTTPSListener: a route attached only to HTTPS listeners is served over TLS only
-/// (plaintext requests get the 308 to https, `ws://` the 403); one that an HTTP listener also
-/// takes is served in clear too.
+/// HTTPRouteHTTPSListener, HTTPRouteListenerHostnameMatching: a route is bound to the
+/// listeners it attached to. One of an HTTPS listener is matched over TLS only (in clear it
+/// answers the 308 to https, the 403 to `ws://`); one of an HTTP listener in clear only.
 #[test]
-fn routes_of_https_listeners_only_are_not_served_in_clear() {
+fn routes_are_bound_to_the_listeners_they_attached_to() {
+    use wsgate_core::table::Listeners;
     let listeners = "[{name: https, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: chat-tls}]}, allowedRoutes: {namespaces: {from: All}}}, {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]";
-    for (section, tls_only) in [(", sectionName: https", true), ("", false)] {
+    let cases: [(&str, &[Listeners]); 3] = [
+        (", sectionName: https", &[Listeners::Tls]),
+        (", sectionName: http", &[Listeners::Plaintext]),
+        ("", &[Listeners::Tls, Listeners::Plaintext]),
+    ];
+    for (section, want) in cases {
         let mut objects = chat_backend("apps");
         objects.push(gw_class());
         objects.push(gateway(listeners));
@@ -282,9 +288,11 @@ fn routes_of_https_listeners_only_are_not_served_in_clear() {
             &format!("{{parentRefs: [{{name: gw, namespace: infra{section}}}], hostnames: [chat.example.com], rules: [{{backendRefs: [{{name: chat, port: 80}}]}}]}}"),
         ));
         let t = index(objects).build();
-        assert!(!t.routes.is_empty(), "{section}");
+        let got: Vec<Listeners> = t.routes.iter().map(|r| r.policy.listeners).collect();
+        assert_eq!(got, want, "{section}");
         for r in &t.routes {
-            assert_eq!(r.policy.redirect_http, tls_only, "{section}");
+            let tls = r.policy.listeners == Listeners::Tls;
+            assert_eq!(r.policy.redirect_http, tls, "{section}");
             assert!(
                 !r.policy.redirect_upgrades,
                 "ws:// gets the 403, not a redirect"
