@@ -64,6 +64,8 @@ pub enum BackendRuntime {
     Endpoints(Arc<Balancer>),
     /// Unusable; requests get 503 with this reason.
     Invalid(Arc<str>),
+    /// Named wrongly; requests get 500 with this reason.
+    Misconfigured(Arc<str>),
 }
 
 impl RuleRuntime {
@@ -72,6 +74,9 @@ impl RuleRuntime {
         match &self.backend {
             BackendRuntime::Endpoints(b) => Ok(b),
             BackendRuntime::Invalid(reason) => Err(ProxyError::BackendInvalid(reason.clone())),
+            BackendRuntime::Misconfigured(reason) => {
+                Err(ProxyError::BackendMisconfigured(reason.clone()))
+            }
         }
     }
 }
@@ -174,6 +179,7 @@ fn backend(
             BackendRuntime::Endpoints(Arc::new(Balancer::new(candidates, policy, route_key)))
         }
         Backend::Invalid { reason } => BackendRuntime::Invalid(reason.as_str().into()),
+        Backend::Misconfigured { reason } => BackendRuntime::Misconfigured(reason.as_str().into()),
     }
 }
 
