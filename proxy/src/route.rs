@@ -52,6 +52,9 @@ pub struct RuleRuntime {
     pub backend: BackendRuntime,
     /// TLS client for the endpoints (`None`: plaintext).
     pub upstream_tls: Option<Arc<UpstreamConnector>>,
+    /// The settings that client was built from: pooled connections are shared only by
+    /// rules with the same ones.
+    pub tls_settings: Option<Arc<wsgate_core::table::UpstreamTls>>,
 }
 
 /// A backend with live endpoints, or why it cannot be used.
@@ -61,6 +64,8 @@ pub enum BackendRuntime {
     Endpoints(Arc<Balancer>),
     /// Unusable; requests get 503 with this reason.
     Invalid(Arc<str>),
+    /// Named wrongly; requests get 500 with this reason.
+    Misconfigured(Arc<str>),
 }
 
 impl RuleRuntime {
@@ -69,6 +74,9 @@ impl RuleRuntime {
         match &self.backend {
             BackendRuntime::Endpoints(b) => Ok(b),
             BackendRuntime::Invalid(reason) => Err(ProxyError::BackendInvalid(reason.clone())),
+            BackendRuntime::Misconfigured(reason) => {
+                Err(ProxyError::BackendMisconfigured(reason.clone()))
+            }
         }
     }
 }
@@ -112,6 +120,7 @@ impl Router {
                                 .upstream_tls
                                 .as_ref()
                                 .map(|t| UpstreamConnector::for_rule(t, &label)),
+                            tls_settings: rule.upstream_tls.clone(),
                         })
                     })
                     .collect();
@@ -170,6 +179,7 @@ fn backend(
             BackendRuntime::Endpoints(Arc::new(Balancer::new(candidates, policy, route_key)))
         }
         Backend::Invalid { reason } => BackendRuntime::Invalid(reason.as_str().into()),
+        Backend::Misconfigured { reason } => BackendRuntime::Misconfigured(reason.as_str().into()),
     }
 }
 

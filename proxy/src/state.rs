@@ -188,7 +188,7 @@ fn endpoints_of(table: &RouteTable) -> HashSet<std::net::SocketAddr> {
         .flat_map(|r| r.rules.iter())
         .filter_map(|rule| match &rule.backend {
             Backend::Endpoints(eps) => Some(eps.iter().map(|e| e.addr)),
-            Backend::Invalid { .. } => None,
+            Backend::Invalid { .. } | Backend::Misconfigured { .. } => None,
         })
         .flatten()
         .collect()

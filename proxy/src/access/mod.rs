@@ -78,16 +78,16 @@ impl AccessSlot {
         let headers = options
             .headers
             .iter()
-            .map(|h| (h.clone(), req.headers().get(h).cloned()))
+            .map(|h| (h.clone(), req.headers().get(h).map(detached)))
             .collect();
         Self(Some(Box::new(Access {
             started: Instant::now(),
             websocket,
             method: req.method().clone(),
-            uri: req.uri().clone(),
-            host: req.headers().get(header::HOST).cloned(),
-            user_agent: req.headers().get(header::USER_AGENT).cloned(),
-            request_id,
+            uri: detached_uri(req.uri()),
+            host: req.headers().get(header::HOST).map(detached),
+            user_agent: req.headers().get(header::USER_AGENT).map(detached),
+            request_id: detached(&request_id),
             headers,
             peer,
             tls: tls.cloned(),
@@ -288,5 +288,37 @@ impl Access {
             })
             .collect();
         Some(parts.join("; "))
+    }
+}
+
+/// A copy of `value` in its own allocation. A request's header values and target are slices
+/// of hyper's read buffer for the connection; keeping one for the life of a WebSocket would
+/// keep that whole buffer (8 KiB) alive per idle connection.
+fn detached(value: &HeaderValue) -> HeaderValue {
+    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A copy of `uri` that shares no memory with the request (see [`detached`]).
+fn detached_uri(uri: &Uri) -> Uri {
+    Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(uri.to_string().as_bytes()))
+        .unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+#[cfg(test)]
+mod detach_tests {
+    use super::*;
+
+    #[test]
+    fn kept_values_share_no_memory_with_the_request() {
+        let buf = bytes::Bytes::from_static(b"chat.example.com/socket?x=1");
+        let host = HeaderValue::from_maybe_shared(buf.slice(0..16)).expect("value");
+        let copy = detached(&host);
+        assert_eq!(copy, host);
+        assert_ne!(copy.as_bytes().as_ptr(), host.as_bytes().as_ptr());
+        let uri = Uri::from_maybe_shared(buf.slice(16..)).expect("uri");
+        let copy = detached_uri(&uri);
+        assert_eq!(copy, uri);
+        let path = uri.path_and_query().map(|p| p.as_str().as_ptr());
+        assert_ne!(copy.path_and_query().map(|p| p.as_str().as_ptr()), path);
     }
 }

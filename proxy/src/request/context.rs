@@ -3,7 +3,7 @@
 //! as a value, never through request extensions); and the two steps every path shares,
 //! route and choose.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -113,13 +113,14 @@ pub fn host_of<B>(req: &Request<B>) -> &str {
 }
 
 /// What route matching looks at in `req`.
-pub fn view<B>(req: &Request<B>) -> RequestView<'_> {
+pub fn view<B>(req: &Request<B>, tls: Option<bool>) -> RequestView<'_> {
     RequestView {
         host: host_of(req),
         path: req.uri().path(),
         method: req.method(),
         query: req.uri().query(),
         headers: req.headers(),
+        tls,
     }
 }
 
@@ -137,7 +138,8 @@ pub fn route<B>(
     }
     let host = host_of(req);
     let path = req.uri().path();
-    let Some((route, rule)) = router.find(&view(req)) else {
+    let tls = matches!(conn.proto, Proto::Https);
+    let Some((route, rule)) = router.find(&view(req, Some(tls))) else {
         return Err(ProxyError::NoRoute {
             host: host.to_string(),
             path: path.to_string(),
@@ -153,11 +155,13 @@ pub fn route<B>(
 
 /// The choose step: the endpoint of the matched rule for `req` (affinity, then balancing),
 /// leased until the selection is dropped. A Socket.IO session another replica learned is
-/// fetched from the shared table first.
+/// fetched from the shared table first. `client` is the address admission resolved (through
+/// trusted proxies), so ClientIP affinity and hashing follow the client, not its proxy.
 pub async fn choose<B>(
     state: &State,
     routed: &Routed,
     req: &Request<B>,
+    client: IpAddr,
 ) -> Result<Selection, ProxyError> {
     if let Affinity::SocketIo { .. } = routed.route.policy.affinity
         && let Some(sid) = engine_io(req.uri().query()).and_then(|e| e.sid)
@@ -167,7 +171,7 @@ pub async fn choose<B>(
     let facts = RequestFacts {
         uri: req.uri(),
         headers: req.headers(),
-        peer: routed.conn.peer,
+        client,
     };
     Selection::choose(
         &routed.route.policy.affinity,
