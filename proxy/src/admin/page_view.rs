@@ -182,7 +182,7 @@ fn route_row(rt: &RouteRuntime, websockets: &HashMap<Vec<String>, f64>) -> Route
         .iter()
         .map(|rule| {
             let backend = match &rule.backend {
-                BackendRuntime::Invalid(reason) => {
+                BackendRuntime::Invalid(reason) | BackendRuntime::Misconfigured(reason) => {
                     problems.push(format!("backend unavailable: {reason}"));
                     Err(reason.clone())
                 }
@@ -208,7 +208,7 @@ fn route_row(rt: &RouteRuntime, websockets: &HashMap<Vec<String>, f64>) -> Route
             };
             let more_endpoints = match &rule.backend {
                 BackendRuntime::Endpoints(b) => b.candidates.len().saturating_sub(MAX_ENDPOINTS),
-                BackendRuntime::Invalid(_) => 0,
+                BackendRuntime::Invalid(_) | BackendRuntime::Misconfigured(_) => 0,
             };
             RuleRow {
                 path: String::new(),
