@@ -101,6 +101,10 @@ pub fn cases(env: &Env) -> Vec<Case> {
     let mut big_ping = vec![0x89, 0x80 | 126];
     big_ping.extend_from_slice(&126u16.to_be_bytes());
     big_ping.extend_from_slice(&[1, 2, 3, 4]);
+    // "caf" and the first byte of a two-byte sequence, then a continuation frame whose
+    // first byte cannot continue it: invalid only across the two frames.
+    let mut not_utf8 = masked(0x01, b"caf\xC3");
+    not_utf8.extend(masked(0x80, b"("));
     let big_head = format!(
         "GET / HTTP/1.1\r\nHost: open.test\r\nX-Big: {}\r\n\r\n",
         "a".repeat(5000)
@@ -239,6 +243,10 @@ pub fn cases(env: &Env) -> Vec<Case> {
                 ws("strict.test", "/ws", ""),
                 frame(0x81, b"unmasked", false),
             ),
+        ),
+        case(
+            "`protocol: Strict` (default), after `101`: a text message",
+            Input::Frames(ws("strict.test", "/ws", ""), not_utf8),
         ),
     ]
 }
