@@ -36,12 +36,15 @@ pub enum Command {
     Proxy(ProxyArgs),
     /// Run in a cluster: watch the Kubernetes API and serve the routes it declares.
     Controller(Box<ControllerArgs>),
-    /// Print the WebSocketRoute CustomResourceDefinition as YAML.
+    /// Print wsgate's CustomResourceDefinitions (WebSocketRoute, WebSocketPolicy) as YAML.
     Crd,
     /// Check a routes file or manifests without running anything (exit 0 valid, 64 not).
     Validate(crate::validate_cmd::ValidateArgs),
     /// Add wsgate as a native sidecar to the pods of Kubernetes YAML (files or stdin).
     Inject(crate::inject_cmd::InjectArgs),
+    /// Print the WebSocketRoutes equivalent to ingress-nginx Ingresses (files or stdin), with
+    /// a verdict on every annotation.
+    Migrate(crate::migrate_cmd::MigrateArgs),
 }
 
 /// Options of `wsgate proxy`.

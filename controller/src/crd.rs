@@ -76,6 +76,12 @@ pub struct WebSocketRouteStatus {
 /// formats the API server recognises (`int32`, `int64`).
 pub fn crd() -> CustomResourceDefinition {
     let mut crd = WebSocketRoute::crd();
+    make_crd_structural(&mut crd);
+    crd
+}
+
+/// Makes every version's schema of a generated CRD structural.
+pub(crate) fn make_crd_structural(crd: &mut CustomResourceDefinition) {
     for version in &mut crd.spec.versions {
         if let Some(schema) = version
             .schema
@@ -85,10 +91,9 @@ pub fn crd() -> CustomResourceDefinition {
             make_structural(schema);
         }
     }
-    crd
 }
 
-/// The CRD as YAML, as `wsgate crd` prints it and `crds/` stores it.
+/// The CRD as YAML, as `crds/websocketroutes.wsgate.dev.yaml` stores it.
 pub fn crd_yaml() -> Result<String, crate::yaml::YamlError> {
     crate::yaml::to_string(&crd())
 }

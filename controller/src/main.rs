@@ -34,7 +34,8 @@ fn main() -> ExitCode {
             }
         },
         Command::Validate(args) => ExitCode::from(wsgate::validate_cmd::run(&args) as u8),
-        Command::Crd => match wsgate::crd::crd_yaml() {
+        Command::Migrate(args) => ExitCode::from(wsgate::migrate_cmd::run(&args) as u8),
+        Command::Crd => match wsgate::policy_crd::all_crds_yaml() {
             Ok(yaml) => {
                 print!("{yaml}");
                 ExitCode::SUCCESS

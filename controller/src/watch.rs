@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 use crate::crd::WebSocketRoute;
 use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
 use crate::metrics::ControllerMetrics;
+use crate::policy_crd::WebSocketPolicy;
 use crate::translate::secrets::SECRET_LABEL;
 use crate::translate::{Kind, Object, ObjectKey};
 
@@ -54,6 +55,7 @@ pub fn kind_name(kind: Kind) -> &'static str {
         Kind::HTTPRoute => "HTTPRoute",
         Kind::ReferenceGrant => "ReferenceGrant",
         Kind::Namespace => "Namespace",
+        Kind::WebSocketPolicy => "WebSocketPolicy",
     }
 }
 
@@ -112,7 +114,8 @@ pub fn spawn_all(
     1 + 6 * scopes.len()
 }
 
-/// Starts the watchers of the Gateway API kinds and Namespaces; returns how many.
+/// Starts the watchers of the Gateway API kinds, WebSocketPolicies and Namespaces; returns
+/// how many.
 pub fn spawn_gateway_api(
     client: &Client,
     namespaces: &[String],
@@ -153,8 +156,11 @@ pub fn spawn_gateway_api(
         w.spawn::<ReferenceGrant>(client, scope, all(), Kind::ReferenceGrant, |o| {
             Object::ReferenceGrant(Box::new(o))
         });
+        w.spawn::<WebSocketPolicy>(client, scope, all(), Kind::WebSocketPolicy, |o| {
+            Object::WebSocketPolicy(Box::new(o))
+        });
     }
-    2 + 3 * scopes.len()
+    2 + 4 * scopes.len()
 }
 
 fn namespaced<K>(client: &Client, scope: &Option<String>) -> Api<DeserializeGuard<K>>

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use http::{HeaderMap, Method};
 
 use crate::table::http::Conditions;
-use crate::table::{HostMatch, PathMatch, RouteTable};
+use crate::table::{HostMatch, Listeners, PathMatch, RouteTable};
 
 /// Position of a rule in the table: (route index, rule index).
 pub type RuleRef = (usize, usize);
@@ -27,6 +27,7 @@ pub struct MatchIndex {
     wildcard: Vec<(String, Vec<RuleRef>)>,
     any: Vec<RuleRef>,
     paths: Vec<Vec<(PathMatch, Arc<Conditions>)>>,
+    listeners: Vec<Listeners>,
 }
 
 /// What matching looks at in a request.
@@ -42,6 +43,9 @@ pub struct RequestView<'a> {
     pub query: Option<&'a str>,
     /// Headers.
     pub headers: &'a HeaderMap,
+    /// Arrived on the TLS (`Some(true)`) or plaintext (`Some(false)`) listener; `None`
+    /// matches routes of either.
+    pub tls: Option<bool>,
 }
 
 impl MatchIndex {
@@ -51,6 +55,7 @@ impl MatchIndex {
         let mut wildcard: HashMap<String, Vec<RuleRef>> = HashMap::new();
         let mut any = Vec::new();
         let mut paths = Vec::with_capacity(table.routes.len());
+        let listeners = table.routes.iter().map(|r| r.policy.listeners).collect();
         for (ri, route) in table.routes.iter().enumerate() {
             paths.push(
                 route
@@ -77,6 +82,7 @@ impl MatchIndex {
             wildcard: wildcard.into_iter().collect(),
             any,
             paths,
+            listeners,
         };
         index
             .wildcard
@@ -113,6 +119,7 @@ impl MatchIndex {
             method: &Method::GET,
             query: None,
             headers: &HeaderMap::new(),
+            tls: None,
         })
     }
 
@@ -122,7 +129,8 @@ impl MatchIndex {
         let try_group = |refs: &[RuleRef]| {
             refs.iter().copied().find(|&(r, i)| {
                 let (path, conditions) = &self.paths[r][i];
-                path_matches(path, req.path)
+                self.listeners[r].serves(req.tls)
+                    && path_matches(path, req.path)
                     && conditions.matches(req.method, req.query, req.headers)
             })
         };

@@ -45,6 +45,7 @@ fn table(routes: Vec<Route>) -> RouteTable {
     RouteTable {
         version: 1,
         routes: routes.into(),
+        refused: Default::default(),
     }
 }
 
@@ -216,6 +217,7 @@ fn conditions_order_rules_with_the_same_path() {
             method: &method,
             query,
             headers: &h,
+            tls: None,
         };
         index
             .find_request(&req)
@@ -276,4 +278,40 @@ fn conditions_order_rules_with_the_same_path() {
             "{desc}"
         );
     }
+}
+
+/// A route bound to one listener (Gateway API) is not matched on the other; an unknown
+/// listener (`None`) matches both, so precedence decides.
+#[test]
+fn routes_bound_to_a_listener_are_matched_there_only() {
+    let bound = |name: &str, listeners: crate::table::Listeners| {
+        let mut r = route(name, &[exact("chat.example.com")], &[prefix("/")]);
+        r.policy = Arc::new(RoutePolicy {
+            listeners,
+            ..RoutePolicy::default()
+        });
+        r
+    };
+    let t = table(vec![
+        bound("https-only", crate::table::Listeners::Tls),
+        bound("http-only", crate::table::Listeners::Plaintext),
+    ]);
+    let index = MatchIndex::build(&t);
+    let headers = HeaderMap::new();
+    let find = |tls: Option<bool>| {
+        let req = RequestView {
+            host: "chat.example.com",
+            path: "/socket.io/",
+            method: &Method::GET,
+            query: None,
+            headers: &headers,
+            tls,
+        };
+        index
+            .find_request(&req)
+            .map(|(r, _)| t.routes[r].id.name.clone())
+    };
+    assert_eq!(find(Some(true)).as_deref(), Some("https-only"));
+    assert_eq!(find(Some(false)).as_deref(), Some("http-only"));
+    assert_eq!(find(None).as_deref(), Some("https-only"), "the older first");
 }

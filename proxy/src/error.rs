@@ -63,6 +63,9 @@ pub enum ProxyError {
     /// The route's backend cannot be used.
     #[error("backend unavailable: {0}")]
     BackendInvalid(Arc<str>),
+    /// The route names a backend of a kind wsgate cannot use (500, as the Gateway API asks).
+    #[error("backend misconfigured: {0}")]
+    BackendMisconfigured(Arc<str>),
     /// Connecting to the endpoint failed.
     #[error("endpoint {addr} refused or failed the connection: {source}")]
     ConnectFailed {
@@ -124,6 +127,7 @@ impl ProxyError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Misdirected => StatusCode::MISDIRECTED_REQUEST,
             Self::TlsRequired => StatusCode::FORBIDDEN,
+            Self::BackendMisconfigured(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::BackendInvalid(_) | Self::ShuttingDown | Self::NoHealthyEndpoint { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -146,7 +150,9 @@ impl ProxyError {
             | Self::MethodNotAllowed
             | Self::Misdirected
             | Self::TlsRequired => Side::Client,
-            Self::BackendInvalid(_) | Self::ShuttingDown => Side::Internal,
+            Self::BackendInvalid(_) | Self::BackendMisconfigured(_) | Self::ShuttingDown => {
+                Side::Internal
+            }
             Self::ConnectFailed { .. }
             | Self::ConnectTimeout { .. }
             | Self::UpstreamTimeout { .. }
@@ -176,6 +182,7 @@ impl ProxyError {
             Self::Misdirected => "misdirected",
             Self::TlsRequired => "tls_required",
             Self::BackendInvalid(_) => "backend_unavailable",
+            Self::BackendMisconfigured(_) => "backend_misconfigured",
             Self::NoHealthyEndpoint { .. } => "no_healthy_endpoint",
             Self::ConnectFailed { .. } => "connect_failed",
             Self::ConnectTimeout { .. } => "connect_timeout",
@@ -201,6 +208,7 @@ impl ProxyError {
             Self::TlsRequired => "this route is served over TLS only: connect with wss://".into(),
             // The cause (a missing Service or Secret...) is in status, Events and the log.
             Self::BackendInvalid(_) => "backend unavailable".into(),
+            Self::BackendMisconfigured(_) => "the route's backend is misconfigured".into(),
             Self::ConnectFailed { .. } => "the backend refused the connection".into(),
             Self::ConnectTimeout { .. } => {
                 "the backend did not accept the connection in time".into()

@@ -64,6 +64,8 @@ pub enum BackendRuntime {
     Endpoints(Arc<Balancer>),
     /// Unusable; requests get 503 with this reason.
     Invalid(Arc<str>),
+    /// Named wrongly; requests get 500 with this reason.
+    Misconfigured(Arc<str>),
 }
 
 impl RuleRuntime {
@@ -72,6 +74,9 @@ impl RuleRuntime {
         match &self.backend {
             BackendRuntime::Endpoints(b) => Ok(b),
             BackendRuntime::Invalid(reason) => Err(ProxyError::BackendInvalid(reason.clone())),
+            BackendRuntime::Misconfigured(reason) => {
+                Err(ProxyError::BackendMisconfigured(reason.clone()))
+            }
         }
     }
 }
@@ -81,6 +86,8 @@ impl RuleRuntime {
 pub struct Router {
     routes: Vec<Arc<RouteRuntime>>,
     index: MatchIndex,
+    /// The table it was built from (the admin page shows its hosts and paths).
+    table: RouteTable,
 }
 
 impl Router {
@@ -89,6 +96,7 @@ impl Router {
         Self {
             routes: Vec::new(),
             index: MatchIndex::default(),
+            table: RouteTable::default(),
         }
     }
 
@@ -128,7 +136,13 @@ impl Router {
         Self {
             routes,
             index: MatchIndex::build(table),
+            table: table.clone(),
         }
+    }
+
+    /// The table in force; its routes are [`Router::routes`], in the same order.
+    pub fn table(&self) -> &RouteTable {
+        &self.table
     }
 
     /// The routes, in table order.
@@ -165,6 +179,7 @@ fn backend(
             BackendRuntime::Endpoints(Arc::new(Balancer::new(candidates, policy, route_key)))
         }
         Backend::Invalid { reason } => BackendRuntime::Invalid(reason.as_str().into()),
+        Backend::Misconfigured { reason } => BackendRuntime::Misconfigured(reason.as_str().into()),
     }
 }
 

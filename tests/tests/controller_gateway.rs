@@ -2,7 +2,8 @@
 //! wsgate's controller, a Gateway with an HTTPS and an HTTP listener, and HTTPRoutes. A wss
 //! echo goes through the HTTPS listener; status is written on every object as the Gateway API
 //! spec says, refusals included (an unsupported regular-expression path, a backend in
-//! another namespace without a ReferenceGrant).
+//! another namespace without a ReferenceGrant); the route of the HTTPS listener alone is not
+//! served in clear.
 
 #[path = "controller_support/mod.rs"]
 mod controller_support;
@@ -19,6 +20,7 @@ use support::certs::{Alg, Ca};
 use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
 use wsgate_tests::kube_standin::KubeApi;
+use wsgate_tests::raw::{http_status, status_of, upgrade};
 use wsgate_tests::tls::{Versions, client_config, wss_connect};
 
 const CHAT: &str = "chat.gateway.test";
@@ -86,7 +88,8 @@ async fn a_gateway_and_httproute_serve_wss_and_get_the_spec_status() {
     api.create(http_route(
         "elsewhere",
         Some("http"),
-        json!({"backendRefs": [{"name": "echo", "namespace": "other", "port": 3000}]}),
+        json!({"matches": [{"path": {"type": "PathPrefix", "value": "/elsewhere"}}],
+               "backendRefs": [{"name": "echo", "namespace": "other", "port": 3000}]}),
     ));
 
     let flags = ["--gateway-api", "--publish-status-address", "203.0.113.10"];
@@ -102,6 +105,16 @@ async fn a_gateway_and_httproute_serve_wss_and_get_the_spec_status() {
     })
     .await;
     assert!(served, "the HTTPRoute never served wss: {}", ctl.log());
+    // Attached to the HTTPS listener only, the route is not served in clear: ws:// gets the
+    // 403 naming wss://, a plain request the 308 to https.
+    let (_, head) = upgrade(ctl.http, "/", &[("Host", CHAT)]).await;
+    assert_eq!(status_of(&head), 403, "ws:// in clear: {head}");
+    let plain = format!("GET /page HTTP/1.1\r\nHost: {CHAT}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_status(ctl.http, &plain).await, 308);
+    // A route of the HTTP listener takes its path in clear (its backend is not permitted: 503),
+    // not the redirect.
+    let other = format!("GET /elsewhere HTTP/1.1\r\nHost: {CHAT}\r\nConnection: close\r\n\r\n");
+    assert_eq!(http_status(ctl.http, &other).await, 503);
 
     // Status, as the spec says, once the leader has written it.
     let written = eventually(Duration::from_secs(30), || async {

@@ -1,6 +1,7 @@
 //! The validating webhook over real HTTPS: WebSocketRoutes and Ingresses of wsgate's class
 //! are translated beside what the controller already serves (read from the API stand-in),
-//! and refused at apply time when the controller would refuse them.
+//! and refused at apply time when the controller would refuse them; a WebSocketPolicy is
+//! refused when its sections cannot be applied.
 
 #[path = "controller_support/mod.rs"]
 mod controller_support;
@@ -131,6 +132,53 @@ async fn an_ingress_of_our_class_with_a_bad_annotation_is_refused_naming_it() {
     let good = ingress("good", "wsgate", json!({"wsgate.dev/timeouts.idle": "1h"}));
     let ok = w
         .review("/validate", &review_of(INGRESS, NS, "CREATE", &good))
+        .await;
+    assert_eq!(ok["allowed"], true, "{ok}");
+}
+
+const POLICY: (&str, &str, &str, &str) = (
+    "wsgate.dev",
+    "v1alpha1",
+    "WebSocketPolicy",
+    "websocketpolicies",
+);
+
+/// A WebSocketPolicy for HTTPRoute `chat` with `sections`.
+fn policy(sections: Value) -> Value {
+    let mut spec = json!({"targetRefs": [
+        {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "chat"}]});
+    if let (Some(s), Some(extra)) = (spec.as_object_mut(), sections.as_object()) {
+        s.extend(extra.clone());
+    }
+    json!({"apiVersion": "wsgate.dev/v1alpha1", "kind": "WebSocketPolicy",
+           "metadata": {"name": "chat", "namespace": NS}, "spec": spec})
+}
+
+#[e2e(multi_thread)]
+async fn a_websocketpolicy_that_cannot_apply_is_refused_naming_the_field() {
+    let w = serving_chat().await;
+    for (sections, field) in [
+        (
+            json!({"origins": {"allow": ["not a url"]}}),
+            "spec.origins.allow[0]",
+        ),
+        (
+            json!({"sessionAfinity": {"type": "SocketIO"}}),
+            "sessionAfinity",
+        ),
+    ] {
+        let bad = policy(sections);
+        let refused = w
+            .review("/validate", &review_of(POLICY, NS, "CREATE", &bad))
+            .await;
+        assert_eq!(refused["allowed"], false, "{refused}");
+        assert!(message(&refused).contains(field), "{}", message(&refused));
+    }
+    // A target that does not exist yet is the policy's status, not a refusal.
+    let good =
+        policy(json!({"sessionAffinity": {"type": "SocketIO"}, "timeouts": {"idle": "10m"}}));
+    let ok = w
+        .review("/validate", &review_of(POLICY, NS, "CREATE", &good))
         .await;
     assert_eq!(ok["allowed"], true, "{ok}");
 }

@@ -1,6 +1,6 @@
 //! Gateway API status: GatewayClass `Accepted`; Gateway `Accepted`, `Programmed`,
 //! `addresses` and per listener `attachedRoutes`, `supportedKinds` and conditions; HTTPRoute
-//! `parents` (entries of other controllers kept). Conditions carry `observedGeneration`, and
+//! `parents` and WebSocketPolicy `ancestors` (entries of other controllers kept). Conditions carry `observedGeneration`, and
 //! a condition whose status did not change keeps its `lastTransitionTime`.
 
 use k8s_openapi::api::core::v1::LoadBalancerStatus;
@@ -12,9 +12,10 @@ use crate::gateway_api::{
     CONTROLLER_NAME, GatewayClassStatus, GatewayStatus, GatewayStatusAddress, HTTPRouteStatus,
     ListenerStatus, RouteGroupKind, RouteParentStatus,
 };
+use crate::policy_crd::{PolicyAncestorStatus, WebSocketPolicyStatus};
 use crate::translate::ObjectKey;
 use crate::translate::gateway_reports::{
-    GatewayCurrent, GatewayReport, GatewayReports, RouteReport,
+    GatewayCurrent, GatewayReport, GatewayReports, MAX_ANCESTORS, PolicyReport, RouteReport,
 };
 use crate::translate::report::Verdict;
 
@@ -27,6 +28,8 @@ pub enum GwKind {
     Gateway,
     /// HTTPRoute.
     HTTPRoute,
+    /// WebSocketPolicy.
+    Policy,
 }
 
 /// Every status to write: (kind, object, `status` value).
@@ -51,7 +54,44 @@ pub fn desired(
         let status = route(report, current.routes.get(key), now);
         out.push((GwKind::HTTPRoute, key.clone(), to_value(&status)));
     }
+    for (key, report) in &reports.policies {
+        let status = policy(report, current.policies.get(key), now);
+        out.push((GwKind::Policy, key.clone(), to_value(&status)));
+    }
     out
+}
+
+/// A policy's `ancestors`: wsgate's entries replaced, other controllers' kept.
+fn policy(
+    report: &PolicyReport,
+    current: Option<&WebSocketPolicyStatus>,
+    now: Timestamp,
+) -> WebSocketPolicyStatus {
+    let mut ancestors: Vec<PolicyAncestorStatus> = current
+        .map(|c| {
+            c.ancestors
+                .iter()
+                .filter(|a| a.controller_name != CONTROLLER_NAME)
+                .cloned()
+                .collect()
+        })
+        .unwrap_or_default();
+    for (ancestor, verdict) in &report.ancestors {
+        let prev = current
+            .and_then(|c| {
+                c.ancestors
+                    .iter()
+                    .find(|a| a.controller_name == CONTROLLER_NAME && a.ancestor_ref == *ancestor)
+            })
+            .map(|a| a.conditions.as_slice());
+        ancestors.push(PolicyAncestorStatus {
+            ancestor_ref: ancestor.clone(),
+            controller_name: CONTROLLER_NAME.into(),
+            conditions: vec![condition("Accepted", verdict, report.generation, prev, now)],
+        });
+    }
+    ancestors.truncate(MAX_ANCESTORS);
+    WebSocketPolicyStatus { ancestors }
 }
 
 fn to_value<T: serde::Serialize>(v: &T) -> Value {

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::gateway::{GwKind, desired, patch, verdicts};
 use super::{StatusWriter, Written};
 use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute};
+use crate::policy_crd::WebSocketPolicy;
 use crate::publish::StatusInput;
 use crate::translate::ObjectKey;
 
@@ -30,6 +31,7 @@ impl StatusWriter {
                 GwKind::Class => current.classes.get(&key.name).map(serde_json::to_value),
                 GwKind::Gateway => current.gateways.get(&key).map(serde_json::to_value),
                 GwKind::HTTPRoute => current.routes.get(&key).map(serde_json::to_value),
+                GwKind::Policy => current.policies.get(&key).map(serde_json::to_value),
             }
             .and_then(Result::ok);
             let wanted = verdicts(&status);
@@ -52,6 +54,10 @@ impl StatusWriter {
                     .await
                     .map(drop),
                 GwKind::HTTPRoute => Api::<HTTPRoute>::namespaced(client, &key.namespace)
+                    .patch_status(&key.name, &params, &body)
+                    .await
+                    .map(drop),
+                GwKind::Policy => Api::<WebSocketPolicy>::namespaced(client, &key.namespace)
                     .patch_status(&key.name, &params, &body)
                     .await
                     .map(drop),

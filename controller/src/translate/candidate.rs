@@ -29,7 +29,11 @@ pub struct Candidate {
 /// What a Gateway API candidate carries besides its spec.
 pub struct GatewayExtras {
     pub cert: Option<std::sync::Arc<wsgate_core::table::TlsCert>>,
-    pub unusable_rules: Vec<(usize, String)>,
+    /// Rules (by index) whose backend is replaced: 503 (unusable) or 500 (misconfigured).
+    pub unusable_rules: Vec<(usize, wsgate_core::table::Backend)>,
+    /// The wsgate listener of the Gateway listener it came from (`HTTPS`: TLS, `HTTP`:
+    /// plaintext).
+    pub listeners: wsgate_core::table::Listeners,
 }
 
 pub(super) fn order(meta: &ObjectMeta, index: usize) -> Order {

@@ -8,6 +8,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use super::gateway_reports::{GatewayCurrent, GatewayReports};
 use super::objects::{Kind, Object, ObjectKey};
 use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
+use crate::policy_crd::WebSocketPolicy;
 
 /// Gateway API objects by key (cluster-scoped kinds by name).
 #[derive(Clone, Debug, Default)]
@@ -22,6 +23,8 @@ pub struct GatewayObjects {
     pub grants: BTreeMap<ObjectKey, ReferenceGrant>,
     /// Namespaces by name.
     pub namespaces: BTreeMap<String, Namespace>,
+    /// WebSocketPolicies.
+    pub policies: BTreeMap<ObjectKey, WebSocketPolicy>,
 }
 
 impl GatewayObjects {
@@ -55,6 +58,9 @@ impl GatewayObjects {
             Object::Namespace(o) => {
                 drop(self.namespaces.insert(ObjectKey::of(&o.metadata).name, *o))
             }
+            Object::WebSocketPolicy(o) => {
+                drop(self.policies.insert(ObjectKey::of(&o.metadata), *o))
+            }
             _ => {}
         }
     }
@@ -67,6 +73,7 @@ impl GatewayObjects {
             Kind::HTTPRoute => drop(self.routes.remove(key)),
             Kind::ReferenceGrant => drop(self.grants.remove(key)),
             Kind::Namespace => drop(self.namespaces.remove(&key.name)),
+            Kind::WebSocketPolicy => drop(self.policies.remove(key)),
             _ => {}
         }
     }
@@ -79,6 +86,7 @@ impl GatewayObjects {
             Kind::HTTPRoute => self.routes.retain(|k, _| keep(k)),
             Kind::ReferenceGrant => self.grants.retain(|k, _| keep(k)),
             Kind::Namespace => self.namespaces.clear(),
+            Kind::WebSocketPolicy => self.policies.retain(|k, _| keep(k)),
             _ => {}
         }
     }
@@ -101,6 +109,11 @@ impl GatewayObjects {
         for key in reports.routes.keys() {
             if let Some(s) = self.routes.get(key).and_then(|r| r.status.clone()) {
                 out.routes.insert(key.clone(), s);
+            }
+        }
+        for key in reports.policies.keys() {
+            if let Some(s) = self.policies.get(key).and_then(|p| p.status.clone()) {
+                out.policies.insert(key.clone(), s);
             }
         }
         out

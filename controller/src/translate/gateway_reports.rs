@@ -3,8 +3,12 @@
 use std::collections::BTreeMap;
 
 use super::objects::ObjectKey;
-use super::report::Verdict;
+use super::report::{Report, Verdict};
 use crate::gateway_api::{GatewayClassStatus, GatewayStatus, HTTPRouteStatus, ParentRef};
+use crate::policy_crd::{AncestorRef, WebSocketPolicyStatus};
+
+/// Most ancestors a policy's status lists (the Gateway API's limit).
+pub const MAX_ANCESTORS: usize = 16;
 
 /// Reports of every Gateway API object wsgate serves.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -15,6 +19,45 @@ pub struct GatewayReports {
     pub gateways: BTreeMap<ObjectKey, GatewayReport>,
     /// HTTPRoutes with at least one parent that is such a Gateway.
     pub routes: BTreeMap<ObjectKey, RouteReport>,
+    /// WebSocketPolicies.
+    pub policies: BTreeMap<ObjectKey, PolicyReport>,
+}
+
+/// Status of a WebSocketPolicy: `Accepted` per ancestor.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PolicyReport {
+    /// `metadata.uid` (Events point at it).
+    pub uid: Option<String>,
+    /// `metadata.generation` described.
+    pub generation: Option<i64>,
+    /// Per ancestor, at most [`MAX_ANCESTORS`].
+    pub ancestors: Vec<(AncestorRef, Verdict)>,
+}
+
+impl PolicyReport {
+    /// Records the verdict for `ancestor`; when two targets lead to one ancestor, a refusal
+    /// is what it shows.
+    pub fn add(&mut self, ancestor: AncestorRef, verdict: Verdict) {
+        if let Some((_, v)) = self.ancestors.iter_mut().find(|(a, _)| *a == ancestor) {
+            if v.status && !verdict.status {
+                *v = verdict;
+            }
+        } else if self.ancestors.len() < MAX_ANCESTORS {
+            self.ancestors.push((ancestor, verdict));
+        }
+    }
+
+    /// The policy as a report whose `Accepted` is its first refusal (for Events and
+    /// metrics).
+    pub fn as_report(&self) -> Report {
+        let mut report = Report::new(self.uid.clone(), self.generation);
+        report.accepted = Verdict::ok("Accepted", "the policy applies");
+        for (ancestor, v) in self.ancestors.iter().filter(|(_, v)| !v.status) {
+            let on = format!("{} {}", ancestor.kind, ancestor.name);
+            report.refuse(&v.reason, format!("{on}: {}", v.message));
+        }
+        report
+    }
 }
 
 /// Status of a Gateway.
@@ -85,4 +128,6 @@ pub struct GatewayCurrent {
     pub gateways: BTreeMap<ObjectKey, GatewayStatus>,
     /// HTTPRoutes.
     pub routes: BTreeMap<ObjectKey, HTTPRouteStatus>,
+    /// WebSocketPolicies.
+    pub policies: BTreeMap<ObjectKey, WebSocketPolicyStatus>,
 }

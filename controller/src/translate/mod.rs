@@ -34,7 +34,7 @@ use wsgate_core::table::Route;
 
 use crate::crd::WebSocketRoute;
 use backend::ServiceView;
-use report::{Report, SourceRef};
+use report::{Report, SourceKind, SourceRef};
 use secrets::Secrets;
 use tenancy::{Claims, Tenancy};
 
@@ -170,6 +170,15 @@ impl Index {
             self.admit(candidate, &view, &mut claims, &mut out);
         }
         Self::merge_gateway_admission(&out.reports, &mut out.gateway);
+        for (key, policy) in &out.gateway.policies {
+            let report = policy.as_report();
+            let source = SourceRef {
+                kind: SourceKind::WebSocketPolicy,
+                namespace: key.namespace.clone(),
+                name: key.name.clone(),
+            };
+            out.reports.insert(source, report);
+        }
         out
     }
 

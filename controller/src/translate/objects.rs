@@ -7,6 +7,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::crd::WebSocketRoute;
 use crate::gateway_api::{Gateway, GatewayClass, HTTPRoute, ReferenceGrant};
+use crate::policy_crd::WebSocketPolicy;
 
 /// Namespace and name of an object (namespace empty for cluster-scoped kinds).
 #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -68,6 +69,8 @@ pub enum Kind {
     ReferenceGrant,
     /// `v1 Namespace` (labels for `allowedRoutes` selectors).
     Namespace,
+    /// `wsgate.dev/v1alpha1 WebSocketPolicy`.
+    WebSocketPolicy,
 }
 
 /// One object of any held kind.
@@ -97,6 +100,8 @@ pub enum Object {
     ReferenceGrant(Box<ReferenceGrant>),
     /// A Namespace.
     Namespace(Box<Namespace>),
+    /// A WebSocketPolicy.
+    WebSocketPolicy(Box<WebSocketPolicy>),
 }
 
 impl Object {
@@ -115,6 +120,7 @@ impl Object {
             Object::HTTPRoute(_) => Kind::HTTPRoute,
             Object::ReferenceGrant(_) => Kind::ReferenceGrant,
             Object::Namespace(_) => Kind::Namespace,
+            Object::WebSocketPolicy(_) => Kind::WebSocketPolicy,
         }
     }
 }

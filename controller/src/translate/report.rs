@@ -17,6 +17,8 @@ pub enum SourceKind {
     Ingress,
     /// A Gateway API `HTTPRoute` attached to a Gateway of wsgate's classes.
     HTTPRoute,
+    /// A `WebSocketPolicy` (its reports carry Events; status is per ancestor).
+    WebSocketPolicy,
 }
 
 impl SourceKind {
@@ -26,6 +28,7 @@ impl SourceKind {
             SourceKind::Route => "WebSocketRoute",
             SourceKind::Ingress => "Ingress",
             SourceKind::HTTPRoute => "HTTPRoute",
+            SourceKind::WebSocketPolicy => "WebSocketPolicy",
         }
     }
 
@@ -35,6 +38,7 @@ impl SourceKind {
             SourceKind::Route => "wsgate.dev/v1alpha1",
             SourceKind::Ingress => "networking.k8s.io/v1",
             SourceKind::HTTPRoute => "gateway.networking.k8s.io/v1",
+            SourceKind::WebSocketPolicy => "wsgate.dev/v1alpha1",
         }
     }
 }
@@ -189,6 +193,12 @@ pub mod reason {
 
     /// A reference into another namespace that no ReferenceGrant allows.
     pub const REF_NOT_PERMITTED: &str = "RefNotPermitted";
+    /// A policy whose target an older policy holds.
+    pub const CONFLICTED: &str = "Conflicted";
+    /// A policy that cannot be applied as written.
+    pub const INVALID: &str = "Invalid";
+    /// A policy whose target does not exist.
+    pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
 
     /// The constant spelling of `reason` (Events want `'static` reasons).
     pub fn intern(reason: &str) -> &'static str {
@@ -204,6 +214,9 @@ pub mod reason {
             NO_READY_ENDPOINTS,
             NAMESPACE_NOT_ALLOWED,
             REF_NOT_PERMITTED,
+            CONFLICTED,
+            INVALID,
+            TARGET_NOT_FOUND,
         ]
         .into_iter()
         .find(|r| *r == reason)

@@ -106,6 +106,27 @@ pub fn check(
     }
 }
 
+/// Why the ticket Secret `spec` names cannot be read in `namespace`, if it cannot (a
+/// WebSocketPolicy's Secret is read in the policy's namespace, before it reaches any route).
+pub fn ticket_secret_problem(
+    secrets: &Secrets<'_>,
+    namespace: &str,
+    spec: &RouteSpec,
+) -> Option<String> {
+    let (name, _) = referenced(spec).into_iter().find(|(_, tls)| !tls)?;
+    let key = ObjectKey::new(namespace, &name);
+    match secrets.get(&key) {
+        None => Some(format!(
+            "secret {key} not found (wsgate reads Secrets other than TLS ones only when they carry the label {SECRET_LABEL})"
+        )),
+        Some(secret) if ticket_key(secret, spec).is_none() => Some(format!(
+            "secret {key} has no data key {:?} holding the ticket key",
+            ticket_key_name(spec)
+        )),
+        Some(_) => None,
+    }
+}
+
 /// Stands in for a ticket key whose Secret is unusable: `check` then makes every backend of
 /// the route answer 503, so no ticket is ever verified against it.
 const UNUSABLE_TICKET_KEY: &str = "wsgate: the ticket key Secret is not available";

@@ -10,6 +10,8 @@ use wsgate_core::spec::RouteSpec;
 
 use super::error::{DocumentError, field_and_message};
 use crate::crd::{WebSocketRoute, route_class};
+use crate::policy_crd::{PolicyFields, WebSocketPolicy};
+use crate::translate::gateway::policy::check_fields;
 use crate::translate::report::ACCEPTED;
 use crate::translate::tenancy::Tenancy;
 use crate::translate::{Index, Object};
@@ -84,6 +86,39 @@ pub fn check_ingress(
     })));
     index.apply(Object::Ingress(Box::new(ingress)));
     verdicts(&index, fail)
+}
+
+/// The errors of a `WebSocketPolicy`: its fields as the API server would decode them, and
+/// its sections compiled as they would be on a route. Targets are not looked up.
+pub fn check_policy(
+    doc: &Value,
+    fail: &dyn Fn(&str, String) -> DocumentError,
+) -> Vec<DocumentError> {
+    // The sections alone first: they are flattened into the spec, which would let a
+    // misspelt section through.
+    let mut spec = doc.get("spec").cloned().unwrap_or(Value::Null);
+    if let Value::Mapping(m) = &mut spec {
+        m.remove("targetRefs");
+    }
+    if let Err((field, message)) = decode::<PolicyFields>(&spec) {
+        return vec![fail(&format!("spec.{field}"), message)];
+    }
+    let policy: WebSocketPolicy = match decode(doc) {
+        Ok(p) => p,
+        Err((field, message)) => return vec![fail(&field, message)],
+    };
+    let mut errors = Vec::new();
+    if policy.spec.target_refs.is_empty() {
+        errors.push(fail(
+            "spec.targetRefs",
+            "at least one target is required".into(),
+        ));
+    }
+    if let Err(e) = check_fields(&policy.spec.policy) {
+        let (field, message) = field_and_message(&e);
+        errors.push(fail(&field, message));
+    }
+    errors
 }
 
 /// An index that accepts catch-all and wildcard routes from any namespace (which namespaces

@@ -5,6 +5,7 @@
 //! ```text
 //!  YAML stream ─split─> document ─┬─ ProxyConfig, WebSocketRoute with addresses ─> routes-file loader
 //!                                 ├─ WebSocketRoute with a Service, Ingress ──────> controller translation
+//!                                 ├─ WebSocketPolicy ─────────────────────────────> its sections compiled
 //!                                 └─ any other kind ──────────────────────────────> skipped
 //! ```
 //!
@@ -109,6 +110,7 @@ impl Stream<'_> {
                 format!("{other:?} is not supported (use {API_VERSION})"),
             )],
             (Some("networking.k8s.io/v1"), Some("Ingress")) => cluster::check_ingress(doc, &fail),
+            (Some(API_VERSION), Some("WebSocketPolicy")) => cluster::check_policy(doc, &fail),
             (_, None) => vec![fail("kind", "is required".into())],
             _ => return None,
         })

@@ -120,3 +120,39 @@ fn compile_messages_split_into_field_and_message() {
         (String::new(), "something else".to_string())
     );
 }
+
+const POLICY: &str = "
+apiVersion: wsgate.dev/v1alpha1
+kind: WebSocketPolicy
+metadata: {name: chat, namespace: apps}
+spec:
+  targetRefs: [{group: gateway.networking.k8s.io, kind: HTTPRoute, name: chat}]
+  sessionAffinity: {type: SocketIO}
+  origins: {allow: [\"https://chat.example.com\"]}
+  auth: {ticket: {algorithm: HS256, secretRef: {name: ticket-key}}}
+";
+
+#[test]
+fn a_websocketpolicy_is_checked_field_by_field() {
+    let v = check(POLICY);
+    assert_eq!((v.errors.clone(), v.checked), (Vec::new(), 1));
+    for (broken, field) in [
+        (
+            POLICY.replace("https://chat.example.com", "not a url"),
+            "spec.origins.allow[0]",
+        ),
+        (
+            POLICY.replace("sessionAffinity", "sessionAfinity"),
+            "spec.sessionAfinity",
+        ),
+        (
+            POLICY.replace("targetRefs: [", "targetRefs: [] #"),
+            "spec.targetRefs",
+        ),
+    ] {
+        let v = check(&broken);
+        assert_eq!(v.errors.len(), 1, "{broken}: {:?}", v.errors);
+        assert_eq!(v.errors[0].field, field, "{:?}", v.errors);
+        assert!(v.errors[0].document.contains("WebSocketPolicy apps/chat"));
+    }
+}

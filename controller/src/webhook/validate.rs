@@ -1,5 +1,5 @@
-//! The validating webhook: a WebSocketRoute or an Ingress of wsgate's class being created or
-//! updated is translated beside everything the controller already serves, as the controller
+//! The validating webhook: a WebSocketPolicy whose sections cannot be applied is refused. A
+//! WebSocketRoute or an Ingress of wsgate's class being created or updated is translated beside everything the controller already serves, as the controller
 //! will translate it once stored. What the controller would refuse (a field it cannot
 //! honour, a host or path another namespace owns) is refused now with the same message; what
 //! may still resolve later (a Service or Secret not created yet) is admitted with a warning.
@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use super::mutate::{parse, to_json};
 use crate::crd::WebSocketRoute;
+use crate::policy_crd::{PolicyFields, WebSocketPolicy};
+use crate::translate::gateway::policy::check_fields;
 use crate::translate::report::ACCEPTED;
 use crate::translate::{Index, Object};
 
@@ -25,6 +27,11 @@ pub fn review(body: &[u8], snapshot: &Index) -> Value {
         return to_json(response);
     }
     let raw_object = raw["request"]["object"].clone();
+    if (request.kind.group.as_str(), request.kind.kind.as_str())
+        == ("wsgate.dev", "WebSocketPolicy")
+    {
+        return to_json(policy(raw_object, response));
+    }
     let object = match (request.kind.group.as_str(), request.kind.kind.as_str()) {
         ("wsgate.dev", "WebSocketRoute") => {
             decode(raw_object).map(|r: WebSocketRoute| Object::Route(Box::new(r)))
@@ -60,6 +67,26 @@ pub fn review(body: &[u8], snapshot: &Index) -> Value {
         response.warnings = Some(warnings);
     }
     to_json(response)
+}
+
+/// A WebSocketPolicy is refused when its sections cannot be applied as written; a target
+/// that does not exist yet, or that an older policy holds, is its status's business.
+fn policy(raw: Value, response: AdmissionResponse) -> AdmissionResponse {
+    // The sections alone first: flattened into the spec, a misspelt one would pass.
+    let mut sections = raw["spec"].clone();
+    if let Some(m) = sections.as_object_mut() {
+        m.remove("targetRefs");
+    }
+    if let Err(message) = decode::<PolicyFields>(sections) {
+        return response.deny(format!("spec.{message}"));
+    }
+    match decode::<WebSocketPolicy>(raw) {
+        Err(message) => response.deny(message),
+        Ok(p) => match check_fields(&p.spec.policy) {
+            Ok(()) => response,
+            Err(message) => response.deny(format!("WebSocketPolicy (Invalid): {message}")),
+        },
+    }
 }
 
 /// The object as its type, or the field that does not fit.

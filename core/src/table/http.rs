@@ -10,7 +10,8 @@ pub struct Conditions {
     pub method: Option<Method>,
     /// Required headers with their exact values.
     pub headers: Vec<(HeaderName, String)>,
-    /// Required query parameters (case-sensitive names) with their exact values.
+    /// Required query parameters (case-sensitive names) with their exact values, compared
+    /// with the request's after percent-decoding (`a%20b` is `a b`).
     pub query: Vec<(String, String)>,
 }
 
@@ -32,8 +33,10 @@ impl Conditions {
         }
         let query_ok = |(name, value): &(String, String)| {
             query.is_some_and(|q| {
-                q.split('&')
-                    .any(|pair| pair.split_once('=').unwrap_or((pair, "")) == (name, value))
+                q.split('&').any(|pair| {
+                    let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    decoded_eq(n, name) && decoded_eq(v, value)
+                })
             })
         };
         self.query.iter().all(query_ok)
@@ -44,6 +47,12 @@ impl Conditions {
     pub fn specificity(&self) -> (bool, usize, usize) {
         (self.method.is_some(), self.headers.len(), self.query.len())
     }
+}
+
+/// Whether the percent-decoded `raw` (a query parameter name or value as sent) is `want`;
+/// decoded byte by byte, without allocating.
+fn decoded_eq(raw: &str, want: &str) -> bool {
+    percent_encoding::percent_decode_str(raw).eq(want.bytes())
 }
 
 /// What a rule does to a matching request and its response.

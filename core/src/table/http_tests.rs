@@ -102,6 +102,26 @@ fn conditions_need_every_header_and_parameter_and_the_method() {
     assert_eq!(c.specificity(), (true, 1, 2));
 }
 
+/// Query parameters are compared percent-decoded, names and values, as clients encode them.
+#[test]
+fn query_parameters_match_after_percent_decoding() {
+    let c = Conditions {
+        query: vec![("room".into(), "a b/é".into())],
+        ..Conditions::default()
+    };
+    let h = HeaderMap::new();
+    for (query, want) in [
+        ("room=a%20b%2F%C3%A9", true),
+        ("r%6Fom=a%20b/%c3%a9", true),
+        ("room=a b/é", true),
+        ("room=a%2520b%2F%C3%A9", false),
+        ("room=a%20b", false),
+        ("room=a%2", false),
+    ] {
+        assert_eq!(c.matches(&Method::GET, Some(query), &h), want, "{query}");
+    }
+}
+
 #[test]
 fn header_edits_set_then_add_then_remove() {
     let edits = HeaderEdits {

@@ -20,6 +20,20 @@ pub struct RouteTable {
     pub version: u64,
     /// Routes in precedence order (file order, or oldest first in a cluster).
     pub routes: Arc<[Route]>,
+    /// Route objects the control plane left out of the table, and why (the admin page
+    /// lists them; a routes file is accepted or rejected whole, so it has none).
+    pub refused: Arc<[RefusedRoute]>,
+}
+
+/// A route object left out of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedRoute {
+    /// Kind, namespace and name: `WebSocketRoute team-a/chat`.
+    pub source: String,
+    /// CamelCase reason (`HostnameConflict`, `InvalidSpec`, ...).
+    pub reason: String,
+    /// Explanation.
+    pub message: String,
 }
 
 /// Identity of a route: namespace and name of its document.
@@ -128,6 +142,12 @@ pub enum Backend {
         /// Why, shown to operators in logs and the 503 body.
         reason: String,
     },
+    /// A backend the route names wrongly (a Gateway API backendRef of a kind other than
+    /// Service): requests get 500, as the Gateway API asks, since no retry can help.
+    Misconfigured {
+        /// Why, shown to operators in logs.
+        reason: String,
+    },
 }
 
 /// One endpoint of a backend.
@@ -137,6 +157,30 @@ pub struct Endpoint {
     pub addr: SocketAddr,
     /// Relative weight (1 = normal).
     pub weight: u32,
+}
+
+/// The listeners a route is matched on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Listeners {
+    /// Plaintext and TLS (WebSocketRoutes, Ingresses).
+    #[default]
+    Both,
+    /// The plaintext listener only (Gateway API `HTTP` listeners).
+    Plaintext,
+    /// The TLS listener only (Gateway API `HTTPS` listeners); on the plaintext listener such a
+    /// route is found only for its redirect (`redirect_http`).
+    Tls,
+}
+
+impl Listeners {
+    /// Whether a request on the TLS (`Some(true)`) or plaintext (`Some(false)`) listener
+    /// matches; `None` (either) always does.
+    pub fn serves(self, tls: Option<bool>) -> bool {
+        !matches!(
+            (self, tls),
+            (Listeners::Plaintext, Some(true)) | (Listeners::Tls, Some(false))
+        )
+    }
 }
 
 /// Per-route connection policy, with every default already applied.
@@ -166,6 +210,8 @@ pub struct RoutePolicy {
     pub redirect_http: bool,
     /// With `redirect_http`, WebSocket upgrades on the plaintext listener get the 308 too.
     pub redirect_upgrades: bool,
+    /// Which listeners match the route (a Gateway API route is bound to its listeners).
+    pub listeners: Listeners,
     /// Handshake security: Origin, tickets, external auth, connection limits.
     pub security: Arc<security::SecurityPolicy>,
     /// Percentage of requests and WebSockets written to the access log (answers of 400 and
@@ -269,6 +315,7 @@ impl Default for RoutePolicy {
             affinity: Affinity::None,
             redirect_http: false,
             redirect_upgrades: false,
+            listeners: Listeners::Both,
             security: Arc::default(),
             access_log_percent: Some(100),
             strict_protocol: true,

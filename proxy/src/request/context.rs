@@ -113,13 +113,14 @@ pub fn host_of<B>(req: &Request<B>) -> &str {
 }
 
 /// What route matching looks at in `req`.
-pub fn view<B>(req: &Request<B>) -> RequestView<'_> {
+pub fn view<B>(req: &Request<B>, tls: Option<bool>) -> RequestView<'_> {
     RequestView {
         host: host_of(req),
         path: req.uri().path(),
         method: req.method(),
         query: req.uri().query(),
         headers: req.headers(),
+        tls,
     }
 }
 
@@ -137,7 +138,8 @@ pub fn route<B>(
     }
     let host = host_of(req);
     let path = req.uri().path();
-    let Some((route, rule)) = router.find(&view(req)) else {
+    let tls = matches!(conn.proto, Proto::Https);
+    let Some((route, rule)) = router.find(&view(req, Some(tls))) else {
         return Err(ProxyError::NoRoute {
             host: host.to_string(),
             path: path.to_string(),

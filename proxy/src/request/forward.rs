@@ -27,6 +27,7 @@ use crate::policy::client_addr::ClientAddr;
 use crate::state::State;
 use crate::upstream::connect::handshake;
 use crate::upstream::pool::Pool;
+use crate::upstream::replay::{Replay, closed_by_endpoint};
 use crate::upstream::send::{SendFailure, send_with_timeout};
 
 /// Serves a plain HTTP request: a `308` to https when its route asks for it on the
@@ -101,7 +102,8 @@ fn upstream_request(req: Request<Incoming>, client: &ClientAddr, routed: &Routed
 
 /// Sends the request on a pooled connection to the chosen endpoint, or a new one (with
 /// retry and ejection). A pooled connection may have been closed by the backend meanwhile:
-/// then the request comes back unsent and goes out once more on a fresh connection.
+/// then the request goes out once more on a fresh connection if nothing of it was sent, or
+/// if it is idempotent and bodiless (`Replay`); otherwise the answer is 502.
 async fn exchange(
     state: &State,
     routed: &Routed,
@@ -111,16 +113,17 @@ async fn exchange(
     let policy = &routed.route.policy;
     let tls = &routed.rule.upstream_tls;
     let key = (selection.endpoint().addr, routed.rule.tls_settings.clone());
-    let mut sender = match state.pool.take(&key) {
-        Some(s) => s,
+    let (mut sender, replay) = match state.pool.take(&key) {
+        Some(s) => (s, Replay::of(&req)),
         None => {
             let retries = &state.metrics.requests.retries;
             let timeout = policy.connect_timeout;
-            selection
+            let sender = selection
                 .connect_with_retry(&routed.route.label, retries, |addr| {
                     handshake(addr, timeout, false, tls.clone())
                 })
-                .await?
+                .await?;
+            return send_once(sender, req, selection, policy.request_timeout).await;
         }
     };
     let addr = selection.endpoint().addr;
@@ -129,10 +132,26 @@ async fn exchange(
         Err(SendFailure {
             unsent: Some(req), ..
         }) => req,
-        Err(f) => return Err(f.error),
+        Err(f) => match (f.error, replay) {
+            (ProxyError::Upstream { source, .. }, Some(replay)) if closed_by_endpoint(&source) => {
+                replay.request()
+            }
+            (error, _) => return Err(error),
+        },
     };
-    sender = handshake(addr, policy.connect_timeout, false, tls.clone()).await?;
-    let response = send_with_timeout(&mut sender, req, addr, policy.request_timeout).await?;
+    let sender = handshake(addr, policy.connect_timeout, false, tls.clone()).await?;
+    send_once(sender, req, selection, policy.request_timeout).await
+}
+
+/// Sends `req` on a fresh connection to the selected endpoint.
+async fn send_once(
+    mut sender: SendRequest<Body>,
+    req: Request<Body>,
+    selection: &Selection,
+    timeout: std::time::Duration,
+) -> Result<(SendRequest<Body>, Response<Incoming>), ProxyError> {
+    let addr = selection.endpoint().addr;
+    let response = send_with_timeout(&mut sender, req, addr, timeout).await?;
     Ok((sender, response))
 }
 
@@ -241,7 +260,7 @@ impl PooledBody {
     /// Writes the access-log line once.
     fn log(&mut self) {
         if let Some(access) = self.access.take() {
-            access.http_done(self.status, Some(self.bytes_out));
+            access.http_done(self.status, Some(self.bytes_out), None);
         }
     }
 

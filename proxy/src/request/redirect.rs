@@ -29,7 +29,10 @@ pub fn for_route<B>(
     if !certs.redirects() || via_https {
         return None;
     }
-    let (route, _) = router.find(&super::context::view(req))?;
+    // A route served in clear wins; else a route of the TLS listener only is found for
+    // its redirect.
+    let in_clear = router.find(&super::context::view(req, Some(false)));
+    let (route, _) = in_clear.or_else(|| router.find(&super::context::view(req, Some(true))))?;
     if !route.policy.redirect_http {
         return None;
     }

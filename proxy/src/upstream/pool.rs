@@ -15,8 +15,10 @@ use crate::lock::lock;
 
 /// Idle connections kept per endpoint.
 const MAX_IDLE_PER_ENDPOINT: usize = 64;
-/// Idle connections older than this are not reused (backends commonly close after 60-75 s).
-const IDLE_TIMEOUT: Duration = Duration::from_secs(50);
+/// Idle connections older than this are not reused. Node.js closes idle keep-alive
+/// connections after 5 s by default (HAProxy purges its idle server connections after 5 s
+/// too); staying below that keeps wsgate from writing to a connection being closed.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 
 struct Idle {
     sender: http1::SendRequest<Body>,

@@ -62,6 +62,13 @@ pub const RESOURCES: &[Resource] = &[
         "WebSocketRoute",
         true,
     ),
+    r(
+        "wsgate.dev",
+        "v1alpha1",
+        "websocketpolicies",
+        "WebSocketPolicy",
+        true,
+    ),
     r(GW, "v1", "gatewayclasses", "GatewayClass", false),
     r(GW, "v1", "gateways", "Gateway", true),
     r(GW, "v1", "httproutes", "HTTPRoute", true),

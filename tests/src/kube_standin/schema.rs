@@ -1,12 +1,14 @@
 //! CRD schema validation of what is written, as the API server does for custom resources:
 //! types, required fields, enums, `date-time` and integer formats, minimum and maximum,
 //! int-or-string; unknown fields are pruned. The kinds whose schema the stand-in has are
-//! checked: the WebSocketRoute (its CRD in `crds/`) and the Gateway API kinds wsgate serves
+//! checked: the WebSocketRoute and WebSocketPolicy (their CRDs in `crds/`) and the Gateway API kinds wsgate serves
 //! (`gateway_api_schemas.yaml`).
 
 use serde_json::{Map, Value};
 
 const WEBSOCKETROUTE_CRD: &str = include_str!("../../../crds/websocketroutes.wsgate.dev.yaml");
+
+const WEBSOCKETPOLICY_CRD: &str = include_str!("../../../crds/websocketpolicies.wsgate.dev.yaml");
 
 const GATEWAY_API_SCHEMAS: &str = include_str!("gateway_api_schemas.yaml");
 
@@ -21,6 +23,12 @@ pub fn gateway_api_schema(kind: &str) -> Option<Value> {
 /// The `openAPIV3Schema` of the WebSocketRoute CRD.
 pub fn websocketroute_schema() -> Value {
     let crd: Value = serde_yaml::from_str(WEBSOCKETROUTE_CRD).unwrap_or(Value::Null);
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+}
+
+/// The `openAPIV3Schema` of the WebSocketPolicy CRD.
+pub fn websocketpolicy_schema() -> Value {
+    let crd: Value = serde_yaml::from_str(WEBSOCKETPOLICY_CRD).unwrap_or(Value::Null);
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
 }
 

@@ -350,7 +350,10 @@ impl Store {
 }
 
 fn schema_table() -> Vec<(&'static str, Value)> {
-    let mut out = vec![("WebSocketRoute", schema::websocketroute_schema())];
+    let mut out = vec![
+        ("WebSocketRoute", schema::websocketroute_schema()),
+        ("WebSocketPolicy", schema::websocketpolicy_schema()),
+    ];
     for kind in ["GatewayClass", "Gateway", "HTTPRoute", "ReferenceGrant"] {
         if let Some(s) = schema::gateway_api_schema(kind) {
             out.push((kind, s));

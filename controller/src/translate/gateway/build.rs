@@ -5,10 +5,11 @@
 use std::collections::BTreeMap;
 
 use wsgate_core::spec::RouteSpec;
-use wsgate_core::table::{Backend, Route, RouteId};
+use wsgate_core::table::{Backend, Listeners, Route, RouteId};
 
 use super::attach::attach;
 use super::listeners::{self, Served};
+use super::policy::{self, Attachments};
 use super::reason;
 use super::rules::{self, Translated};
 use crate::gateway_api::GROUP;
@@ -45,9 +46,11 @@ impl Index {
             reports.gateways.insert(key.clone(), report);
             served.insert(key.clone(), listeners);
         }
+        let ours = served.keys().cloned().collect();
+        let policies = policy::resolve(objects, &secrets, &ours, &mut reports.policies);
         let mut out = Vec::new();
         for (key, route) in &objects.routes {
-            out.extend(self.http_route(key, route, &served, reports));
+            out.extend(self.http_route(key, route, (&served, &policies), reports));
         }
         out
     }
@@ -56,7 +59,7 @@ impl Index {
         &self,
         key: &ObjectKey,
         route: &HTTPRoute,
-        served: &BTreeMap<ObjectKey, Vec<Served>>,
+        (served, policies): (&BTreeMap<ObjectKey, Vec<Served>>, &Attachments),
         reports: &mut GatewayReports,
     ) -> Vec<Candidate> {
         let translated: Result<Vec<Translated>, rules::Unsupported> = route
@@ -97,7 +100,8 @@ impl Index {
                         }
                     }
                     for a in attached {
-                        targets.push((listeners[a.listener].clone(), a.hostnames));
+                        let listener = listeners[a.listener].clone();
+                        targets.push((gw_key.clone(), listener, a.hostnames));
                     }
                     Verdict::ok("Accepted", "attached")
                 }
@@ -123,7 +127,7 @@ impl Index {
         let Ok(rules) = translated else {
             return Vec::new();
         };
-        candidates(route, key, &rules, &targets)
+        candidates(route, key, &rules, &targets, policies)
     }
 }
 
@@ -136,24 +140,46 @@ fn refs_verdict(rules: &[Translated]) -> Verdict {
     }
 }
 
-/// One candidate per rule and attached listener, in the route's precedence order.
+/// A listener a route attached to: its Gateway, the listener, the hostnames served there.
+type Target = (ObjectKey, Served, Vec<String>);
+
+/// One candidate per rule and attached listener, in the route's precedence order, with the
+/// WebSocketPolicy sections that reach the rule through that listener's Gateway.
 fn candidates(
     route: &HTTPRoute,
     key: &ObjectKey,
     rules: &[Translated],
-    targets: &[(Served, Vec<String>)],
+    targets: &[Target],
+    policies: &Attachments,
 ) -> Vec<Candidate> {
     let mut out = Vec::new();
     for (ri, rule) in rules.iter().enumerate() {
-        for (ti, (listener, hostnames)) in targets.iter().enumerate() {
-            let spec = RouteSpec {
+        let rule_name = route.spec.rules.get(ri).and_then(|r| r.name.as_deref());
+        for (ti, (gw, listener, hostnames)) in targets.iter().enumerate() {
+            let mut spec = RouteSpec {
                 hostnames: hostnames.clone(),
                 rules: rule.rules.clone(),
                 timeouts: rule.timeouts.clone(),
                 ..RouteSpec::default()
             };
-            let unusable_rules = match &rule.unusable {
-                Some((_, why)) => (0..rule.rules.len()).map(|i| (i, why.clone())).collect(),
+            let mut unusable = rule.unusable.as_ref().map(|(why, message)| {
+                // A backendRef of the wrong kind is the route's mistake: 500, as the spec asks.
+                let reason = message.clone();
+                if *why == reason::INVALID_KIND {
+                    Backend::Misconfigured { reason }
+                } else {
+                    Backend::Invalid { reason }
+                }
+            });
+            if let Some(effective) = policies.effective(gw, key, rule_name) {
+                policy::apply(&mut spec, &effective.fields);
+                let broken = effective.broken.map(|reason| Backend::Invalid { reason });
+                unusable = unusable.or(broken);
+            }
+            let unusable_rules = match unusable {
+                Some(backend) => (0..rule.rules.len())
+                    .map(|i| (i, backend.clone()))
+                    .collect(),
                 None => Vec::new(),
             };
             out.push(Candidate {
@@ -170,6 +196,11 @@ fn candidates(
                 gateway: Some(GatewayExtras {
                     cert: listener.cert.clone(),
                     unusable_rules,
+                    listeners: if listener.listener.protocol == "HTTPS" {
+                        Listeners::Tls
+                    } else {
+                        Listeners::Plaintext
+                    },
                 }),
             });
         }
@@ -177,17 +208,26 @@ fn candidates(
     out
 }
 
-/// Puts a Gateway candidate's listener certificate on its route and makes its unusable
-/// rules answer 503 with the reason.
+/// Puts a Gateway candidate's listener certificate on its route and binds it to the wsgate
+/// listener of its Gateway listener: an `HTTP` one's route is not matched over TLS, an
+/// `HTTPS` one's not in clear, where (unless a route of an `HTTP` listener takes the request)
+/// it answers 308 to https, and 403 to `ws://`, as a WebSocketRoute with its own certificate
+/// does. Its unusable rules' backends are replaced.
 pub fn apply_extras(route: &mut Route, extras: GatewayExtras) {
     route.tls = extras.cert;
+    let policy = std::sync::Arc::make_mut(&mut route.policy);
+    policy.listeners = extras.listeners;
+    if extras.listeners == Listeners::Tls {
+        policy.redirect_http = true;
+        policy.redirect_upgrades = false;
+    }
     if extras.unusable_rules.is_empty() {
         return;
     }
     let mut rules = route.rules.to_vec();
-    for (i, why) in extras.unusable_rules {
+    for (i, backend) in extras.unusable_rules {
         if let Some(rule) = rules.get_mut(i) {
-            rule.backend = Backend::Invalid { reason: why };
+            rule.backend = backend;
         }
     }
     route.rules = rules.into();

@@ -12,5 +12,6 @@
 mod attach;
 pub(super) mod build;
 mod listeners;
+pub mod policy;
 pub mod reason;
 mod rules;

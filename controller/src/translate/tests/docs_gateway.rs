@@ -25,6 +25,7 @@ fn objects(yaml: &str) -> Vec<Object> {
                 "GatewayClass" => Object::GatewayClass(Box::new(obj(doc))),
                 "Gateway" => Object::Gateway(Box::new(obj(doc))),
                 "HTTPRoute" => Object::HTTPRoute(Box::new(obj(doc))),
+                "WebSocketPolicy" => Object::WebSocketPolicy(Box::new(obj(doc))),
                 other => panic!("unexpected kind {other} in the README"),
             }
         })
@@ -54,7 +55,7 @@ fn all_true(reports: &GatewayReports) {
 #[test]
 fn the_readme_gateway_api_quick_start_is_accepted_and_served() {
     let mut all = objects(yaml_after("## Gateway API"));
-    assert_eq!(all.len(), 3);
+    assert_eq!(all.len(), 4);
     all.push(service("default", "chat", "[{name: ws, port: 3000}]"));
     all.push(slice(
         "default",
@@ -83,6 +84,26 @@ fn the_readme_gateway_api_quick_start_is_accepted_and_served() {
         t.routes[0].policy.handshake_timeout,
         std::time::Duration::from_secs(10)
     );
+    // The WebSocketPolicy applies to both rules of the route and is Accepted.
+    let policy = &t.gateway.policies[&ObjectKey::new("default", "chat")];
+    assert!(
+        !policy.ancestors.is_empty() && policy.ancestors.iter().all(|(_, v)| v.status),
+        "{policy:#?}"
+    );
+    for r in &t.routes {
+        let p = &r.policy;
+        assert!(matches!(
+            p.affinity,
+            wsgate_core::table::Affinity::SocketIo { .. }
+        ));
+        assert!(p.security.origins.is_some());
+        assert_eq!(p.idle_timeout, Some(std::time::Duration::from_secs(1800)));
+        assert_eq!(p.max_message_bytes, 1_048_576);
+        assert!(
+            p.redirect_http,
+            "attached to the HTTPS listener only: not served in clear"
+        );
+    }
     let redirect = t.routes[1].rules[0]
         .filters
         .redirect

@@ -59,7 +59,8 @@ fn backend_refs_resolve_or_say_why() {
             ]
             .concat(),
             Some("InvalidKind"),
-            Err("no usable backend"),
+            // The spec's 500 for a backendRef of the wrong kind.
+            Err("500: the rule has no usable backend"),
         ),
     ];
     for (i, (objects, refs, want)) in cases.into_iter().enumerate() {
@@ -261,4 +262,41 @@ fn status_follows_the_generation() {
     let t = idx.build();
     let report = &t.gateway.routes[&ObjectKey::new("apps", "chat")];
     assert_eq!(report.generation, Some(6));
+}
+
+/// HTTPRouteHTTPSListener, HTTPRouteListenerHostnameMatching: a route is bound to the
+/// listeners it attached to. One of an HTTPS listener is matched over TLS only (in clear it
+/// answers the 308 to https, the 403 to `ws://`); one of an HTTP listener in clear only.
+#[test]
+fn routes_are_bound_to_the_listeners_they_attached_to() {
+    use wsgate_core::table::Listeners;
+    let listeners = "[{name: https, port: 443, protocol: HTTPS, tls: {certificateRefs: [{name: chat-tls}]}, allowedRoutes: {namespaces: {from: All}}}, {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}]";
+    let cases: [(&str, &[Listeners]); 3] = [
+        (", sectionName: https", &[Listeners::Tls]),
+        (", sectionName: http", &[Listeners::Plaintext]),
+        ("", &[Listeners::Tls, Listeners::Plaintext]),
+    ];
+    for (section, want) in cases {
+        let mut objects = chat_backend("apps");
+        objects.push(gw_class());
+        objects.push(gateway(listeners));
+        objects.push(tls_secret("infra", "chat-tls", "Y2VydA=="));
+        objects.push(http_route(
+            "apps",
+            "chat",
+            1,
+            &format!("{{parentRefs: [{{name: gw, namespace: infra{section}}}], hostnames: [chat.example.com], rules: [{{backendRefs: [{{name: chat, port: 80}}]}}]}}"),
+        ));
+        let t = index(objects).build();
+        let got: Vec<Listeners> = t.routes.iter().map(|r| r.policy.listeners).collect();
+        assert_eq!(got, want, "{section}");
+        for r in &t.routes {
+            let tls = r.policy.listeners == Listeners::Tls;
+            assert_eq!(r.policy.redirect_http, tls, "{section}");
+            assert!(
+                !r.policy.redirect_upgrades,
+                "ws:// gets the 403, not a redirect"
+            );
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod conflicts;
 mod docs;
 mod docs_gateway;
 mod gateway;
+mod gateway_policy;
 mod gateway_routes;
 mod index;
 mod ingress_rules;
@@ -100,6 +101,7 @@ pub(super) fn endpoints(t: &Translation, route: &str) -> Result<Vec<SocketAddr>,
     match &r.rules[0].backend {
         Backend::Endpoints(eps) => Ok(eps.iter().map(|e| e.addr).collect()),
         Backend::Invalid { reason } => Err(reason.clone()),
+        Backend::Misconfigured { reason } => Err(format!("500: {reason}")),
     }
 }
 

@@ -1,0 +1,349 @@
+//! WebSocketPolicies attached to Gateways, HTTPRoutes and HTTPRoute rules: which policy holds
+//! each target (the oldest valid one; later ones are `Conflicted`), the sections that reach a
+//! rule (rule over route over Gateway, section by section), and each policy's status per
+//! ancestor, as Gateway API policy attachment (GEP-713) describes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use wsgate_core::compile::compile_route;
+use wsgate_core::spec::{BackendSpec, RouteSpec, RuleSpec, TicketAlgorithm};
+use wsgate_core::table::{Backend, RouteId};
+
+use crate::gateway_api::{GROUP, HTTPRoute};
+use crate::policy_crd::{AncestorRef, PolicyFields, PolicyTargetRef, WebSocketPolicy};
+use crate::translate::candidate::order;
+use crate::translate::gateway_objects::GatewayObjects;
+use crate::translate::gateway_reports::PolicyReport;
+use crate::translate::objects::ObjectKey;
+use crate::translate::report::Verdict;
+use crate::translate::secrets::{Secrets, inline_ticket_key, ticket_secret_problem};
+
+/// Reasons of a policy's `Accepted` condition (GEP-713).
+pub mod policy_reason {
+    /// The policy applies.
+    pub const ACCEPTED: &str = "Accepted";
+    /// An older policy already holds the target.
+    pub const CONFLICTED: &str = "Conflicted";
+    /// The policy cannot be applied as written.
+    pub const INVALID: &str = "Invalid";
+    /// The target does not exist (or is not served by wsgate).
+    pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
+}
+use policy_reason as why;
+
+/// What a policy target is, as a key: a Gateway, an HTTPRoute, or one named rule of one.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot {
+    Gateway(ObjectKey),
+    Route(ObjectKey),
+    Rule(ObjectKey, String),
+}
+
+/// The policy holding one target.
+#[derive(Clone, Debug)]
+struct Holder {
+    policy: ObjectKey,
+    fields: PolicyFields,
+    /// Why its `auth` cannot be honoured (a ticket Secret missing): routes then answer 503.
+    broken: Option<String>,
+}
+
+/// The sections that reach one rule, and whether its auth cannot be honoured.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Effective {
+    /// Merged sections.
+    pub fields: PolicyFields,
+    /// Why the rule must answer 503 instead (fail closed), if it must.
+    pub broken: Option<String>,
+}
+
+/// Which policy holds which target.
+#[derive(Clone, Debug, Default)]
+pub struct Attachments {
+    slots: BTreeMap<Slot, Holder>,
+}
+
+impl Attachments {
+    /// The policy sections of rule `rule` (its `name`) of `route` attached through Gateway
+    /// `gateway`; `None` when no policy reaches it.
+    pub fn effective(
+        &self,
+        gateway: &ObjectKey,
+        route: &ObjectKey,
+        rule: Option<&str>,
+    ) -> Option<Effective> {
+        let layers = [
+            Some(Slot::Gateway(gateway.clone())),
+            Some(Slot::Route(route.clone())),
+            rule.map(|r| Slot::Rule(route.clone(), r.to_string())),
+        ];
+        let mut out: Option<Effective> = None;
+        for holder in layers.iter().flatten().filter_map(|s| self.slots.get(s)) {
+            let e = out.get_or_insert_with(Effective::default);
+            e.fields = e.fields.overlaid(&holder.fields);
+            if holder.fields.auth.is_some() {
+                e.broken = holder.broken.clone();
+            }
+        }
+        out
+    }
+}
+
+/// Resolves every policy of `objects` against the Gateways wsgate serves (`ours`), writing
+/// each policy's report into `reports`. Secrets a policy names are read in its namespace.
+pub fn resolve(
+    objects: &GatewayObjects,
+    secrets: &Secrets<'_>,
+    ours: &BTreeSet<ObjectKey>,
+    reports: &mut BTreeMap<ObjectKey, PolicyReport>,
+) -> Attachments {
+    let mut policies: Vec<&WebSocketPolicy> = objects.policies.values().collect();
+    policies.sort_by_key(|p| order(&p.metadata, 0));
+    let mut out = Attachments::default();
+    for policy in policies {
+        let key = ObjectKey::of(&policy.metadata);
+        let (fields, broken) = with_secrets(&policy.spec.policy, secrets, &key.namespace);
+        // With its Secret read, the key itself is checked too.
+        let invalid = check_fields(&policy.spec.policy)
+            .and_then(|()| match broken {
+                None => compile_fields(&fields),
+                Some(_) => Ok(()),
+            })
+            .err();
+        let holder = Holder {
+            policy: key.clone(),
+            fields,
+            broken,
+        };
+        let mut report = PolicyReport {
+            uid: policy.metadata.uid.clone(),
+            generation: policy.metadata.generation,
+            ancestors: Vec::new(),
+        };
+        for (i, target) in policy.spec.target_refs.iter().enumerate() {
+            match locate(objects, ours, &key.namespace, target) {
+                Ok((slot, ancestors)) => {
+                    let verdict = match &invalid {
+                        Some(message) => Verdict::fail(why::INVALID, message.clone()),
+                        None => out.claim(slot, &holder, &target.name),
+                    };
+                    for ancestor in ancestors {
+                        report.add(ancestor, verdict.clone());
+                    }
+                }
+                Err((reason, message)) => {
+                    let message = format!("spec.targetRefs[{i}]: {message}");
+                    report.add(
+                        self_ref(&key.namespace, target),
+                        Verdict::fail(reason, message),
+                    );
+                }
+            }
+        }
+        reports.insert(key, report);
+    }
+    out
+}
+
+impl Attachments {
+    /// Gives `slot` to `holder` unless an older policy holds it (policies come oldest first).
+    fn claim(&mut self, slot: Slot, holder: &Holder, target: &str) -> Verdict {
+        if let Some(older) = self.slots.get(&slot).filter(|h| h.policy != holder.policy) {
+            let message = format!(
+                "WebSocketPolicy {} is older and already targets {target}",
+                older.policy
+            );
+            return Verdict::fail(why::CONFLICTED, message);
+        }
+        self.slots.insert(slot, holder.clone());
+        match &holder.broken {
+            Some(problem) => Verdict::fail(
+                why::INVALID,
+                format!("{problem}; the routes it applies to answer 503 until it is fixed"),
+            ),
+            None => Verdict::ok(why::ACCEPTED, "the policy applies"),
+        }
+    }
+}
+
+/// The slot a target names and its ancestors (the Gateways it is attached to), or why it
+/// names nothing wsgate serves.
+fn locate(
+    objects: &GatewayObjects,
+    ours: &BTreeSet<ObjectKey>,
+    ns: &str,
+    t: &PolicyTargetRef,
+) -> Result<(Slot, Vec<AncestorRef>), (&'static str, String)> {
+    let key = ObjectKey::new(ns, &t.name);
+    if t.group != GROUP || !matches!(t.kind.as_str(), "Gateway" | "HTTPRoute") {
+        let message = format!(
+            "{}/{} is not a kind WebSocketPolicy applies to (Gateway and HTTPRoute of {GROUP} are)",
+            t.group, t.kind
+        );
+        return Err((why::INVALID, message));
+    }
+    if t.kind == "Gateway" {
+        if t.section_name.is_some() {
+            let message = "sectionName is supported for HTTPRoute rules only".to_string();
+            return Err((why::INVALID, message));
+        }
+        if !ours.contains(&key) {
+            let message = format!("no Gateway {key} of a wsgate GatewayClass");
+            return Err((why::TARGET_NOT_FOUND, message));
+        }
+        return Ok((Slot::Gateway(key.clone()), vec![gateway_ref(&key, None)]));
+    }
+    let Some(route) = objects.routes.get(&key) else {
+        return Err((why::TARGET_NOT_FOUND, format!("no HTTPRoute {key}")));
+    };
+    let slot = match &t.section_name {
+        None => Slot::Route(key.clone()),
+        Some(rule) if has_rule(route, rule) => Slot::Rule(key.clone(), rule.clone()),
+        Some(rule) => {
+            let message = format!("HTTPRoute {key} has no rule named {rule}");
+            return Err((why::TARGET_NOT_FOUND, message));
+        }
+    };
+    let ancestors: Vec<AncestorRef> = route
+        .spec
+        .parent_refs
+        .iter()
+        .filter(|p| {
+            p.group.as_deref().unwrap_or(GROUP) == GROUP
+                && p.kind.as_deref().unwrap_or("Gateway") == "Gateway"
+        })
+        .map(|p| {
+            let gw = ObjectKey::new(p.namespace.as_deref().unwrap_or(ns), &p.name);
+            (gw, p.section_name.clone())
+        })
+        .filter(|(gw, _)| ours.contains(gw))
+        .map(|(gw, section)| gateway_ref(&gw, section))
+        .collect();
+    if ancestors.is_empty() {
+        let message =
+            format!("HTTPRoute {key} is not attached to a Gateway of a wsgate GatewayClass");
+        return Err((why::TARGET_NOT_FOUND, message));
+    }
+    Ok((slot, ancestors))
+}
+
+fn has_rule(route: &HTTPRoute, name: &str) -> bool {
+    route
+        .spec
+        .rules
+        .iter()
+        .any(|r| r.name.as_deref() == Some(name))
+}
+
+fn gateway_ref(key: &ObjectKey, section: Option<String>) -> AncestorRef {
+    AncestorRef {
+        group: GROUP.into(),
+        kind: "Gateway".into(),
+        namespace: Some(key.namespace.clone()),
+        name: key.name.clone(),
+        section_name: section,
+    }
+}
+
+/// A target that leads to no Gateway is its own ancestor entry.
+fn self_ref(ns: &str, t: &PolicyTargetRef) -> AncestorRef {
+    AncestorRef {
+        group: t.group.clone(),
+        kind: t.kind.clone(),
+        namespace: Some(ns.into()),
+        name: t.name.clone(),
+        section_name: t.section_name.clone(),
+    }
+}
+
+/// The policy's sections as a route to compile: one rule, no backend.
+fn probe(fields: &PolicyFields) -> RouteSpec {
+    let mut spec = RouteSpec {
+        rules: vec![RuleSpec {
+            backend: BackendSpec::default(),
+            ..RuleSpec::default()
+        }],
+        ..RouteSpec::default()
+    };
+    apply(&mut spec, fields);
+    spec
+}
+
+/// Puts the policy's sections on a route spec; its timeouts join the HTTPRoute's.
+pub fn apply(spec: &mut RouteSpec, f: &PolicyFields) {
+    if let Some(t) = &f.timeouts {
+        let mut timeouts = spec.timeouts.clone().unwrap_or_default();
+        timeouts.idle = t.idle.or(timeouts.idle);
+        timeouts.connect = t.connect.or(timeouts.connect);
+        timeouts.idle_counts_control_frames = t
+            .idle_counts_control_frames
+            .or(timeouts.idle_counts_control_frames);
+        spec.timeouts = Some(timeouts);
+    }
+    macro_rules! take {
+        ($($field:ident),*) => { $( if f.$field.is_some() { spec.$field.clone_from(&f.$field); } )* };
+    }
+    take!(
+        session_affinity,
+        load_balancing,
+        keepalive,
+        limits,
+        origins,
+        auth,
+        drain,
+        source_ranges,
+        access_log,
+        protocol
+    );
+}
+
+/// Whether the policy's sections compile; the error names the field (`spec.origins.allow[0]`).
+/// A ticket key named by `secretRef` is read later: an HS256 one is checked with a stand-in
+/// key, a public key once its Secret is read.
+pub fn check_fields(fields: &PolicyFields) -> Result<(), String> {
+    let mut fields = fields.clone();
+    let auth = fields.auth.as_mut();
+    if let Some(ticket) = auth.and_then(|a| a.ticket.as_mut())
+        && ticket.secret_ref.take().is_some()
+    {
+        match ticket.algorithm {
+            TicketAlgorithm::HS256 => ticket.key = Some(STAND_IN_KEY.into()),
+            _ => ticket.jwks = Some(r#"{"keys":[]}"#.into()),
+        }
+    }
+    compile_fields(&fields)
+}
+
+/// An HS256 key of a usable length, for checking a policy whose key is in a Secret.
+const STAND_IN_KEY: &str = "wsgate-policy-check-stand-in-key-0123456789";
+
+fn compile_fields(fields: &PolicyFields) -> Result<(), String> {
+    let id = RouteId {
+        namespace: String::new(),
+        name: "policy".into(),
+    };
+    let resolve = |_: &BackendSpec, _: &str| {
+        Ok(Backend::Invalid {
+            reason: String::new(),
+        })
+    };
+    compile_route(id, &probe(fields), &resolve)
+        .map(drop)
+        .map_err(|e| format!("{}: {}", e.field, e.message))
+}
+
+/// The sections with a ticket Secret's key put in place (read in the policy's namespace), and
+/// why that Secret cannot be used, if it cannot.
+fn with_secrets(
+    fields: &PolicyFields,
+    secrets: &Secrets<'_>,
+    ns: &str,
+) -> (PolicyFields, Option<String>) {
+    let spec = probe(fields);
+    let problem = ticket_secret_problem(secrets, ns, &spec);
+    let mut out = fields.clone();
+    if let Some(inlined) = inline_ticket_key(secrets, ns, &spec) {
+        out.auth = inlined.auth;
+    }
+    (out, problem)
+}
