@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
-use wsgate_core::table::RouteTable;
+use wsgate_core::table::{RefusedRoute, RouteTable};
 
 use crate::crd::WebSocketRouteStatus;
 use crate::metrics::ControllerMetrics;
@@ -111,13 +111,18 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
     let mut routes = translation.routes;
     wsgate_core::table::share::share_policies(&mut routes);
     let routes: Arc<[_]> = Arc::from(routes);
-    let changed = *version == 0 || out.tables.borrow().routes != routes;
+    let refused = refused_routes(&translation.reports);
+    let changed = *version == 0 || {
+        let current = out.tables.borrow();
+        current.routes != routes || current.refused != refused
+    };
     if changed {
         *version += 1;
         tracing::info!(version = *version, routes = routes.len(), took = ?started.elapsed(), "publishing route table");
         out.tables.send_replace(Arc::new(RouteTable {
             version: *version,
             routes,
+            refused,
         }));
     }
     count_conditions(&translation.reports, metrics);
@@ -141,6 +146,19 @@ fn rebuild(index: &Index, version: &mut u64, out: &Outputs, metrics: &Controller
     if let Some(snapshot) = &out.snapshot {
         snapshot.send_replace(Arc::new(index.clone()));
     }
+}
+
+/// The objects translation did not accept, with the reason of their `Accepted` condition.
+fn refused_routes(reports: &BTreeMap<SourceRef, Report>) -> Arc<[RefusedRoute]> {
+    reports
+        .iter()
+        .filter(|(_, r)| !r.accepted.status)
+        .map(|(source, r)| RefusedRoute {
+            source: source.to_string(),
+            reason: r.accepted.reason.clone(),
+            message: r.accepted.message.clone(),
+        })
+        .collect()
 }
 
 fn count_conditions(reports: &BTreeMap<SourceRef, Report>, metrics: &ControllerMetrics) {

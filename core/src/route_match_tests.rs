@@ -45,6 +45,7 @@ fn table(routes: Vec<Route>) -> RouteTable {
     RouteTable {
         version: 1,
         routes: routes.into(),
+        refused: Default::default(),
     }
 }
 

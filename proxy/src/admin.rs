@@ -1,9 +1,14 @@
-//! The admin listener: `/healthz` (process alive), `/readyz` (a table is in force and no
-//! drain or shutdown has begun), `/metrics` (Prometheus text) and `/drain` (close every
-//! WebSocket before the pod stops).
+//! The admin listener: `/` (an HTML overview for operators), `/healthz` (process alive),
+//! `/readyz` (a table is in force and no drain or shutdown has begun), `/metrics`
+//! (Prometheus text) and `/drain` (close every WebSocket before the pod stops).
 
 pub(crate) mod drain;
 mod listener;
+mod page;
+mod page_html;
+mod page_style;
+mod page_view;
+pub(crate) mod refusals;
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -31,6 +36,9 @@ async fn admin(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bod
                 .insert(header::ALLOW, http::HeaderValue::from_static("POST, GET"));
         }
         return Ok(resp);
+    }
+    if req.uri().path() == "/" && matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(page::serve(&state, req.uri().query()));
     }
     let (status, content_type, body) = match (req.method(), req.uri().path()) {
         (&Method::GET, "/healthz") => (StatusCode::OK, "text/plain", "ok\n".to_string()),

@@ -46,6 +46,13 @@ use wsgate_core::table::RouteTable;
 use wsgate_core::table::shared::SharedState;
 
 pub use listen::{BindError, ListenAddrs, Listeners};
+
+/// The readers of what a client sends before any route applies: the PROXY protocol header
+/// and the first request head. Public for the fuzz targets (`fuzz/`) and their seed replay.
+pub mod wire {
+    pub use crate::listen::head::{FirstHead, read_first_head};
+    pub use crate::listen::proxy_protocol::{ProxyHeaderError, parse_v1, parse_v2, read_header};
+}
 pub use metrics::Metrics;
 pub use reload::{FileSource, ReloadOutcome};
 

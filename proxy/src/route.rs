@@ -52,6 +52,9 @@ pub struct RuleRuntime {
     pub backend: BackendRuntime,
     /// TLS client for the endpoints (`None`: plaintext).
     pub upstream_tls: Option<Arc<UpstreamConnector>>,
+    /// The settings that client was built from: pooled connections are shared only by
+    /// rules with the same ones.
+    pub tls_settings: Option<Arc<wsgate_core::table::UpstreamTls>>,
 }
 
 /// A backend with live endpoints, or why it cannot be used.
@@ -83,6 +86,8 @@ impl RuleRuntime {
 pub struct Router {
     routes: Vec<Arc<RouteRuntime>>,
     index: MatchIndex,
+    /// The table it was built from (the admin page shows its hosts and paths).
+    table: RouteTable,
 }
 
 impl Router {
@@ -91,6 +96,7 @@ impl Router {
         Self {
             routes: Vec::new(),
             index: MatchIndex::default(),
+            table: RouteTable::default(),
         }
     }
 
@@ -114,6 +120,7 @@ impl Router {
                                 .upstream_tls
                                 .as_ref()
                                 .map(|t| UpstreamConnector::for_rule(t, &label)),
+                            tls_settings: rule.upstream_tls.clone(),
                         })
                     })
                     .collect();
@@ -129,7 +136,13 @@ impl Router {
         Self {
             routes,
             index: MatchIndex::build(table),
+            table: table.clone(),
         }
+    }
+
+    /// The table in force; its routes are [`Router::routes`], in the same order.
+    pub fn table(&self) -> &RouteTable {
+        &self.table
     }
 
     /// The routes, in table order.

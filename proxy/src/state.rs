@@ -15,6 +15,7 @@ use wsgate_core::table::security::ListenerOptions;
 use wsgate_core::table::shared::SharedState;
 use wsgate_core::table::{Backend, RouteTable};
 
+use crate::admin::refusals::RecentRefusals;
 use crate::balance::endpoint::EndpointRegistry;
 use crate::balance::sessions::{SessionStore, SharedSessions};
 use crate::metrics::{LiveSeries, Metrics};
@@ -60,6 +61,8 @@ pub struct State {
     pub draining: CancellationToken,
     /// Longest wait for the WebSockets to close once draining began.
     pub drain_timeout: Duration,
+    /// The last refused requests (the admin page shows them).
+    pub refusals: RecentRefusals,
     /// Set once a first table is applied.
     ready: AtomicBool,
 }
@@ -103,6 +106,7 @@ impl State {
             shutdown,
             draining,
             drain_timeout,
+            refusals: RecentRefusals::default(),
             ready: AtomicBool::new(false),
         }
     }

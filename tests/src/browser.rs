@@ -119,6 +119,39 @@ impl Browser {
         }
     }
 
+    /// Runs a Chrome DevTools Protocol command in the page (chromedriver's `goog/cdp`).
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let path = format!("/session/{}/goog/cdp/execute", self.session);
+        self.command("POST", &path, json!({"cmd": cmd, "params": params}))
+            .await
+    }
+
+    /// Lays the page out for a screen `width` x `height` CSS pixels (`mobile`: as a phone
+    /// does, with its viewport meta tag honoured); reload the page afterwards.
+    pub async fn emulate_screen(&self, width: u32, height: u32, mobile: bool) {
+        let metrics =
+            json!({"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile});
+        self.cdp("Emulation.setDeviceMetricsOverride", metrics)
+            .await;
+    }
+
+    /// A PNG of the whole page, beyond the visible part.
+    pub async fn screenshot_png(&self) -> Vec<u8> {
+        use base64::Engine;
+        let shot = self
+            .cdp(
+                "Page.captureScreenshot",
+                json!({"format": "png", "captureBeyondViewport": true}),
+            )
+            .await;
+        let data = shot["data"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no screenshot data in {shot}"));
+        base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .unwrap_or_else(|e| panic!("screenshot is not base64: {e}"))
+    }
+
     /// Ends the session: chromedriver closes Chromium.
     pub async fn quit(mut self) {
         let path = format!("/session/{}", self.session);

@@ -19,6 +19,7 @@ pub mod manifests;
 pub mod node;
 pub mod open_files;
 pub mod process;
+pub mod prometheus;
 pub mod raw;
 pub mod redis;
 pub mod tls;

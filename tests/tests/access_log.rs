@@ -5,6 +5,9 @@
 
 mod support;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use bytes::Bytes;
 use http::Request;
 use http_body_util::Full;
@@ -15,8 +18,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use wsgate_tests::backend::{Backend, Seen};
-use wsgate_tests::client::{drain, http_request, next_data, send_msg};
+use wsgate_tests::client::{drain, http_request, next_data, send_msg, ws_connect};
 use wsgate_tests::e2e;
+use wsgate_tests::raw;
 use wsgate_tests::tls::{Versions, client_config, wss_connect};
 use wsgate_tests::wsgate::{Scratch, Wsgate};
 
@@ -249,4 +253,129 @@ async fn access_log_lines_carry_every_field_and_redact_secrets() {
             "{secret} leaked into the log:\n{log}"
         );
     }
+}
+
+/// A backend that accepts connections and never answers; counts what it accepted.
+async fn silent_backend() -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((tcp, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(tcp);
+        }
+    });
+    (addr, accepted)
+}
+
+/// The one access-log line of `path`, waited for.
+async fn only_line(gw: &Wsgate, path: &str) -> Value {
+    let found = wsgate_tests::wait::eventually(wsgate_tests::wait::SETTLE_TIMEOUT, || async {
+        access_lines(gw).iter().any(|l| l["path"] == path)
+    })
+    .await;
+    assert!(found, "no access-log line for {path}:\n{}", gw.log());
+    let lines: Vec<Value> = access_lines(gw)
+        .into_iter()
+        .filter(|l| l["path"] == path)
+        .collect();
+    assert_eq!(lines.len(), 1, "one line for {path}: {lines:#?}");
+    lines.into_iter().next().expect("line")
+}
+
+#[e2e]
+async fn upgrades_that_never_complete_get_one_line_with_status_and_reason() {
+    let backend = Backend::start("b1").await;
+    let (silent, accepted) = silent_backend().await;
+    let dir = Scratch::new("access-unfinished");
+    let key = dir.path("ticket.key");
+    std::fs::write(&key, "access-log-first-message-ticket-key-0123456789").expect("key");
+    let route = |name: &str, backend: std::net::SocketAddr, handshake: &str| {
+        format!(
+            "---\napiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {{name: {name}}}\nspec:\n  timeouts: {{handshake: {handshake}}}\n  rules:\n    - path: {{type: PathPrefix, value: /{name}}}\n      backend: {{addresses: [\"{backend}\"]}}\n"
+        )
+    };
+    let routes = [
+        route("refuse", backend.addr, "10s"),
+        route("slow", silent, "1s"),
+        route("hang", silent, "60s"),
+        route("ok", backend.addr, "10s"),
+        route("first", backend.addr, "10s").replace(
+            "  rules:",
+            &format!(
+                "  auth:\n    ticket: {{keyFile: {}, from: [FirstMessage]}}\n  rules:",
+                key.display()
+            ),
+        ),
+    ]
+    .concat();
+    let gw = Wsgate::launch_with(&routes, &["--log-format", "json"]).await;
+    gw.wait_ready().await;
+
+    // The backend refuses the upgrade: its 403 reaches the client, and the line says so.
+    let (_, head) = raw::upgrade(gw.http, "/refuse", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+    let line = only_line(&gw, "/refuse").await;
+    assert_eq!(line["kind"], "websocket");
+    assert_eq!(line["status"], 403);
+    assert_eq!(line["reason"], "backend_rejected");
+    assert_eq!(line["route"], "default/refuse");
+    assert_eq!(line["endpoint"], backend.addr.to_string());
+
+    // The backend never answers: 504 after the route's handshake timeout.
+    let (_, head) = raw::upgrade(gw.http, "/slow", &[]).await;
+    assert!(head.starts_with("HTTP/1.1 504"), "{head}");
+    let line = only_line(&gw, "/slow").await;
+    assert_eq!(line["status"], 504);
+    assert_eq!(line["reason"], "upstream_timeout");
+    assert_eq!(line["endpoint"], silent.to_string());
+
+    // The client goes away while wsgate waits for the backend's answer: 499.
+    let before = accepted.load(Ordering::SeqCst);
+    let mut tcp = tokio::net::TcpStream::connect(gw.http)
+        .await
+        .expect("connect");
+    raw::send(
+        &mut tcp,
+        b"GET /hang HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    )
+    .await;
+    let reached = wsgate_tests::wait::eventually(wsgate_tests::wait::SETTLE_TIMEOUT, || async {
+        accepted.load(Ordering::SeqCst) > before
+    })
+    .await;
+    assert!(reached, "wsgate connected to the silent backend");
+    drop(tcp);
+    let line = only_line(&gw, "/hang").await;
+    assert_eq!(line["kind"], "websocket");
+    assert_eq!(line["status"], 499);
+    assert_eq!(line["reason"], "client_closed");
+    assert_eq!(line["route"], "default/hang");
+
+    // A ticket expected as the first message that does not verify: wsgate answered 101
+    // itself, so the line has that status and the ticket's reason.
+    let mut ws = ws_connect(&gw.ws_url("/first"))
+        .await
+        .expect("101 from wsgate");
+    send_msg(&mut ws, Message::text("not-a-ticket")).await;
+    drain(&mut ws).await;
+    let line = only_line(&gw, "/first").await;
+    assert_eq!(line["status"], 101);
+    let reason = line["reason"].as_str().unwrap_or_default();
+    assert!(reason.starts_with("ticket_"), "{line}");
+    assert_eq!(line["route"], "default/first");
+
+    // A WebSocket that completes: its line at close has no reason.
+    let mut ws = ws_connect(&gw.ws_url("/ok")).await.expect("connect");
+    send_msg(&mut ws, Message::Close(None)).await;
+    drain(&mut ws).await;
+    let line = only_line(&gw, "/ok").await;
+    assert_eq!(line["status"], 101);
+    assert!(line.get("reason").is_none(), "{line}");
 }

@@ -12,6 +12,7 @@ use controller_support::{Controller, eventually};
 use serde_json::{Value, json};
 use support::certs::{Alg, Ca};
 use wsgate_tests::backend::Backend;
+use wsgate_tests::client::http_get;
 use wsgate_tests::kube_standin::KubeApi;
 use wsgate_tests::tls::{Versions, client_config, wss_connect};
 
@@ -126,5 +127,23 @@ async fn namespaces_cannot_steal_paths_or_certificates() {
     })
     .await;
     assert!(reported, "refusals not in status: {:?}", api.writes());
+    // The admin page lists the refused objects with their reasons too.
+    let page_url = format!("http://{}/", ctl.admin);
+    let listed = eventually(STEP, || async {
+        let page = http_get(&page_url, None)
+            .await
+            .map(|(_, b)| b)
+            .unwrap_or_default();
+        [
+            "WebSocketRoute team-b/thief",
+            "HostnameConflict",
+            "WebSocketRoute team-b/wildcard",
+            "NamespaceNotAllowed",
+        ]
+        .iter()
+        .all(|t| page.contains(t))
+    })
+    .await;
+    assert!(listed, "the admin page does not list the refused routes");
     controller_support::rbac::record("controller-tenancy", &api);
 }

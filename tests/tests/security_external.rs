@@ -110,3 +110,47 @@ async fn external_auth_admits_denies_and_fails_closed_on_timeout() {
     );
     assert_eq!(backend.handshakes(), 1);
 }
+
+#[e2e]
+async fn l3_a_ticket_refused_by_external_auth_is_not_used_up() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let auth_addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            let svc = service_fn(move |req| auth_service(req, Arc::new(Notify::new())));
+            tokio::spawn(
+                hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(s), svc),
+            );
+        }
+    });
+    let dir = wsgate_tests::wsgate::Scratch::new("l3");
+    let key = write_key(dir.path("hs.key"), HS_KEY);
+    let backend = Backend::start("b1").await;
+    let gw = Wsgate::launch(&routes(
+        "chat",
+        &[backend.addr],
+        &format!(
+            "  auth:\n    ticket:\n      keyFile: {key}\n    external:\n      url: http://{auth_addr}/verify\n      timeout: 5s\n"
+        ),
+    ))
+    .await;
+    gw.wait_ready().await;
+    let claims = serde_json::json!({"sub": "u1", "jti": jti(), "exp": now() + 60});
+    let token = mint("HS256", &key, claims, None);
+    let url = gw.ws_url(&format!("/chat?ticket={token}"));
+
+    let (status, _) = refused(&url, &[("Cookie", "session=bad")]).await;
+    assert_eq!(status, 401, "the auth service denies this session");
+    let (mut ws, _) = ws_with(&url, &[("Cookie", "session=good")])
+        .await
+        .expect("the same ticket is still unused after the external refusal");
+    echo(&mut ws, "hi").await;
+    let (status, body) = refused(&url, &[("Cookie", "session=good")]).await;
+    assert_eq!(status, 403, "and it is single use once admitted: {body}");
+    assert!(body.contains("already used"), "{body}");
+    assert_eq!(
+        backend.handshakes(),
+        1,
+        "only the admitted handshake arrived"
+    );
+}

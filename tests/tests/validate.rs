@@ -236,3 +236,18 @@ fn broken_documents_exit_64_naming_each_field() {
         "{said}"
     );
 }
+
+#[e2e]
+fn l14_the_readme_spells_bind_client_ip_as_the_schema_does() {
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README");
+    assert!(
+        readme.contains("bindClientIp:"),
+        "the README shows the field"
+    );
+    assert!(!readme.contains("bindClientIP"), "the old spelling is gone");
+    // The old spelling is refused by name, so a copied file fails loudly, not silently.
+    let doc = "apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {name: r}\nspec:\n  auth: {ticket: {key: \"0123456789abcdef0123\", bindClientIP: true}}\n  rules: [{backend: {addresses: [\"127.0.0.1:3000\"]}}]\n";
+    let (code, said) = validate_stdin(doc);
+    assert_eq!(code, 64, "{said}");
+    assert!(said.contains("bindClientIP"), "{said}");
+}

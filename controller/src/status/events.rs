@@ -3,7 +3,7 @@
 //! outgrows the refusals in force, and a refusal that still holds is sent again after
 //! `refresh`, so `kubectl describe` shows it after the API server's Event TTL (1h) expired.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -33,7 +33,9 @@ impl SentEvents {
                 current.push((source.clone(), reason, note));
             }
         }
-        self.sent.retain(|k, _| current.contains(k));
+        // A set: thousands of refusals must not make this quadratic.
+        let live: HashSet<&EventKey> = current.iter().collect();
+        self.sent.retain(|k, _| live.contains(k));
         current
             .into_iter()
             .filter(|k| {
@@ -108,7 +110,7 @@ mod tests {
     }
 
     #[test]
-    fn the_set_is_bounded_by_the_refusals_in_force() {
+    fn l13_the_event_cache_is_bounded_by_the_refusals_in_force() {
         let refresh = Duration::from_secs(3600);
         let now = Instant::now();
         let mut sent = SentEvents::default();

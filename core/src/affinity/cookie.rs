@@ -51,9 +51,10 @@ pub fn encode(token: u64) -> String {
     format!("{token:016x}")
 }
 
-/// Parses a cookie value back into a token.
+/// Parses a cookie value back into a token: exactly 16 hex digits (`from_str_radix` alone
+/// would also take a leading `+`).
 pub fn decode(value: &str) -> Option<u64> {
-    if value.len() != 16 {
+    if value.len() != 16 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     u64::from_str_radix(value, 16).ok()
@@ -146,6 +147,15 @@ mod tests {
         assert_eq!(decode(&text), Some(t));
         assert_eq!(decode("10.1.2.3:3000"), None);
         assert_eq!(decode("zzzzzzzzzzzzzzzz"), None);
+    }
+
+    #[test]
+    fn fuzz_cookie_decode_takes_only_the_16_hex_digits_encode_writes() {
+        // The `cookie` fuzz target's property: `+` and 15 hex digits decoded to a token.
+        assert_eq!(decode("+123456789abcdef"), None);
+        assert_eq!(decode("-123456789abcdef"), None);
+        assert_eq!(decode("0123456789ABCDEF"), Some(0x0123_4567_89ab_cdef));
+        assert_eq!(decode(&encode(u64::MAX)), Some(u64::MAX));
     }
 
     #[test]

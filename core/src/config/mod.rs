@@ -167,6 +167,7 @@ fn load_with(text: &str, material: &files::FileMaterial) -> Result<LoadedConfig,
         table: RouteTable {
             version: 0,
             routes: Arc::from(loader.routes),
+            refused: Arc::default(),
         },
         files: Vec::new(),
     })

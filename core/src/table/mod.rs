@@ -20,6 +20,20 @@ pub struct RouteTable {
     pub version: u64,
     /// Routes in precedence order (file order, or oldest first in a cluster).
     pub routes: Arc<[Route]>,
+    /// Route objects the control plane left out of the table, and why (the admin page
+    /// lists them; a routes file is accepted or rejected whole, so it has none).
+    pub refused: Arc<[RefusedRoute]>,
+}
+
+/// A route object left out of the table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefusedRoute {
+    /// Kind, namespace and name: `WebSocketRoute team-a/chat`.
+    pub source: String,
+    /// CamelCase reason (`HostnameConflict`, `InvalidSpec`, ...).
+    pub reason: String,
+    /// Explanation.
+    pub message: String,
 }
 
 /// Identity of a route: namespace and name of its document.
@@ -75,7 +89,7 @@ pub enum TlsVersion {
 }
 
 /// TLS from wsgate to a backend's endpoints.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct UpstreamTls {
     /// PEM CA bundle that must have signed the endpoint's certificate.
     pub ca_pem: Option<Arc<[u8]>>,

@@ -63,9 +63,35 @@ pub(crate) fn render(scheme: &str, host: &str, port: Option<u16>) -> String {
     }
 }
 
+/// True for an origin a browser can send: the host is a DNS name or an IP literal (no `\`,
+/// `%` or other characters only hand-made requests carry), the port has no leading zero.
+fn browser_sendable(origin: &str, host: &str) -> bool {
+    let name = host
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    let ipv6 = host.starts_with('[')
+        && host.ends_with(']')
+        && host[1..host.len() - 1]
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+    let port = origin.trim().rsplit_once(':').map(|(_, p)| p);
+    let port_ok = match port {
+        Some(p) if p.bytes().all(|b| b.is_ascii_digit()) => !p.starts_with('0'),
+        _ => true,
+    };
+    (name || ipv6) && port_ok
+}
+
 impl OriginPolicy {
-    /// Checks a handshake's `Origin` against the policy; `host` is its `Host` header.
-    pub fn check(&self, origin: Option<&str>, host: Option<&str>) -> Result<(), OriginRefusal> {
+    /// Checks a handshake's `Origin` against the policy; `host` is its `Host` header and
+    /// `scheme` (`http` or `https`) how the client reached wsgate, which `sameHost` compares
+    /// too (L9).
+    pub fn check(
+        &self,
+        origin: Option<&str>,
+        host: Option<&str>,
+        scheme: &str,
+    ) -> Result<(), OriginRefusal> {
         let Some(origin) = origin else {
             return if self.allow_missing {
                 Ok(())
@@ -74,12 +100,15 @@ impl OriginPolicy {
             };
         };
         let refused = || OriginRefusal::NotAllowed(origin.chars().take(200).collect());
-        let (scheme, o_host, port) = split_origin(origin).ok_or_else(refused)?;
-        if self.exact.contains(&render(&scheme, &o_host, port)) {
+        let (o_scheme, o_host, port) = split_origin(origin).ok_or_else(refused)?;
+        if !browser_sendable(origin, &o_host) {
+            return Err(refused());
+        }
+        if self.exact.contains(&render(&o_scheme, &o_host, port)) {
             return Ok(());
         }
         let wildcard = self.wildcards.iter().any(|w| {
-            w.scheme == scheme
+            w.scheme == o_scheme
                 && w.port == port
                 && o_host.ends_with(&w.suffix)
                 && o_host.len() > w.suffix.len()
@@ -88,6 +117,7 @@ impl OriginPolicy {
             return Ok(());
         }
         if self.same_host
+            && o_scheme == scheme
             && let Some((h_host, h_port)) = host.and_then(split_host_port)
         {
             let default = if scheme == "https" { 443 } else { 80 };

@@ -18,7 +18,7 @@ fn exact_and_wildcard_origins() {
         false,
         false,
     );
-    let ok = |o: &str| p.check(Some(o), None).is_ok();
+    let ok = |o: &str| p.check(Some(o), None, "https").is_ok();
     assert!(ok("https://chat.example.com"));
     assert!(ok("HTTPS://Chat.Example.com:443"));
     assert!(ok("https://a.example.org"));
@@ -34,30 +34,73 @@ fn exact_and_wildcard_origins() {
 #[test]
 fn missing_origin_needs_the_explicit_switch() {
     let strict = policy(&["https://a.example.com"], false, false);
-    assert_eq!(strict.check(None, None), Err(OriginRefusal::Missing));
+    assert_eq!(
+        strict.check(None, None, "https"),
+        Err(OriginRefusal::Missing)
+    );
     let lenient = policy(&["https://a.example.com"], false, true);
-    assert!(lenient.check(None, None).is_ok());
+    assert!(lenient.check(None, None, "https").is_ok());
 }
 
 #[test]
 fn same_host_compares_host_and_port() {
     let p = policy(&[], true, false);
     assert!(
-        p.check(Some("https://chat.example.com"), Some("chat.example.com"))
-            .is_ok()
+        p.check(
+            Some("https://chat.example.com"),
+            Some("chat.example.com"),
+            "https"
+        )
+        .is_ok()
     );
     assert!(
-        p.check(Some("http://127.0.0.1:8080"), Some("127.0.0.1:8080"))
-            .is_ok()
+        p.check(
+            Some("http://127.0.0.1:8080"),
+            Some("127.0.0.1:8080"),
+            "http"
+        )
+        .is_ok()
     );
     assert!(
-        p.check(Some("http://127.0.0.1:9999"), Some("127.0.0.1:8080"))
-            .is_err()
+        p.check(
+            Some("http://127.0.0.1:9999"),
+            Some("127.0.0.1:8080"),
+            "http"
+        )
+        .is_err()
     );
     assert!(
-        p.check(Some("https://evil.example"), Some("chat.example.com"))
-            .is_err()
+        p.check(
+            Some("https://evil.example"),
+            Some("chat.example.com"),
+            "https"
+        )
+        .is_err()
     );
+}
+
+#[test]
+fn l9_same_host_compares_the_scheme_and_odd_hosts_never_match() {
+    let p = policy(&["https://*.example.com"], true, false);
+    let check = |o: &str, host: &str, scheme: &str| p.check(Some(o), Some(host), scheme);
+    // The audit's probe: an https page's Origin on the plaintext listener.
+    assert!(check("https://same.test", "same.test", "http").is_err());
+    assert!(check("https://same.test", "same.test", "https").is_ok());
+    assert!(check("http://same.test", "same.test", "http").is_ok());
+    assert!(check("http://same.test", "same.test", "https").is_err());
+    // Hosts no browser sends do not match the wildcard.
+    for odd in [
+        "https://evil.com\\.example.com",
+        "https://evil.com%2f.example.com",
+        "https://[::1].example.com",
+        "https://a.example.com:00443",
+    ] {
+        assert!(check(odd, "x.test", "https").is_err(), "{odd}");
+    }
+    assert!(check("https://a-b.example.com", "x.test", "https").is_ok());
+    assert!(check("https://a.example.com:443", "x.test", "https").is_ok());
+    let ip = policy(&["http://[::1]:8080"], false, false);
+    assert!(ip.check(Some("http://[::1]:8080"), None, "http").is_ok());
 }
 
 #[test]

@@ -78,16 +78,16 @@ impl AccessSlot {
         let headers = options
             .headers
             .iter()
-            .map(|h| (h.clone(), req.headers().get(h).cloned()))
+            .map(|h| (h.clone(), req.headers().get(h).map(detached)))
             .collect();
         Self(Some(Box::new(Access {
             started: Instant::now(),
             websocket,
             method: req.method().clone(),
-            uri: req.uri().clone(),
-            host: req.headers().get(header::HOST).cloned(),
-            user_agent: req.headers().get(header::USER_AGENT).cloned(),
-            request_id,
+            uri: detached_uri(req.uri()),
+            host: req.headers().get(header::HOST).map(detached),
+            user_agent: req.headers().get(header::USER_AGENT).map(detached),
+            request_id: detached(&request_id),
             headers,
             peer,
             tls: tls.cloned(),
@@ -114,16 +114,35 @@ impl AccessSlot {
         }
     }
 
+    /// `namespace/name` of the route the request matched, while the line is here.
+    pub fn route_label(&self) -> Option<Arc<str>> {
+        let a = self.0.as_ref()?;
+        Some(a.route.as_ref()?.label.clone())
+    }
+
     /// Hands the line over to what will log it later.
     pub fn take(&mut self) -> Option<Box<Access>> {
         self.0.take()
     }
 
-    /// Logs the line now, with the status wsgate or the endpoint answered (unless it was
-    /// handed over).
-    pub fn answered(self, status: u16) {
-        if let Some(a) = self.0 {
-            a.http_done(status, None);
+    /// Logs the line now, with the status wsgate or the endpoint answered and, for a
+    /// refusal, its reason (unless the line was handed over).
+    pub fn answered(mut self, status: u16, reason: Option<&'static str>) {
+        if let Some(a) = self.0.take() {
+            a.http_done(status, None, reason);
+        }
+    }
+}
+
+/// Nginx's status for a request whose client went away before the answer.
+pub const CLIENT_CLOSED: u16 = 499;
+
+impl Drop for AccessSlot {
+    /// The request was dropped unanswered: the client closed its connection while wsgate
+    /// was still at work (waiting for the backend's answer to an upgrade, say).
+    fn drop(&mut self) {
+        if let Some(a) = self.0.take() {
+            a.http_done(CLIENT_CLOSED, None, Some("client_closed"));
         }
     }
 }
@@ -144,8 +163,10 @@ impl Access {
         self.handshake_s = Some(self.started.elapsed().as_secs_f64());
     }
 
-    /// The line of a plain HTTP exchange whose response body ended (or was dropped).
-    pub fn http_done(&self, status: u16, bytes_out: Option<u64>) {
+    /// The line of a plain HTTP exchange whose response body ended (or was dropped), and of
+    /// an upgrade that never became a WebSocket; `reason` says why wsgate or the endpoint
+    /// refused it.
+    pub fn http_done(&self, status: u16, bytes_out: Option<u64>, reason: Option<&str>) {
         if !self.sampled(status) {
             return;
         }
@@ -161,6 +182,7 @@ impl Access {
             host = self.host.as_ref().and_then(|h| h.to_str().ok()),
             path,
             status,
+            reason,
             route = self.route.as_ref().map(|r| &*r.label),
             endpoint = self.endpoint.map(|e| e.to_string()),
             duration_s = self.started.elapsed().as_secs_f64(),
@@ -266,5 +288,37 @@ impl Access {
             })
             .collect();
         Some(parts.join("; "))
+    }
+}
+
+/// A copy of `value` in its own allocation. A request's header values and target are slices
+/// of hyper's read buffer for the connection; keeping one for the life of a WebSocket would
+/// keep that whole buffer (8 KiB) alive per idle connection.
+fn detached(value: &HeaderValue) -> HeaderValue {
+    HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
+/// A copy of `uri` that shares no memory with the request (see [`detached`]).
+fn detached_uri(uri: &Uri) -> Uri {
+    Uri::from_maybe_shared(bytes::Bytes::copy_from_slice(uri.to_string().as_bytes()))
+        .unwrap_or_else(|_| Uri::from_static("/"))
+}
+
+#[cfg(test)]
+mod detach_tests {
+    use super::*;
+
+    #[test]
+    fn kept_values_share_no_memory_with_the_request() {
+        let buf = bytes::Bytes::from_static(b"chat.example.com/socket?x=1");
+        let host = HeaderValue::from_maybe_shared(buf.slice(0..16)).expect("value");
+        let copy = detached(&host);
+        assert_eq!(copy, host);
+        assert_ne!(copy.as_bytes().as_ptr(), host.as_bytes().as_ptr());
+        let uri = Uri::from_maybe_shared(buf.slice(16..)).expect("uri");
+        let copy = detached_uri(&uri);
+        assert_eq!(copy, uri);
+        let path = uri.path_and_query().map(|p| p.as_str().as_ptr());
+        assert_ne!(copy.path_and_query().map(|p| p.as_str().as_ptr()), path);
     }
 }

@@ -4,7 +4,7 @@
 //! cookie, the Socket.IO session to learn). A [`Selection`] owns all three.
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,8 +29,8 @@ pub struct RequestFacts<'a> {
     pub uri: &'a Uri,
     /// Request headers.
     pub headers: &'a HeaderMap,
-    /// Client address.
-    pub peer: SocketAddr,
+    /// The client's address, as resolved through trusted proxies (L10).
+    pub client: IpAddr,
 }
 
 /// The endpoint chosen for a request, leased while this lives, and how it was chosen (for a
@@ -73,7 +73,7 @@ impl Selection {
     ) -> Result<Self, ProxyError> {
         let mut pin = pinned(affinity, balancer, sessions, metrics, req);
         if pin.key.is_none() && balancer.hashes_by_default() {
-            pin.key = Some(hash64(KEY_SEED, req.peer.ip().to_string().as_bytes()));
+            pin.key = Some(hash64(KEY_SEED, req.client.to_string().as_bytes()));
         }
         let chosen = match pin.at.and_then(|i| balancer.candidates.get(i)) {
             Some(c) => c,
@@ -261,7 +261,7 @@ fn hash_key(key: &HashKey, req: RequestFacts<'_>) -> (&'static str, Option<Vec<u
             "query",
             query_param(req.uri.query(), q).map(|v| v.as_bytes().to_vec()),
         ),
-        HashKey::ClientIp => ("client_ip", Some(req.peer.ip().to_string().into_bytes())),
+        HashKey::ClientIp => ("client_ip", Some(req.client.to_string().into_bytes())),
     }
 }
 

@@ -6,9 +6,9 @@
 //! ```
 
 mod bind;
-mod head;
+pub(crate) mod head;
 mod preamble;
-mod proxy_protocol;
+pub(crate) mod proxy_protocol;
 pub(crate) mod serve;
 
 pub use bind::{BindError, ListenAddrs, Listeners};

@@ -14,6 +14,7 @@ use std::time::Duration;
 use http::{Request, StatusCode, header};
 use wsgate_core::spec::TicketPlacement;
 use wsgate_core::table::cidr::Cidr;
+use wsgate_core::table::origin::{OriginPolicy, OriginRefusal};
 use wsgate_core::table::security::SecurityPolicy;
 use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal};
 
@@ -84,18 +85,22 @@ impl Security {
     }
 
     /// Applies `policy` to a WebSocket handshake of route `label` from `peer`: rewrites the
-    /// request (claim headers, ticket removed) and admits it, or says why not.
+    /// request (claim headers, ticket removed) and admits it, or says why not. `scheme` is
+    /// how the client reached wsgate (`https` also behind a trusted TLS-terminating proxy).
     pub async fn admit_handshake<B>(
         &self,
         metrics: &SecurityMetrics,
         label: &Arc<str>,
         policy: &SecurityPolicy,
         req: &mut Request<B>,
-        peer: IpAddr,
+        (peer, scheme): (IpAddr, &str),
     ) -> Result<Admission, ProxyError> {
         let client = self.client_of(req, peer);
         let admitted = match self.admit_source(label, policy, client) {
-            Ok(()) => self.handshake(metrics, label, policy, req, client).await,
+            Ok(()) => {
+                self.handshake(metrics, label, policy, req, (client, scheme))
+                    .await
+            }
             Err(refusal) => Err(refusal),
         };
         match admitted {
@@ -155,21 +160,20 @@ impl Security {
         label: &Arc<str>,
         policy: &SecurityPolicy,
         req: &mut Request<B>,
-        client: ClientAddr,
+        (client, scheme): (ClientAddr, &str),
     ) -> Result<Admission, Refusal> {
         let permit = self.limiter.admit(label, client.client, &policy.limits)?;
         if let Some(origins) = &policy.origins {
-            let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-            origins.check(header(header::ORIGIN), header(header::HOST))?;
+            check_origin(origins, req.headers(), scheme)?;
         }
         let mut first_message = None;
+        let mut to_spend = None;
         if let Some(ticket) = &policy.ticket {
             match auth::take_ticket(ticket, req) {
                 Some(token) => {
-                    let verified =
-                        auth::verify_ticket(ticket, &self.replay, metrics, &token, client.client)
-                            .await?;
+                    let verified = auth::verify_claims(ticket, &token, client.client)?;
                     auth::add_claim_headers(ticket, &verified, req.headers_mut());
+                    to_spend = Some((ticket, verified));
                 }
                 None if ticket.from.contains(&TicketPlacement::FirstMessage) => {
                     first_message = Some(PendingTicket {
@@ -181,12 +185,33 @@ impl Security {
             }
         }
         external_auth(policy, req, client).await?;
+        // The jti is used up last (L3): a handshake refused for any other reason leaves the
+        // ticket usable.
+        if let Some((ticket, verified)) = to_spend {
+            auth::use_once(ticket, &self.replay, metrics, &verified).await?;
+        }
         Ok(Admission {
             client,
             permit,
             first_message,
         })
     }
+}
+
+/// The Origin check of a handshake. More than one `Origin` is refused: a browser sends
+/// one, and checking only the first would let a second one reach the backend (L9).
+fn check_origin(
+    origins: &OriginPolicy,
+    headers: &http::HeaderMap,
+    scheme: &str,
+) -> Result<(), OriginRefusal> {
+    let mut all = headers.get_all(header::ORIGIN).iter();
+    let first = all.next().map(|v| v.to_str().unwrap_or("(not text)"));
+    if let (Some(first), Some(_)) = (first, all.next()) {
+        return Err(OriginRefusal::NotAllowed(format!("{first} (and another)")));
+    }
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    origins.check(first, host, scheme)
 }
 
 /// Counts and logs a refusal.

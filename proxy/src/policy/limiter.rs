@@ -44,6 +44,19 @@ pub struct ConnPermit {
     ip: IpAddr,
 }
 
+/// The address a per-client limit counts: an IPv4 address (or an IPv4-mapped IPv6 one) as
+/// it is, an IPv6 address by its /64, the prefix one subscriber is usually given; counting
+/// single IPv6 addresses would let one client take 2^64 quotas (L10).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// Buckets idle this long are full again and can be forgotten.
 const BUCKET_IDLE: Duration = Duration::from_secs(60);
 
@@ -56,6 +69,7 @@ impl Limiter {
         limits: &ConnLimits,
     ) -> Result<ConnPermit, LimitRefusal> {
         let now = Instant::now();
+        let ip = limit_key(ip);
         let mut s = lock(&self.state);
         s.sweep(now);
         let key = (route.clone(), ip);
@@ -100,6 +114,7 @@ impl Limiter {
             return Ok(());
         }
         let now = Instant::now();
+        let ip = limit_key(ip);
         let mut s = lock(&self.state);
         s.sweep(now);
         // Take from every bucket only when all have a token, as nginx's limit_req zones do.
@@ -133,7 +148,10 @@ impl Limiter {
     #[cfg(test)]
     pub fn count(&self, route: &str, ip: IpAddr) -> u32 {
         let s = lock(&self.state);
-        s.per_ip.get(&(Arc::from(route), ip)).copied().unwrap_or(0)
+        s.per_ip
+            .get(&(Arc::from(route), limit_key(ip)))
+            .copied()
+            .unwrap_or(0)
     }
 }
 
@@ -177,6 +195,36 @@ impl Drop for ConnPermit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn l10_ipv6_clients_are_limited_by_their_64_prefix() {
+        let limiter = Arc::new(Limiter::default());
+        let route: Arc<str> = Arc::from("default/chat");
+        let limits = ConnLimits {
+            per_ip: Some(2),
+            ..ConnLimits::default()
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+        // Two addresses of one /64 share the quota: the third connection is refused.
+        let a = limiter.admit(&route, ip("2001:db8:1:2::1"), &limits);
+        let b = limiter.admit(&route, ip("2001:db8:1:2:ffff::9"), &limits);
+        assert!(a.is_ok() && b.is_ok());
+        assert!(matches!(
+            limiter.admit(&route, ip("2001:db8:1:2:dead:beef:0:1"), &limits),
+            Err(LimitRefusal::PerIp(2))
+        ));
+        // Another /64 has its own; IPv4 (plain or mapped) counts each address.
+        assert!(
+            limiter
+                .admit(&route, ip("2001:db8:1:3::1"), &limits)
+                .is_ok()
+        );
+        assert_eq!(limit_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
+        assert_eq!(limit_key(ip("10.0.0.2")), ip("10.0.0.2"));
+        assert_eq!(limiter.count("default/chat", ip("2001:db8:1:2::77")), 2);
+        drop(a);
+        assert_eq!(limiter.count("default/chat", ip("2001:db8:1:2::77")), 1);
+    }
 
     #[test]
     fn request_buckets_allow_the_burst_then_refuse() {

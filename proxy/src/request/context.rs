@@ -3,7 +3,7 @@
 //! as a value, never through request extensions); and the two steps every path shares,
 //! route and choose.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -155,11 +155,13 @@ pub fn route<B>(
 
 /// The choose step: the endpoint of the matched rule for `req` (affinity, then balancing),
 /// leased until the selection is dropped. A Socket.IO session another replica learned is
-/// fetched from the shared table first.
+/// fetched from the shared table first. `client` is the address admission resolved (through
+/// trusted proxies), so ClientIP affinity and hashing follow the client, not its proxy.
 pub async fn choose<B>(
     state: &State,
     routed: &Routed,
     req: &Request<B>,
+    client: IpAddr,
 ) -> Result<Selection, ProxyError> {
     if let Affinity::SocketIo { .. } = routed.route.policy.affinity
         && let Some(sid) = engine_io(req.uri().query()).and_then(|e| e.sid)
@@ -169,7 +171,7 @@ pub async fn choose<B>(
     let facts = RequestFacts {
         uri: req.uri(),
         headers: req.headers(),
-        peer: routed.conn.peer,
+        client,
     };
     Selection::choose(
         &routed.route.policy.affinity,

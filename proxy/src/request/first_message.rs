@@ -24,7 +24,7 @@ use wsgate_tunnel::first_message::{FirstMessage, close_with, read_first_message}
 use super::context::Routed;
 use super::handshake::{accept_key, send_to_endpoint, upstream_request};
 use super::headers::set_websocket_upgrade;
-use crate::access::Access;
+use crate::access::{Access, CLIENT_CLOSED};
 use crate::balance::select::Selection;
 use crate::body::{Body, empty};
 use crate::error::ProxyError;
@@ -97,6 +97,7 @@ impl Pending {
             Err(e) => {
                 let client = self.admission.client.client;
                 tracing::info!(client = %client, error = %e, "upgrade did not complete");
+                self.never_opened(CLIENT_CLOSED, "client_closed");
                 return;
             }
         };
@@ -107,6 +108,7 @@ impl Pending {
             Ok(b) => b,
             Err(e) => {
                 tracing::info!(route = %self.routed.route.label, client = %self.admission.client.client, error = %e, "backend WebSocket failed after a FirstMessage ticket");
+                self.never_opened(101, e.reason());
                 close_with(&mut io, 1014, "the backend is unavailable").await;
                 return;
             }
@@ -198,8 +200,17 @@ impl Pending {
             .with_label_values(&[ns, name, refusal.reason()])
             .inc();
         tracing::info!(route = label, client = %self.admission.client.client, reason = refusal.reason(), detail = why, "FirstMessage ticket refused");
+        self.never_opened(101, refusal.reason());
         close_with(io, code.unwrap_or_else(|| refusal.close_code()), why).await;
         None
+    }
+
+    /// The access-log line of a WebSocket that never reached the backend: `status` is what
+    /// the client got (wsgate's 101, then a close), `reason` why it went no further.
+    fn never_opened(&self, status: u16, reason: &str) {
+        if let Some(a) = &self.access {
+            a.http_done(status, None, Some(reason));
+        }
     }
 
     /// Sends the handshake, with a key of wsgate's own, to the chosen endpoint and waits

@@ -80,7 +80,7 @@ pub async fn serve(
             conn.proto.as_str(),
         )
         .await?;
-    let mut selection = context::choose(state, &routed, &req).await?;
+    let mut selection = context::choose(state, &routed, &req, client.client).await?;
     let upstream = upstream_request(req, &client, &routed);
     let result = exchange(state, &routed, &mut selection, upstream).await;
     access.endpoint(selection.endpoint().addr);
@@ -112,7 +112,8 @@ async fn exchange(
 ) -> Result<(SendRequest<Body>, Response<Incoming>), ProxyError> {
     let policy = &routed.route.policy;
     let tls = &routed.rule.upstream_tls;
-    let (mut sender, replay) = match state.pool.take(selection.endpoint().addr) {
+    let key = (selection.endpoint().addr, routed.rule.tls_settings.clone());
+    let (mut sender, replay) = match state.pool.take(&key) {
         Some(s) => (s, Replay::of(&req)),
         None => {
             let retries = &state.metrics.requests.retries;
@@ -183,6 +184,7 @@ fn respond(
         inner: body,
         release: Some(Release {
             pool: state.pool.clone(),
+            tls: routed.rule.tls_settings.clone(),
             sender,
         }),
         _guard: selection.guard,
@@ -203,6 +205,8 @@ fn origin_form(uri: &Uri) -> Uri {
 
 struct Release {
     pool: Arc<Pool>,
+    /// The TLS settings the connection was opened with (its pool key, with the endpoint).
+    tls: Option<Arc<wsgate_core::table::UpstreamTls>>,
     sender: SendRequest<Body>,
 }
 
@@ -256,17 +260,22 @@ impl PooledBody {
     /// Writes the access-log line once.
     fn log(&mut self) {
         if let Some(access) = self.access.take() {
-            access.http_done(self.status, Some(self.bytes_out));
+            access.http_done(self.status, Some(self.bytes_out), None);
         }
     }
 
     fn release_connection(&mut self) {
-        if let Some(Release { pool, mut sender }) = self.release.take() {
+        if let Some(Release {
+            pool,
+            tls,
+            mut sender,
+        }) = self.release.take()
+        {
             let addr = self._guard.endpoint().addr;
             // The connection turns ready once hyper has finished the exchange.
             tokio::spawn(async move {
                 if sender.ready().await.is_ok() {
-                    pool.put(addr, sender);
+                    pool.put((addr, tls), sender);
                 }
             });
         }

@@ -21,11 +21,13 @@ mod upgrade;
 
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use http::{Request, Response};
 use hyper::body::Incoming;
 
 use crate::access::AccessSlot;
+use crate::admin::refusals::{BACKEND_REJECTED, Refused};
 use crate::body::Body;
 use crate::error::ProxyError;
 use crate::state::State;
@@ -56,7 +58,23 @@ pub async fn handle(
         Ok(response) => response.status(),
         Err(e) => e.status(),
     };
-    access.answered(status.as_u16());
+    let kind = if upgrade { "websocket" } else { "http" };
+    let refused = match &result {
+        Err(e) => Some(e.reason()),
+        // The endpoint's own refusal of the upgrade (its answer went to the client).
+        Ok(r) if upgrade && r.status().as_u16() >= 400 => Some(BACKEND_REJECTED),
+        Ok(_) => None,
+    };
+    if let Some(reason) = refused {
+        state.refusals.record(Refused {
+            at: SystemTime::now(),
+            kind,
+            status: status.as_u16(),
+            reason,
+            route: access.route_label(),
+        });
+    }
+    access.answered(status.as_u16(), refused);
     Ok(result.unwrap_or_else(|e| {
         state
             .metrics
@@ -64,7 +82,6 @@ pub async fn handle(
             .errors
             .with_label_values(&[e.reason()])
             .inc();
-        let kind = if upgrade { "websocket" } else { "http" };
         tracing::info!(client = %peer, method = %kind, status = e.status().as_u16(), side = e.side().as_str(), error = %e, "request refused");
         respond::error(&e)
     }))

@@ -71,6 +71,11 @@ pub async fn serve<B>(
         return Ok(r);
     }
     // 3. Policy: limits, Origin, ticket, external auth.
+    let https = conn.proto == Proto::Https
+        || state
+            .security
+            .forwarded_https(conn.peer.ip(), req.headers());
+    let scheme = if https { "https" } else { "http" };
     let admission = state
         .security
         .admit_handshake(
@@ -78,11 +83,11 @@ pub async fn serve<B>(
             &routed.route.label,
             &routed.route.policy.security,
             &mut req,
-            conn.peer.ip(),
+            (conn.peer.ip(), scheme),
         )
         .await?;
     // 4. Choose the endpoint.
-    let selection = context::choose(state, &routed, &req).await?;
+    let selection = context::choose(state, &routed, &req, admission.client.client).await?;
     access.endpoint(selection.endpoint().addr);
     // 5-7. Connect, answer, relay.
     let result = proxy(state, &routed, admission, selection, req, access).await;

@@ -82,6 +82,7 @@ fn exact_name_then_longest_wildcard_then_default() {
             route("plain", &[exact("plain.example.com")], None),
         ]
         .into(),
+        refused: Default::default(),
     };
     let store = CertStore::build(&table, &CertStore::default(), &base, &metrics);
     let exact_cfg = store.lookup(Some("rsa.example.com"));
@@ -124,6 +125,7 @@ fn a_route_without_hostnames_provides_the_default_certificate() {
             route("later", &[], Some(ecdsa())),
         ]
         .into(),
+        refused: Default::default(),
     };
     let store = CertStore::build(&table, &CertStore::default(), &base, &metrics);
     let default = store.lookup(Some("other.org"));
@@ -147,6 +149,7 @@ fn an_unusable_certificate_is_skipped_counted_and_expiry_is_exported() {
             route("good", &[exact("rsa.example.com")], Some(rsa())),
         ]
         .into(),
+        refused: Default::default(),
     };
     let store = CertStore::build(&table, &CertStore::default(), &base, &metrics);
     assert!(store.lookup(Some("bad.example.com")).is_none());

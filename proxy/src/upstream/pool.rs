@@ -1,11 +1,14 @@
-//! A small per-endpoint pool of idle keep-alive connections for plain HTTP requests.
+//! A small per-endpoint pool of idle keep-alive connections for plain HTTP requests, keyed
+//! by the endpoint and the TLS settings the connection was opened with: a route never reuses
+//! a connection another route opened with a different CA, server name or verification (L7).
 
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hyper::client::conn::http1;
+use wsgate_core::table::UpstreamTls;
 
 use crate::body::Body;
 use crate::lock::lock;
@@ -22,17 +25,20 @@ struct Idle {
     since: Instant,
 }
 
-/// Idle keep-alive connections by endpoint.
+/// An endpoint and the TLS settings of its connections (`None`: plaintext).
+pub type PoolKey = (SocketAddr, Option<Arc<UpstreamTls>>);
+
+/// Idle keep-alive connections by endpoint and TLS settings.
 #[derive(Default)]
 pub struct Pool {
-    idle: Mutex<HashMap<SocketAddr, Vec<Idle>>>,
+    idle: Mutex<HashMap<PoolKey, Vec<Idle>>>,
 }
 
 impl Pool {
-    /// A ready idle connection to `addr`, if one is pooled.
-    pub fn take(&self, addr: SocketAddr) -> Option<http1::SendRequest<Body>> {
+    /// A ready idle connection to `key`'s endpoint, opened with its TLS settings.
+    pub fn take(&self, key: &PoolKey) -> Option<http1::SendRequest<Body>> {
         let mut idle = lock(&self.idle);
-        let list = idle.get_mut(&addr)?;
+        let list = idle.get_mut(key)?;
         while let Some(entry) = list.pop() {
             if entry.since.elapsed() < IDLE_TIMEOUT && entry.sender.is_ready() {
                 return Some(entry.sender);
@@ -42,12 +48,12 @@ impl Pool {
     }
 
     /// Returns a connection whose last response is complete.
-    pub fn put(&self, addr: SocketAddr, sender: http1::SendRequest<Body>) {
+    pub fn put(&self, key: PoolKey, sender: http1::SendRequest<Body>) {
         if !sender.is_ready() {
             return;
         }
         let mut idle = lock(&self.idle);
-        let list = idle.entry(addr).or_default();
+        let list = idle.entry(key).or_default();
         list.retain(|e| e.since.elapsed() < IDLE_TIMEOUT && !e.sender.is_closed());
         if list.len() < MAX_IDLE_PER_ENDPOINT {
             list.push(Idle {
@@ -60,6 +66,36 @@ impl Pool {
     /// Drops idle connections to endpoints not in `keep`.
     pub fn retain(&self, keep: &HashSet<SocketAddr>) {
         let mut idle = lock(&self.idle);
-        idle.retain(|addr, _| keep.contains(addr));
+        idle.retain(|(addr, _), _| keep.contains(addr));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper_util::rt::TokioIo;
+
+    #[tokio::test]
+    async fn l7_a_pooled_connection_is_reused_only_with_the_same_tls_settings() {
+        let (client, _server) = tokio::io::duplex(1024);
+        let (mut sender, conn) = http1::handshake::<_, Body>(TokioIo::new(client))
+            .await
+            .expect("handshake");
+        tokio::spawn(conn);
+        sender.ready().await.expect("ready");
+        let addr: SocketAddr = "10.0.0.1:443".parse().expect("addr");
+        let tls = |name: &str, skip: bool| {
+            Some(Arc::new(UpstreamTls {
+                ca_pem: None,
+                insecure_skip_verify: skip,
+                server_name: Some(name.into()),
+            }))
+        };
+        let pool = Pool::default();
+        pool.put((addr, tls("a.internal", false)), sender);
+        assert!(pool.take(&(addr, tls("b.internal", false))).is_none());
+        assert!(pool.take(&(addr, tls("a.internal", true))).is_none());
+        assert!(pool.take(&(addr, None)).is_none(), "plaintext");
+        assert!(pool.take(&(addr, tls("a.internal", false))).is_some());
     }
 }

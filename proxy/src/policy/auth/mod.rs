@@ -135,28 +135,47 @@ pub async fn verify_ticket(
     token: &str,
     client: IpAddr,
 ) -> Result<VerifiedTicket, TicketRefusal> {
-    let now = jsonwebtoken::get_current_timestamp();
-    let verified = policy.verify(token, client, now)?;
-    if policy.single_use
-        && let Some(jti) = &verified.jti
+    let verified = verify_claims(policy, token, client)?;
+    use_once(policy, replay, metrics, &verified).await?;
+    Ok(verified)
+}
+
+/// Verifies `token` (signature and claims) without using up its `jti`: the caller records it
+/// with [`use_once`] once every other check has passed.
+pub fn verify_claims(
+    policy: &TicketPolicy,
+    token: &str,
+    client: IpAddr,
+) -> Result<VerifiedTicket, TicketRefusal> {
+    policy.verify(token, client, jsonwebtoken::get_current_timestamp())
+}
+
+/// Records the `jti` of a verified single-use ticket: refused when it was used before;
+/// store failures are counted and fail closed.
+pub async fn use_once(
+    policy: &TicketPolicy,
+    replay: &ReplayGuard,
+    metrics: &SecurityMetrics,
+    verified: &VerifiedTicket,
+) -> Result<(), TicketRefusal> {
+    let (true, Some(jti)) = (policy.single_use, &verified.jti) else {
+        return Ok(());
+    };
+    match replay
+        .use_once(jti, verified.remaining, policy.replay_store.as_deref())
+        .await
     {
-        match replay
-            .use_once(jti, verified.remaining, policy.replay_store.as_deref())
-            .await
-        {
-            Ok(()) => {}
-            Err(ReplayError::Replayed) => return Err(TicketRefusal::Replayed),
-            Err(ReplayError::Unavailable(why)) => {
-                metrics.ticket_store_errors.with_label_values(&[why]).inc();
-                tracing::warn!(
-                    reason = why,
-                    "ticket replay store unavailable: refusing tickets"
-                );
-                return Err(TicketRefusal::StoreUnavailable);
-            }
+        Ok(()) => Ok(()),
+        Err(ReplayError::Replayed) => Err(TicketRefusal::Replayed),
+        Err(ReplayError::Unavailable(why)) => {
+            metrics.ticket_store_errors.with_label_values(&[why]).inc();
+            tracing::warn!(
+                reason = why,
+                "ticket replay store unavailable: refusing tickets"
+            );
+            Err(TicketRefusal::StoreUnavailable)
         }
     }
-    Ok(verified)
 }
 
 /// Adds the configured claims of a verified ticket as `X-Wsgate-Claim-*` headers.
