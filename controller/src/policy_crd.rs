@@ -37,7 +37,11 @@ pub struct WebSocketPolicySpec {
     /// section: rule over route over Service over Gateway.
     #[schemars(length(min = 1, max = 16))]
     pub target_refs: Vec<PolicyTargetRef>,
-    /// The policy.
+    /// Sections that win over the same sections of more specific policies (GEP-713
+    /// overrides): on a Gateway, a floor no route's policy can loosen (`origins`, `limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<PolicyFields>,
+    /// The policy's sections: defaults that more specific policies may replace.
     #[serde(flatten)]
     pub policy: PolicyFields,
 }

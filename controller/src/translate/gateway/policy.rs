@@ -25,6 +25,8 @@ use policy_reason as why;
 #[derive(Clone, Debug)]
 struct Holder {
     policy: ObjectKey,
+    /// Its overrides, and why their `auth` cannot be honoured.
+    overrides: Option<(PolicyFields, Option<String>)>,
     fields: PolicyFields,
     /// Why its `auth` cannot be honoured (a ticket Secret missing): routes then answer 503.
     broken: Option<String>,
@@ -59,12 +61,22 @@ impl Attachments {
         layers.extend(services.iter().cloned().map(Slot::Service));
         layers.push(Slot::Route(route.clone()));
         layers.extend(rule.map(|r| Slot::Rule(route.clone(), r.to_string())));
+        let holders: Vec<&Holder> = layers.iter().filter_map(|s| self.slots.get(s)).collect();
         let mut out: Option<Effective> = None;
-        for holder in layers.iter().filter_map(|s| self.slots.get(s)) {
+        for holder in &holders {
             let e = out.get_or_insert_with(Effective::default);
             e.fields = e.fields.overlaid(&holder.fields);
             if holder.fields.auth.is_some() {
                 e.broken = holder.broken.clone();
+            }
+        }
+        // Overrides the other way round: the least specific policy's are applied last.
+        for holder in holders.iter().rev() {
+            if let (Some(e), Some((fields, broken))) = (out.as_mut(), &holder.overrides) {
+                e.fields = e.fields.overlaid(fields);
+                if fields.auth.is_some() {
+                    e.broken = broken.clone();
+                }
             }
         }
         out
@@ -84,16 +96,16 @@ pub fn resolve(
     let mut out = Attachments::default();
     for policy in policies {
         let key = ObjectKey::of(&policy.metadata);
-        let (fields, broken) = with_secrets(&policy.spec.policy, secrets, &key.namespace);
-        // With its Secret read, the key itself is checked too.
-        let invalid = check_fields(&policy.spec.policy)
-            .and_then(|()| match broken {
-                None => compile_fields(&fields),
-                Some(_) => Ok(()),
-            })
-            .err();
+        let (fields, broken, mut invalid) = prepare(&policy.spec.policy, secrets, &key.namespace);
+        let overrides = policy.spec.overrides.as_ref().map(|o| {
+            let (fields, broken, wrong) = prepare(o, secrets, &key.namespace);
+            let wrong = wrong.map(|w| format!("overrides: {w}"));
+            invalid = invalid.take().or(wrong);
+            (fields, broken)
+        });
         let holder = Holder {
             policy: key.clone(),
+            overrides,
             fields,
             broken,
         };
@@ -222,6 +234,24 @@ fn compile_fields(fields: &PolicyFields) -> Result<(), String> {
     compile_route(id, &probe(fields), &resolve)
         .map(drop)
         .map_err(|e| format!("{}: {}", e.field, e.message))
+}
+
+/// Sections ready to apply: a ticket Secret's key put in place, why that Secret cannot be
+/// used, and why the sections cannot be applied (with its Secret read, the key itself is
+/// checked too).
+fn prepare(
+    sections: &PolicyFields,
+    secrets: &Secrets<'_>,
+    ns: &str,
+) -> (PolicyFields, Option<String>, Option<String>) {
+    let (fields, broken) = with_secrets(sections, secrets, ns);
+    let invalid = check_fields(sections)
+        .and_then(|()| match broken {
+            None => compile_fields(&fields),
+            Some(_) => Ok(()),
+        })
+        .err();
+    (fields, broken, invalid)
 }
 
 /// The sections with a ticket Secret's key put in place (read in the policy's namespace), and

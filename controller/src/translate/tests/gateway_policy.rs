@@ -298,3 +298,45 @@ fn a_service_policy_reaches_the_rules_that_send_to_it() {
         vec![("Gateway/gw".to_string(), true, why::ACCEPTED.to_string())]
     );
 }
+
+/// GEP-713 overrides: a Gateway policy's `overrides` win over a route's sections, while its
+/// plain sections stay defaults the route may replace.
+#[test]
+fn gateway_overrides_win_over_route_policies() {
+    let t = build(vec![
+        policy(
+            "infra",
+            "edge",
+            1,
+            &to_gateway("timeouts: {idle: 1m}, overrides: {limits: {maxMessageBytes: 4096}}"),
+        ),
+        policy(
+            "apps",
+            "chat",
+            2,
+            &to_route(
+                "chat",
+                None,
+                "timeouts: {idle: 2m}, limits: {maxMessageBytes: 999999}",
+            ),
+        ),
+    ]);
+    let api = rule_route(&t, "/api");
+    assert_eq!(api.policy.max_message_bytes, 4096, "the override holds");
+    assert_eq!(
+        idle(api),
+        Some(Duration::from_secs(120)),
+        "a default is replaced"
+    );
+    let bad = build(vec![policy(
+        "infra",
+        "edge",
+        1,
+        &to_gateway("overrides: {origins: {allow: ['not a url']}}"),
+    )]);
+    let (_, v) = &bad.gateway.policies[&ObjectKey::new("infra", "edge")].ancestors[0];
+    assert!(
+        !v.status && v.message.contains("overrides: spec.origins.allow[0]"),
+        "{v:?}"
+    );
+}
