@@ -90,11 +90,9 @@ async fn serve_tls_connection(state: Arc<State>, mut stream: TcpStream, peer: So
         version: crate::tls::accept::version_label(session.protocol_version()),
         sni: session.server_name().map(Arc::from),
     };
-    let sni = info.sni.clone();
     if let Some(io) = first_head(head, timeouts, tls, peer, "https").await {
         let conn = ConnInfo {
             tls: Some(info),
-            sni,
             ..ConnInfo::new(peer, Proto::Https)
         };
         serve_connection(state, TokioIo::new(io), conn).await;

@@ -47,8 +47,6 @@ pub struct ConnInfo {
     pub proto: Proto,
     /// The TLS session, on the TLS listener.
     pub tls: Option<TlsInfo>,
-    /// The server name the TLS handshake asked for (SNI), if any.
-    pub sni: Option<Arc<str>>,
 }
 
 impl ConnInfo {
@@ -58,8 +56,12 @@ impl ConnInfo {
             peer,
             proto,
             tls: None,
-            sni: None,
         }
+    }
+
+    /// The server name the TLS handshake asked for (SNI), if any.
+    pub fn sni(&self) -> Option<&str> {
+        self.tls.as_ref().and_then(|t| t.sni.as_deref())
     }
 }
 
@@ -72,8 +74,7 @@ pub fn check_tls_host<B>(
     req: &Request<B>,
     conn: &ConnInfo,
 ) -> Result<(), ProxyError> {
-    if conn.proto != Proto::Https || certs.serves_both(conn.sni.as_deref(), host_name(host_of(req)))
-    {
+    if conn.proto != Proto::Https || certs.serves_both(conn.sni(), host_name(host_of(req))) {
         return Ok(());
     }
     Err(ProxyError::Misdirected)
