@@ -71,22 +71,14 @@ pub fn spawn_all(
     tx: &mpsc::Sender<Change>,
     metrics: &ControllerMetrics,
 ) -> usize {
-    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
-        vec![None]
-    } else {
-        namespaces.iter().cloned().map(Some).collect()
-    };
+    let scopes = scopes(namespaces);
     let w = Watcher {
         tx: tx.clone(),
         metrics: metrics.clone(),
     };
-    tokio::spawn(w.clone().run::<IngressClass>(
-        Api::all(client.clone()),
-        Config::default(),
-        None,
-        Kind::IngressClass,
-        |o| Object::IngressClass(Box::new(o)),
-    ));
+    w.spawn_cluster::<IngressClass>(client, Kind::IngressClass, |o| {
+        Object::IngressClass(Box::new(o))
+    });
     let all = Config::default;
     for scope in &scopes {
         w.spawn::<WebSocketRoute>(client, scope, all(), Kind::Route, |o| {
@@ -122,29 +114,15 @@ pub fn spawn_gateway_api(
     tx: &mpsc::Sender<Change>,
     metrics: &ControllerMetrics,
 ) -> usize {
-    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
-        vec![None]
-    } else {
-        namespaces.iter().cloned().map(Some).collect()
-    };
+    let scopes = scopes(namespaces);
     let w = Watcher {
         tx: tx.clone(),
         metrics: metrics.clone(),
     };
-    tokio::spawn(w.clone().run::<GatewayClass>(
-        Api::all(client.clone()),
-        Config::default(),
-        None,
-        Kind::GatewayClass,
-        |o| Object::GatewayClass(Box::new(o)),
-    ));
-    tokio::spawn(w.clone().run::<Namespace>(
-        Api::all(client.clone()),
-        Config::default(),
-        None,
-        Kind::Namespace,
-        |o| Object::Namespace(Box::new(o)),
-    ));
+    w.spawn_cluster::<GatewayClass>(client, Kind::GatewayClass, |o| {
+        Object::GatewayClass(Box::new(o))
+    });
+    w.spawn_cluster::<Namespace>(client, Kind::Namespace, |o| Object::Namespace(Box::new(o)));
     let all = Config::default;
     for scope in &scopes {
         w.spawn::<Gateway>(client, scope, all(), Kind::Gateway, |o| {
@@ -161,6 +139,15 @@ pub fn spawn_gateway_api(
         });
     }
     2 + 4 * scopes.len()
+}
+
+/// The scopes to watch namespaced kinds in: the given namespaces, or the whole cluster.
+fn scopes(namespaces: &[String]) -> Vec<Option<String>> {
+    if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().cloned().map(Some).collect()
+    }
 }
 
 fn namespaced<K>(client: &Client, scope: &Option<String>) -> Api<DeserializeGuard<K>>
@@ -180,6 +167,21 @@ struct Watcher {
 }
 
 impl Watcher {
+    /// Starts the watcher of a cluster-scoped kind.
+    fn spawn_cluster<K>(&self, client: &Client, kind: Kind, wrap: fn(K) -> Object)
+    where
+        K: Resource<Scope = k8s_openapi::ClusterResourceScope, DynamicType = ()>
+            + DeserializeOwned
+            + Clone
+            + Debug
+            + Send
+            + Sync
+            + 'static,
+    {
+        let api = Api::all(client.clone());
+        tokio::spawn(self.clone().run(api, Config::default(), None, kind, wrap));
+    }
+
     /// Starts the watcher of a namespaced kind in `scope` (a namespace, or all).
     fn spawn<K>(
         &self,
