@@ -3,28 +3,19 @@
 //! itself (no boxed trait object, no buffer adapters per call) and hyper's buffers are freed.
 //! TLS and anything unusual stay behind hyper's `Upgraded`.
 
-use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use bytes::{Bytes, BytesMut};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+use tokio_util::either::Either;
 use wsgate_tunnel::Prefixed;
 
 /// One side of a tunnel: the bytes already read past the handshake, then the stream.
 pub type RelayStream = Prefixed<Socket>;
 
-/// The socket under a tunnel's side.
-#[derive(Debug)]
-pub enum Socket {
-    /// A plain TCP connection, used directly.
-    Tcp(TcpStream),
-    /// Anything else (TLS), through hyper.
-    Upgraded(TokioIo<Upgraded>),
-}
+/// The socket under a tunnel's side: a plain TCP connection used directly, or anything
+/// else (TLS) through hyper.
+pub type Socket = Either<TcpStream, TokioIo<Upgraded>>;
 
 /// The client side of an upgraded request.
 pub fn client(upgraded: Upgraded) -> RelayStream {
@@ -32,9 +23,9 @@ pub fn client(upgraded: Upgraded) -> RelayStream {
         Ok(parts) => {
             let (unread_head, tcp) = parts.io.into_inner().into_parts();
             // hyper read `read_buf` out of the stream before what is left of the head.
-            Prefixed::new(join(parts.read_buf, unread_head), Socket::Tcp(tcp))
+            Prefixed::new(join(parts.read_buf, unread_head), Either::Left(tcp))
         }
-        Err(upgraded) => Prefixed::new(Bytes::new(), Socket::Upgraded(TokioIo::new(upgraded))),
+        Err(upgraded) => Prefixed::new(Bytes::new(), Either::Right(TokioIo::new(upgraded))),
     }
 }
 
@@ -43,9 +34,9 @@ pub fn backend(upgraded: Upgraded) -> RelayStream {
     match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => Prefixed::new(
             join(parts.read_buf, Bytes::new()),
-            Socket::Tcp(parts.io.into_inner()),
+            Either::Left(parts.io.into_inner()),
         ),
-        Err(upgraded) => Prefixed::new(Bytes::new(), Socket::Upgraded(TokioIo::new(upgraded))),
+        Err(upgraded) => Prefixed::new(Bytes::new(), Either::Right(TokioIo::new(upgraded))),
     }
 }
 
@@ -61,64 +52,6 @@ fn join(a: Bytes, b: Bytes) -> Bytes {
             both.extend_from_slice(&a);
             both.extend_from_slice(&b);
             both.freeze()
-        }
-    }
-}
-
-impl AsyncRead for Socket {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Self::Upgraded(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Socket {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            Self::Upgraded(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(s) => Pin::new(s).poll_flush(cx),
-            Self::Upgraded(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Self::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            Self::Upgraded(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Self::Tcp(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-            Self::Upgraded(s) => Pin::new(s).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Self::Tcp(s) => s.is_write_vectored(),
-            Self::Upgraded(s) => s.is_write_vectored(),
         }
     }
 }
