@@ -1,6 +1,6 @@
 //! The `WebSocketPolicy` custom resource: WebSocket behaviour attached to Gateway API objects
-//! (policy attachment). `targetRefs` name HTTPRoutes (optionally one named rule) or Gateways
-//! in the policy's namespace; the policy fields are the ones of a WebSocketRoute, and both
+//! (policy attachment). `targetRefs` name HTTPRoutes (optionally one named rule), Gateways or
+//! Services in the policy's namespace; the policy fields are the ones of a WebSocketRoute, and both
 //! compile into the same route table.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -32,11 +32,16 @@ use wsgate_core::spec::{
 #[serde(rename_all = "camelCase")]
 pub struct WebSocketPolicySpec {
     /// The objects this policy applies to, in its own namespace: HTTPRoutes (with
-    /// `sectionName`, one named rule of the route) or Gateways (every route attached to
-    /// them). A more specific policy wins section by section: rule over route over Gateway.
+    /// `sectionName`, one named rule of the route), Gateways (every route attached to them)
+    /// or Services (every rule sending to them). A more specific policy wins section by
+    /// section: rule over route over Service over Gateway.
     #[schemars(length(min = 1, max = 16))]
     pub target_refs: Vec<PolicyTargetRef>,
-    /// The policy.
+    /// Sections that win over the same sections of more specific policies (GEP-713
+    /// overrides): on a Gateway, a floor no route's policy can loosen (`origins`, `limits`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overrides: Option<PolicyFields>,
+    /// The policy's sections: defaults that more specific policies may replace.
     #[serde(flatten)]
     pub policy: PolicyFields,
 }
@@ -48,9 +53,9 @@ pub struct WebSocketPolicySpec {
 )]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolicyTargetRef {
-    /// API group: `gateway.networking.k8s.io`.
+    /// API group: `gateway.networking.k8s.io`, or `""` for a Service.
     pub group: String,
-    /// `HTTPRoute` or `Gateway`.
+    /// `HTTPRoute`, `Gateway` or `Service`.
     pub kind: String,
     /// Name of the object, in the policy's namespace.
     pub name: String,

@@ -230,11 +230,16 @@ def test_schema_rejects_typos_and_bad_values(setting):
     assert "schema" in proc.stderr
 
 
-def test_crd_ships_with_the_chart():
+def test_crds_ship_with_the_chart():
     objects = render("--include-crds")
-    crd = one(objects, "CustomResourceDefinition")
-    assert crd["spec"]["group"] == "wsgate.dev"
-    assert crd["spec"]["names"]["kind"] == "WebSocketRoute"
+    for name, kind in [
+        ("websocketroutes.wsgate.dev", "WebSocketRoute"),
+        ("websocketpolicies.wsgate.dev", "WebSocketPolicy"),
+    ]:
+        crd = one(objects, "CustomResourceDefinition", name)
+        assert crd["spec"]["group"] == "wsgate.dev"
+        assert crd["spec"]["names"]["kind"] == kind
+    assert len(find(objects, "CustomResourceDefinition")) == 2
 
 
 def test_shared_state_redis_flags_and_secret_files():

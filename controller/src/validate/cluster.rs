@@ -97,11 +97,16 @@ pub fn check_policy(
     // The sections alone first: they are flattened into the spec, which would let a
     // misspelt section through.
     let mut spec = doc.get("spec").cloned().unwrap_or(Value::Null);
+    let mut overrides = Value::Null;
     if let Value::Mapping(m) = &mut spec {
         m.remove("targetRefs");
+        overrides = m.remove("overrides").unwrap_or(Value::Null);
     }
     if let Err((field, message)) = decode::<PolicyFields>(&spec) {
         return vec![fail(&format!("spec.{field}"), message)];
+    }
+    if let Err((field, message)) = decode::<Option<PolicyFields>>(&overrides) {
+        return vec![fail(&format!("spec.overrides.{field}"), message)];
     }
     let policy: WebSocketPolicy = match decode(doc) {
         Ok(p) => p,
@@ -114,9 +119,13 @@ pub fn check_policy(
             "at least one target is required".into(),
         ));
     }
-    if let Err(e) = check_fields(&policy.spec.policy) {
-        let (field, message) = field_and_message(&e);
-        errors.push(fail(&field, message));
+    let overrides = policy.spec.overrides.iter().map(|o| (o, "overrides."));
+    for (sections, prefix) in std::iter::once((&policy.spec.policy, "")).chain(overrides) {
+        if let Err(e) = check_fields(sections) {
+            let (field, message) = field_and_message(&e);
+            let field = field.replacen("spec.", &format!("spec.{prefix}"), 1);
+            errors.push(fail(&field, message));
+        }
     }
     errors
 }

@@ -74,18 +74,28 @@ pub fn review(body: &[u8], snapshot: &Index) -> Value {
 fn policy(raw: Value, response: AdmissionResponse) -> AdmissionResponse {
     // The sections alone first: flattened into the spec, a misspelt one would pass.
     let mut sections = raw["spec"].clone();
+    let mut overrides = Value::Null;
     if let Some(m) = sections.as_object_mut() {
         m.remove("targetRefs");
+        overrides = m.remove("overrides").unwrap_or(Value::Null);
     }
     if let Err(message) = decode::<PolicyFields>(sections) {
         return response.deny(format!("spec.{message}"));
     }
-    match decode::<WebSocketPolicy>(raw) {
-        Err(message) => response.deny(message),
-        Ok(p) => match check_fields(&p.spec.policy) {
-            Ok(()) => response,
-            Err(message) => response.deny(format!("WebSocketPolicy (Invalid): {message}")),
-        },
+    if let Err(message) = decode::<Option<PolicyFields>>(overrides) {
+        return response.deny(format!("spec.overrides.{message}"));
+    }
+    let p = match decode::<WebSocketPolicy>(raw) {
+        Err(message) => return response.deny(message),
+        Ok(p) => p,
+    };
+    let checked = check_fields(&p.spec.policy).and_then(|()| match &p.spec.overrides {
+        Some(o) => check_fields(o).map_err(|e| format!("overrides: {e}")),
+        None => Ok(()),
+    });
+    match checked {
+        Ok(()) => response,
+        Err(message) => response.deny(format!("WebSocketPolicy (Invalid): {message}")),
     }
 }
 

@@ -155,6 +155,7 @@ fn candidates(
     let mut out = Vec::new();
     for (ri, rule) in rules.iter().enumerate() {
         let rule_name = route.spec.rules.get(ri).and_then(|r| r.name.as_deref());
+        let services = rule_services(rule, &key.namespace);
         for (ti, (gw, listener, hostnames)) in targets.iter().enumerate() {
             let mut spec = RouteSpec {
                 hostnames: hostnames.clone(),
@@ -171,7 +172,7 @@ fn candidates(
                     Backend::Invalid { reason }
                 }
             });
-            if let Some(effective) = policies.effective(gw, key, rule_name) {
+            if let Some(effective) = policies.effective(gw, key, (rule_name, &services)) {
                 policy::apply(&mut spec, &effective.fields);
                 let broken = effective.broken.map(|reason| Backend::Invalid { reason });
                 unusable = unusable.or(broken);
@@ -205,6 +206,20 @@ fn candidates(
             });
         }
     }
+    out
+}
+
+/// The Services a translated rule sends to (for WebSocketPolicies targeting them).
+fn rule_services(rule: &Translated, ns: &str) -> Vec<ObjectKey> {
+    let mut out: Vec<ObjectKey> = rule
+        .rules
+        .iter()
+        .flat_map(|r| &r.backend.services)
+        .filter(|s| s.weight != Some(0) && !s.name.is_empty())
+        .map(|s| ObjectKey::new(s.namespace.as_deref().unwrap_or(ns), &s.name))
+        .collect();
+    out.sort();
+    out.dedup();
     out
 }
 

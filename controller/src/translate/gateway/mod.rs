@@ -13,5 +13,6 @@ mod attach;
 pub(super) mod build;
 mod listeners;
 pub mod policy;
+mod policy_targets;
 pub mod reason;
 mod rules;

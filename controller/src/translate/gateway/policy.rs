@@ -1,6 +1,6 @@
-//! WebSocketPolicies attached to Gateways, HTTPRoutes and HTTPRoute rules: which policy holds
-//! each target (the oldest valid one; later ones are `Conflicted`), the sections that reach a
-//! rule (rule over route over Gateway, section by section), and each policy's status per
+//! WebSocketPolicies attached to Gateways, Services, HTTPRoutes and HTTPRoute rules: which
+//! policy holds each target (the oldest valid one; later ones are `Conflicted`), the sections
+//! that reach a rule (rule over route over Service over Gateway, section by section), and each policy's status per
 //! ancestor, as Gateway API policy attachment (GEP-713) describes.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -9,8 +9,8 @@ use wsgate_core::compile::compile_route;
 use wsgate_core::spec::{BackendSpec, RouteSpec, RuleSpec, TicketAlgorithm};
 use wsgate_core::table::{Backend, RouteId};
 
-use crate::gateway_api::{GROUP, HTTPRoute};
-use crate::policy_crd::{AncestorRef, PolicyFields, PolicyTargetRef, WebSocketPolicy};
+use super::policy_targets::{Slot, locate, self_ref};
+use crate::policy_crd::{PolicyFields, WebSocketPolicy};
 use crate::translate::candidate::order;
 use crate::translate::gateway_objects::GatewayObjects;
 use crate::translate::gateway_reports::PolicyReport;
@@ -18,31 +18,15 @@ use crate::translate::objects::ObjectKey;
 use crate::translate::report::Verdict;
 use crate::translate::secrets::{Secrets, inline_ticket_key, ticket_secret_problem};
 
-/// Reasons of a policy's `Accepted` condition (GEP-713).
-pub mod policy_reason {
-    /// The policy applies.
-    pub const ACCEPTED: &str = "Accepted";
-    /// An older policy already holds the target.
-    pub const CONFLICTED: &str = "Conflicted";
-    /// The policy cannot be applied as written.
-    pub const INVALID: &str = "Invalid";
-    /// The target does not exist (or is not served by wsgate).
-    pub const TARGET_NOT_FOUND: &str = "TargetNotFound";
-}
+pub use super::policy_targets::policy_reason;
 use policy_reason as why;
-
-/// What a policy target is, as a key: a Gateway, an HTTPRoute, or one named rule of one.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Slot {
-    Gateway(ObjectKey),
-    Route(ObjectKey),
-    Rule(ObjectKey, String),
-}
 
 /// The policy holding one target.
 #[derive(Clone, Debug)]
 struct Holder {
     policy: ObjectKey,
+    /// Its overrides, and why their `auth` cannot be honoured.
+    overrides: Option<(PolicyFields, Option<String>)>,
     fields: PolicyFields,
     /// Why its `auth` cannot be honoured (a ticket Secret missing): routes then answer 503.
     broken: Option<String>,
@@ -64,25 +48,35 @@ pub struct Attachments {
 }
 
 impl Attachments {
-    /// The policy sections of rule `rule` (its `name`) of `route` attached through Gateway
-    /// `gateway`; `None` when no policy reaches it.
+    /// The policy sections of rule `rule` (its `name`, sending to `services`) of `route`
+    /// attached through Gateway `gateway`; `None` when no policy reaches it. Layers, the
+    /// later winning: Gateway, the Services, the route, the rule.
     pub fn effective(
         &self,
         gateway: &ObjectKey,
         route: &ObjectKey,
-        rule: Option<&str>,
+        (rule, services): (Option<&str>, &[ObjectKey]),
     ) -> Option<Effective> {
-        let layers = [
-            Some(Slot::Gateway(gateway.clone())),
-            Some(Slot::Route(route.clone())),
-            rule.map(|r| Slot::Rule(route.clone(), r.to_string())),
-        ];
+        let mut layers = vec![Slot::Gateway(gateway.clone())];
+        layers.extend(services.iter().cloned().map(Slot::Service));
+        layers.push(Slot::Route(route.clone()));
+        layers.extend(rule.map(|r| Slot::Rule(route.clone(), r.to_string())));
+        let holders: Vec<&Holder> = layers.iter().filter_map(|s| self.slots.get(s)).collect();
         let mut out: Option<Effective> = None;
-        for holder in layers.iter().flatten().filter_map(|s| self.slots.get(s)) {
+        for holder in &holders {
             let e = out.get_or_insert_with(Effective::default);
             e.fields = e.fields.overlaid(&holder.fields);
             if holder.fields.auth.is_some() {
                 e.broken = holder.broken.clone();
+            }
+        }
+        // Overrides the other way round: the least specific policy's are applied last.
+        for holder in holders.iter().rev() {
+            if let (Some(e), Some((fields, broken))) = (out.as_mut(), &holder.overrides) {
+                e.fields = e.fields.overlaid(fields);
+                if fields.auth.is_some() {
+                    e.broken = broken.clone();
+                }
             }
         }
         out
@@ -102,16 +96,16 @@ pub fn resolve(
     let mut out = Attachments::default();
     for policy in policies {
         let key = ObjectKey::of(&policy.metadata);
-        let (fields, broken) = with_secrets(&policy.spec.policy, secrets, &key.namespace);
-        // With its Secret read, the key itself is checked too.
-        let invalid = check_fields(&policy.spec.policy)
-            .and_then(|()| match broken {
-                None => compile_fields(&fields),
-                Some(_) => Ok(()),
-            })
-            .err();
+        let (fields, broken, mut invalid) = prepare(&policy.spec.policy, secrets, &key.namespace);
+        let overrides = policy.spec.overrides.as_ref().map(|o| {
+            let (fields, broken, wrong) = prepare(o, secrets, &key.namespace);
+            let wrong = wrong.map(|w| format!("overrides: {w}"));
+            invalid = invalid.take().or(wrong);
+            (fields, broken)
+        });
         let holder = Holder {
             policy: key.clone(),
+            overrides,
             fields,
             broken,
         };
@@ -163,96 +157,6 @@ impl Attachments {
             ),
             None => Verdict::ok(why::ACCEPTED, "the policy applies"),
         }
-    }
-}
-
-/// The slot a target names and its ancestors (the Gateways it is attached to), or why it
-/// names nothing wsgate serves.
-fn locate(
-    objects: &GatewayObjects,
-    ours: &BTreeSet<ObjectKey>,
-    ns: &str,
-    t: &PolicyTargetRef,
-) -> Result<(Slot, Vec<AncestorRef>), (&'static str, String)> {
-    let key = ObjectKey::new(ns, &t.name);
-    if t.group != GROUP || !matches!(t.kind.as_str(), "Gateway" | "HTTPRoute") {
-        let message = format!(
-            "{}/{} is not a kind WebSocketPolicy applies to (Gateway and HTTPRoute of {GROUP} are)",
-            t.group, t.kind
-        );
-        return Err((why::INVALID, message));
-    }
-    if t.kind == "Gateway" {
-        if t.section_name.is_some() {
-            let message = "sectionName is supported for HTTPRoute rules only".to_string();
-            return Err((why::INVALID, message));
-        }
-        if !ours.contains(&key) {
-            let message = format!("no Gateway {key} of a wsgate GatewayClass");
-            return Err((why::TARGET_NOT_FOUND, message));
-        }
-        return Ok((Slot::Gateway(key.clone()), vec![gateway_ref(&key, None)]));
-    }
-    let Some(route) = objects.routes.get(&key) else {
-        return Err((why::TARGET_NOT_FOUND, format!("no HTTPRoute {key}")));
-    };
-    let slot = match &t.section_name {
-        None => Slot::Route(key.clone()),
-        Some(rule) if has_rule(route, rule) => Slot::Rule(key.clone(), rule.clone()),
-        Some(rule) => {
-            let message = format!("HTTPRoute {key} has no rule named {rule}");
-            return Err((why::TARGET_NOT_FOUND, message));
-        }
-    };
-    let ancestors: Vec<AncestorRef> = route
-        .spec
-        .parent_refs
-        .iter()
-        .filter(|p| {
-            p.group.as_deref().unwrap_or(GROUP) == GROUP
-                && p.kind.as_deref().unwrap_or("Gateway") == "Gateway"
-        })
-        .map(|p| {
-            let gw = ObjectKey::new(p.namespace.as_deref().unwrap_or(ns), &p.name);
-            (gw, p.section_name.clone())
-        })
-        .filter(|(gw, _)| ours.contains(gw))
-        .map(|(gw, section)| gateway_ref(&gw, section))
-        .collect();
-    if ancestors.is_empty() {
-        let message =
-            format!("HTTPRoute {key} is not attached to a Gateway of a wsgate GatewayClass");
-        return Err((why::TARGET_NOT_FOUND, message));
-    }
-    Ok((slot, ancestors))
-}
-
-fn has_rule(route: &HTTPRoute, name: &str) -> bool {
-    route
-        .spec
-        .rules
-        .iter()
-        .any(|r| r.name.as_deref() == Some(name))
-}
-
-fn gateway_ref(key: &ObjectKey, section: Option<String>) -> AncestorRef {
-    AncestorRef {
-        group: GROUP.into(),
-        kind: "Gateway".into(),
-        namespace: Some(key.namespace.clone()),
-        name: key.name.clone(),
-        section_name: section,
-    }
-}
-
-/// A target that leads to no Gateway is its own ancestor entry.
-fn self_ref(ns: &str, t: &PolicyTargetRef) -> AncestorRef {
-    AncestorRef {
-        group: t.group.clone(),
-        kind: t.kind.clone(),
-        namespace: Some(ns.into()),
-        name: t.name.clone(),
-        section_name: t.section_name.clone(),
     }
 }
 
@@ -330,6 +234,24 @@ fn compile_fields(fields: &PolicyFields) -> Result<(), String> {
     compile_route(id, &probe(fields), &resolve)
         .map(drop)
         .map_err(|e| format!("{}: {}", e.field, e.message))
+}
+
+/// Sections ready to apply: a ticket Secret's key put in place, why that Secret cannot be
+/// used, and why the sections cannot be applied (with its Secret read, the key itself is
+/// checked too).
+fn prepare(
+    sections: &PolicyFields,
+    secrets: &Secrets<'_>,
+    ns: &str,
+) -> (PolicyFields, Option<String>, Option<String>) {
+    let (fields, broken) = with_secrets(sections, secrets, ns);
+    let invalid = check_fields(sections)
+        .and_then(|()| match broken {
+            None => compile_fields(&fields),
+            Some(_) => Ok(()),
+        })
+        .err();
+    (fields, broken, invalid)
 }
 
 /// The sections with a ticket Secret's key put in place (read in the policy's namespace), and

@@ -187,8 +187,12 @@ fn targets_that_lead_nowhere_are_reported_by_name() {
             why::TARGET_NOT_FOUND,
         ),
         (
-            "{targetRefs: [{group: '', kind: Service, name: chat}], timeouts: {idle: 1m}}".into(),
+            "{targetRefs: [{group: '', kind: ConfigMap, name: chat}], timeouts: {idle: 1m}}".into(),
             why::INVALID,
+        ),
+        (
+            "{targetRefs: [{group: '', kind: Service, name: nobody-sends-here}], timeouts: {idle: 1m}}".into(),
+            why::TARGET_NOT_FOUND,
         ),
         (to_route("chat", None, "origins: {allow: ['not a url']}"), why::INVALID),
     ];
@@ -247,4 +251,92 @@ fn a_ticket_secret_is_read_in_the_policy_namespace_and_a_missing_one_fails_close
     let why_503 = endpoints(&missing, "chat").expect_err("fails closed");
     assert!(why_503.contains("infra/ticket-key"), "{why_503}");
     assert_eq!(ancestors(&missing, "edge")[0].2, why::INVALID);
+}
+
+/// A policy on a Service reaches every rule sending to it, above the Gateway's and below the
+/// route's; its ancestors are the Gateways of those routes.
+#[test]
+fn a_service_policy_reaches_the_rules_that_send_to_it() {
+    let to_service = "{targetRefs: [{group: '', kind: Service, name: chat}], timeouts: {idle: 5m}, limits: {maxMessageBytes: 2048}}";
+    let t = build(vec![
+        policy(
+            "infra",
+            "edge",
+            1,
+            &to_gateway("timeouts: {idle: 1m}, keepalive: {pingInterval: 5s}"),
+        ),
+        policy("apps", "svc", 2, to_service),
+        policy(
+            "apps",
+            "sio",
+            3,
+            &to_route("chat", Some("socket"), "timeouts: {idle: 3m}"),
+        ),
+    ]);
+    let (socket, api) = (rule_route(&t, "/socket.io"), rule_route(&t, "/api"));
+    assert_eq!(
+        idle(api),
+        Some(Duration::from_secs(300)),
+        "the Service's over the Gateway's"
+    );
+    assert_eq!(
+        idle(socket),
+        Some(Duration::from_secs(180)),
+        "the rule's over the Service's"
+    );
+    for r in [socket, api] {
+        assert_eq!(r.policy.max_message_bytes, 2048);
+        let ping = r.policy.keepalive.as_ref().map(|k| k.interval);
+        assert_eq!(
+            ping,
+            Some(Duration::from_secs(5)),
+            "the Gateway's keepalive stays"
+        );
+    }
+    assert_eq!(
+        ancestors(&t, "svc"),
+        vec![("Gateway/gw".to_string(), true, why::ACCEPTED.to_string())]
+    );
+}
+
+/// GEP-713 overrides: a Gateway policy's `overrides` win over a route's sections, while its
+/// plain sections stay defaults the route may replace.
+#[test]
+fn gateway_overrides_win_over_route_policies() {
+    let t = build(vec![
+        policy(
+            "infra",
+            "edge",
+            1,
+            &to_gateway("timeouts: {idle: 1m}, overrides: {limits: {maxMessageBytes: 4096}}"),
+        ),
+        policy(
+            "apps",
+            "chat",
+            2,
+            &to_route(
+                "chat",
+                None,
+                "timeouts: {idle: 2m}, limits: {maxMessageBytes: 999999}",
+            ),
+        ),
+    ]);
+    let api = rule_route(&t, "/api");
+    assert_eq!(api.policy.max_message_bytes, 4096, "the override holds");
+    assert_eq!(
+        idle(api),
+        Some(Duration::from_secs(120)),
+        "a default is replaced"
+    );
+    let bad = build(vec![policy(
+        "infra",
+        "edge",
+        1,
+        &to_gateway("overrides: {origins: {allow: ['not a url']}}"),
+    )]);
+    let (_, v) = &bad.gateway.policies[&ObjectKey::new("infra", "edge")].ancestors[0];
+    assert!(
+        !v.status && v.message.contains("overrides: spec.origins.allow[0]"),
+        "{v:?}"
+    );
 }
