@@ -81,3 +81,44 @@ async fn same_host_and_explicitly_allowed_missing_origin() {
     let (status, _) = refused(&url, &[("Origin", "http://127.0.0.1:1")]).await;
     assert_eq!(status, 403, "another port is another origin");
 }
+
+#[e2e]
+async fn l9_origin_checks_the_scheme_for_same_host_and_refuses_two_origins() {
+    let backend = Backend::start("b1").await;
+    let gw = Wsgate::launch(&routes(
+        "chat",
+        &[backend.addr],
+        "  origins:\n    allow: [\"https://*.example.org\"]\n    sameHost: true\n",
+    ))
+    .await;
+    gw.wait_ready().await;
+    let host = [("Host", "same.test")];
+    let head = |origins: &'static [&'static str]| {
+        let gw = &gw;
+        async move {
+            let mut extra: Vec<(&str, &str)> = host.to_vec();
+            extra.extend(origins.iter().map(|o| ("Origin", *o)));
+            wsgate_tests::raw::upgrade(gw.http, "/chat", &extra).await.1
+        }
+    };
+    // The plaintext listener: an http:// page of the same host is the same origin...
+    assert!(
+        head(&["http://same.test"])
+            .await
+            .starts_with("HTTP/1.1 101")
+    );
+    // ...an https:// page is not (the audit's probe), nor is a second Origin after a good one.
+    for origins in [
+        &["https://same.test"][..],
+        &["http://same.test", "https://evil.test"][..],
+        &["https://evil.com\\.example.org"][..],
+    ] {
+        let got = head(origins).await;
+        assert!(got.starts_with("HTTP/1.1 403"), "{origins:?}: {got}");
+    }
+    assert_eq!(
+        backend.handshakes(),
+        1,
+        "only the same-origin handshake arrived"
+    );
+}
