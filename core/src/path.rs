@@ -53,7 +53,11 @@ fn decode_unreserved(path: &str) -> Result<Cow<'_, str>, PathError> {
             i = next;
             continue;
         }
-        let hex = bytes.get(i + 1..i + 3).ok_or(PathError::BadEscape)?;
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .ok_or(PathError::BadEscape)?;
+        // Two hex digits (`from_str_radix` alone would also take `%+1`).
         let value = std::str::from_utf8(hex)
             .ok()
             .and_then(|h| u8::from_str_radix(h, 16).ok())
@@ -135,6 +139,8 @@ mod tests {
             ("/admin%", Err(PathError::BadEscape)),
             ("/admin%4", Err(PathError::BadEscape)),
             ("/admin%zz", Err(PathError::BadEscape)),
+            ("/admin%+1", Err(PathError::BadEscape)),
+            ("/admin%-1", Err(PathError::BadEscape)),
         ];
         for (input, want) in cases {
             let got = normalize(input);

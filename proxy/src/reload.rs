@@ -52,7 +52,6 @@ impl FileSource {
             version: 1,
             ..initial.table
         };
-        metrics.table.reloads.with_label_values(&["applied"]).inc();
         let (tx, rx) = watch::channel(Arc::new(table));
         let source = Self {
             path,
@@ -116,11 +115,6 @@ impl FileSource {
             files = self.files.len(),
             "routes file reloaded"
         );
-        self.metrics
-            .table
-            .reloads
-            .with_label_values(&["applied"])
-            .inc();
         self.tx.send_replace(Arc::new(table));
         ReloadOutcome::Applied(self.version)
     }

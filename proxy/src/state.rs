@@ -127,9 +127,12 @@ impl State {
             let certs = CertStore::build(table, &self.certs.load(), base, &self.metrics.tls);
             self.certs.store(Arc::new(certs));
         }
+        let m = &self.metrics.table;
+        // Counted here, for routes files and the controller alike; a rejected file is
+        // counted by its loader (the controller refuses objects, never a whole table).
+        m.reloads.with_label_values(&["applied"]).inc();
         self.router.store(Arc::new(router));
         self.metrics.prune(&live_series(table, &live));
-        let m = &self.metrics.table;
         m.version
             .set(i64::try_from(table.version).unwrap_or(i64::MAX));
         m.apply_seconds.observe(started.elapsed().as_secs_f64());

@@ -145,5 +145,10 @@ async fn namespaces_cannot_steal_paths_or_certificates() {
     })
     .await;
     assert!(listed, "the admin page does not list the refused routes");
+    // Tables the controller publishes count as applied loads, like a routes file's.
+    let applied = ctl
+        .metric("wsgate_route_table_reloads_total{result=\"applied\"}")
+        .await;
+    assert!(applied.is_some_and(|v| v >= 1.0), "{applied:?}");
     controller_support::rbac::record("controller-tenancy", &api);
 }

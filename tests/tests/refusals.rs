@@ -107,6 +107,33 @@ fn check_answer(row: &Row, a: &Answer) -> Vec<String> {
     wrong
 }
 
+/// Sends one input for `row` and returns what is wrong: the answer, the metric, the backend.
+async fn run_row(env: &Env, row: &Row, input: &Input) -> Vec<String> {
+    let gw = match input {
+        Input::Proxy(_) => &env.pp,
+        _ => &env.gw,
+    };
+    let metric = metric_of(row);
+    let was = match &metric {
+        Some((name, labels)) => metric_sum(&scrape(gw).await, name, labels),
+        None => 0.0,
+    };
+    let seen = env.backend.seen().len();
+    let answer = send_input(env, input).await;
+    let mut wrong = check_answer(row, &answer);
+    if let Some((name, labels)) = &metric {
+        let counted = eventually(SETTLE_TIMEOUT, || async {
+            metric_sum(&scrape(gw).await, name, labels) > was
+        })
+        .await;
+        if !counted {
+            wrong.push(format!("{name}{labels:?} did not count it"));
+        }
+    }
+    wrong.extend(check_backend(env, row, seen).await);
+    wrong
+}
+
 /// Nothing of the refused input reached the application. A row refused inside the tunnel
 /// ("both sides") lets the handshake through, and the backend gets the close frame too.
 async fn check_backend(env: &Env, row: &Row, seen: usize) -> Vec<String> {
@@ -151,28 +178,18 @@ async fn every_refusal_of_the_readme_table_is_what_it_says() {
             .find(|c| row.condition.starts_with(c.condition))
             .unwrap_or_else(|| panic!("no input for the README row {:?}", row.condition));
         let _kept = before(&env, &case.before).await;
-        let gw = match case.input {
-            Input::Proxy(_) => &env.pp,
-            _ => &env.gw,
-        };
-        let metric = metric_of(row);
-        let was = match &metric {
-            Some((name, labels)) => metric_sum(&scrape(gw).await, name, labels),
-            None => 0.0,
-        };
-        let seen = env.backend.seen().len();
-        let answer = send_input(&env, &case.input).await;
-        let mut wrong = check_answer(row, &answer);
-        if let Some((name, labels)) = &metric {
-            let counted = eventually(SETTLE_TIMEOUT, || async {
-                metric_sum(&scrape(gw).await, name, labels) > was
-            })
-            .await;
-            if !counted {
-                wrong.push(format!("{name}{labels:?} did not count it"));
-            }
+        let mut wrong = run_row(&env, row, &case.input).await;
+        if let Some(fm) = &case.first_message {
+            // The same refusal for a ticket sent as the first message: the row's close code,
+            // counted by reason, after wsgate's own 101.
+            let fm_row = Row {
+                statuses: Vec::new(),
+                status_text: "—".into(),
+                ..row.clone()
+            };
+            let fm_wrong = run_row(&env, &fm_row, fm).await;
+            wrong.extend(fm_wrong.into_iter().map(|w| format!("(FirstMessage) {w}")));
         }
-        wrong.extend(check_backend(&env, row, seen).await);
         if !wrong.is_empty() {
             failures.push(format!(
                 "{} | {}: {}",

@@ -18,6 +18,10 @@ pub const OP_PING: u8 = 0x9;
 pub const OP_PONG: u8 = 0xA;
 
 use crate::rules::Rules;
+use crate::utf8::TextCheck;
+
+/// Why a text message was refused.
+const NOT_UTF8: &str = "a text message is not UTF-8";
 
 /// Largest control frame: 2 header bytes, 4 mask bytes, 125 payload bytes.
 const MAX_CONTROL_FRAME: usize = 2 + 4 + 125;
@@ -44,6 +48,8 @@ pub enum Step {
     TooBig,
     /// The peer broke the framing rules.
     ProtocolError(&'static str),
+    /// A text message is not UTF-8 (strict rules: close with 1007); its proof was not passed.
+    InvalidPayload(&'static str),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +75,8 @@ pub struct FrameTracker {
     rules: Rules,
     /// A fragmented data message is in progress.
     in_message: bool,
+    /// UTF-8 of text messages (strict rules, not compressed).
+    text: TextCheck,
 }
 
 /// A parsed frame header.
@@ -145,6 +153,7 @@ impl FrameTracker {
             sizes: crate::sizes::SizeCounts::default(),
             rules,
             in_message: false,
+            text: TextCheck::default(),
         }
     }
 
@@ -179,6 +188,9 @@ impl FrameTracker {
             State::Payload { remaining } => {
                 let n = remaining.min(input.len() as u64);
                 let left = remaining - n;
+                if !self.text.pass(&input[..n as usize], left == 0) {
+                    return Step::InvalidPayload(NOT_UTF8);
+                }
                 self.state = if left == 0 {
                     State::Header
                 } else {
@@ -203,6 +215,9 @@ impl FrameTracker {
                         let take = (input.len() - hl) as u64;
                         let n = take.min(h.len);
                         let left = h.len - n;
+                        if !self.text.pass(&input[hl..hl + n as usize], left == 0) {
+                            return Step::InvalidPayload(NOT_UTF8);
+                        }
                         self.state = if left == 0 {
                             State::Header
                         } else {
@@ -244,6 +259,9 @@ impl FrameTracker {
         if let Some(stop) = self.begin_data_frame(&h) {
             return stop;
         }
+        if h.len == 0 && !self.text.pass(&[], true) {
+            return Step::InvalidPayload(NOT_UTF8);
+        }
         self.state = if h.len == 0 {
             State::Header
         } else {
@@ -261,6 +279,12 @@ impl FrameTracker {
             return Some(Step::ProtocolError(why));
         }
         self.in_message = !h.fin;
+        // A compressed message (RSV1) is checked by the endpoints once inflated.
+        let starts = match h.opcode {
+            OP_CONTINUATION => None,
+            op => Some(op == OP_TEXT && self.rules.strict && h.rsv == 0),
+        };
+        self.text.begin(starts, h.mask, h.fin);
         self.message_bytes = self.message_bytes.saturating_add(h.len);
         if self.message_bytes > self.max_message_bytes {
             return Some(Step::TooBig);

@@ -55,7 +55,7 @@ fn relay(
                     out.extend_from_slice(tracker.control());
                     i += consumed;
                 }
-                stop @ (Step::TooBig | Step::ProtocolError(_)) => {
+                stop @ (Step::TooBig | Step::ProtocolError(_) | Step::InvalidPayload(_)) => {
                     return (out, controls, Some(stop));
                 }
             }
@@ -219,4 +219,82 @@ fn l12_strict_tracker_refuses_rfc_6455_violations_at_every_split() {
     let (out, _, stop) = relay(&mut t, &input, 7);
     assert_eq!(stop, None);
     assert!(out == input);
+}
+
+#[test]
+fn utf8_strict_text_messages_are_checked_across_reads_and_frames() {
+    let key = Some([0x37, 0xFA, 0x21, 0x3D]);
+    let mut good = frame(false, OP_TEXT, b"caf\xC3", key);
+    good.extend(frame(
+        true,
+        OP_CONTINUATION,
+        &[b"\xA9", " 日本 🎉".as_bytes()].concat(),
+        key,
+    ));
+    let mut bad = frame(false, OP_TEXT, b"caf\xC3", key);
+    bad.extend(frame(true, OP_CONTINUATION, b"(", key));
+    let cut_short = frame(true, OP_TEXT, b"caf\xC3", key);
+    let binary = frame(true, OP_BINARY, b"\xFF\xFE", key);
+    for chunk in 1..=good.len() {
+        let (out, _, stop) = relay(
+            &mut FrameTracker::with_rules(1 << 20, Rules::CLIENT),
+            &good,
+            chunk,
+        );
+        assert_eq!(
+            (out.len(), stop),
+            (good.len(), None),
+            "valid, chunks of {chunk}"
+        );
+        for wrong in [&bad, &cut_short] {
+            let (_, _, stop) = relay(
+                &mut FrameTracker::with_rules(1 << 20, Rules::CLIENT),
+                wrong,
+                chunk,
+            );
+            assert!(
+                matches!(stop, Some(Step::InvalidPayload(_))),
+                "chunks of {chunk}"
+            );
+        }
+        let (out, _, stop) = relay(
+            &mut FrameTracker::with_rules(1 << 20, Rules::CLIENT),
+            &binary,
+            chunk,
+        );
+        assert_eq!(
+            (out.len(), stop),
+            (binary.len(), None),
+            "binary is not text"
+        );
+    }
+    // Passthrough leaves it to the endpoints; so does a compressed message.
+    let (out, _, stop) = relay(&mut FrameTracker::new(1 << 20), &bad, 3);
+    assert_eq!((out.len(), stop), (bad.len(), None));
+    let deflate = Rules {
+        extensions: true,
+        ..Rules::CLIENT
+    };
+    let mut compressed = frame(true, OP_TEXT, b"\xFF", key);
+    compressed[0] |= 0x40;
+    let (out, _, stop) = relay(
+        &mut FrameTracker::with_rules(1 << 20, deflate),
+        &compressed,
+        2,
+    );
+    assert_eq!((out.len(), stop), (compressed.len(), None));
+    // Server frames are unmasked.
+    let server = Rules {
+        masked: false,
+        ..Rules::CLIENT
+    };
+    let plain = frame(true, OP_TEXT, b"ok \xC3\xA9", None);
+    let (_, _, stop) = relay(&mut FrameTracker::with_rules(1 << 20, server), &plain, 1);
+    assert_eq!(stop, None);
+    let (_, _, stop) = relay(
+        &mut FrameTracker::with_rules(1 << 20, server),
+        &frame(true, OP_TEXT, b"\xED\xA0\x80", None),
+        4,
+    );
+    assert!(matches!(stop, Some(Step::InvalidPayload(_))), "a surrogate");
 }

@@ -45,6 +45,8 @@ pub struct Signals {
     pub too_big: Option<Side>,
     /// Side that broke the framing rules.
     pub protocol_error: Option<Side>,
+    /// Side that sent a text message that is not UTF-8.
+    pub invalid_payload: Option<Side>,
 }
 
 /// State of one direction.
@@ -252,6 +254,11 @@ impl Half {
                 Step::ProtocolError(what) => {
                     tracing::debug!(side = ?self.side, what, "WebSocket protocol error");
                     sig.protocol_error.get_or_insert(self.side);
+                    self.dead = true;
+                }
+                Step::InvalidPayload(what) => {
+                    tracing::debug!(side = ?self.side, what, "WebSocket invalid payload");
+                    sig.invalid_payload.get_or_insert(self.side);
                     self.dead = true;
                 }
             }

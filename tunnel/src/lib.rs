@@ -21,6 +21,7 @@ pub mod rules;
 mod sizes;
 mod summary;
 mod tunnel;
+mod utf8;
 
 pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
 pub use pool::buffers_in_use;

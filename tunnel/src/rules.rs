@@ -1,6 +1,6 @@
 //! The RFC 6455 rules a server must fail a connection for (section 5 and 7.4), checked on
-//! frame headers and close payloads as they pass. Data payloads are never looked at, so the
-//! checks cost nothing per byte; UTF-8 of text messages is left to the endpoints.
+//! frame headers and close payloads as they pass. Text messages are also checked for UTF-8
+//! as they pass (`crate::utf8`); binary payloads are never looked at.
 
 /// Which rules apply to one direction of a tunnel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

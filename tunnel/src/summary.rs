@@ -23,6 +23,8 @@ pub enum CloseReason {
     Shutdown,
     /// A peer broke the WebSocket framing rules.
     ProtocolError,
+    /// A peer sent a text message that is not UTF-8 (strict protocol).
+    InvalidPayload,
 }
 
 impl CloseReason {
@@ -39,6 +41,7 @@ impl CloseReason {
             Self::EndpointRemoved => "endpoint_removed",
             Self::Shutdown => "shutdown",
             Self::ProtocolError => "protocol_error",
+            Self::InvalidPayload => "invalid_payload",
         }
     }
 }

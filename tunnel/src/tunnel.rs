@@ -215,6 +215,10 @@ where
         if self.sig.protocol_error.is_some() {
             return self.begin_close(now, CloseReason::ProtocolError, 1002, "protocol error");
         }
+        if self.sig.invalid_payload.is_some() {
+            let why = "a text message is not UTF-8";
+            return self.begin_close(now, CloseReason::InvalidPayload, 1007, why);
+        }
         if self.sig.client_closed && self.sig.backend_closed && self.deadline.is_none() {
             self.deadline = Some(now + CLOSE_GRACE);
         }

@@ -65,6 +65,13 @@ async fn deny_all() -> SocketAddr {
     addr
 }
 
+/// A FirstMessage ticket route's `auth` (1 s to send the ticket).
+fn first_message(key: &str, extra: &str) -> String {
+    format!(
+        "  auth:\n    firstMessageTimeout: 1s\n    ticket:\n      keyFile: {key}\n      from: [FirstMessage]\n{extra}"
+    )
+}
+
 /// A loopback port nothing listens on.
 fn closed_port() -> SocketAddr {
     let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -112,7 +119,8 @@ impl Env {
             route("origin", "origin.test", be, "  origins: {allow: [\"https://app.test\"]}\n"),
             route("tickets", "tickets.test", be, &ticket("Query", "      maxAge: 60s\n")),
             route("store", "store.test", be, &ticket("Query", &format!("      replayStore: redis://{nowhere}\n"))),
-            route("fm", "fm.test", be, &ticket("FirstMessage", "")),
+            route("fm", "fm.test", be, &first_message(&key, "      maxAge: 60s\n")),
+            route("fmstore", "fmstore.test", be, &first_message(&key, &format!("      replayStore: redis://{nowhere}\n"))),
             route("ext", "ext.test", be, &format!("  auth:\n    external:\n      url: http://{auth}/verify\n      signinUrl: {SIGNIN}\n")),
             route("exterr", "exterr.test", be, &format!("  auth:\n    external:\n      url: http://{nowhere}/verify\n      timeout: 2s\n")),
             route("strict", "strict.test", be, ""),

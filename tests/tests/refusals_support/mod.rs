@@ -44,6 +44,8 @@ pub struct Case {
     pub before: Before,
     /// The bad input.
     pub input: Input,
+    /// The same refusal for a FirstMessage ticket (a row with a status and a close code).
+    pub first_message: Option<Input>,
 }
 
 fn case(condition: &'static str, input: Input) -> Case {
@@ -51,6 +53,7 @@ fn case(condition: &'static str, input: Input) -> Case {
         condition,
         before: Before::Nothing,
         input,
+        first_message: None,
     }
 }
 
@@ -67,13 +70,28 @@ fn masked(b0: u8, payload: &[u8]) -> Vec<u8> {
     frame(b0, payload, true)
 }
 
-/// A query-string ticket for `tickets.test` with `claims` signed by `key`.
-fn ticket(key: &str, claims: serde_json::Value) -> String {
-    ws(
-        "tickets.test",
-        &format!("/ws?ticket={}", mint("HS256", key, claims, None)),
-        "",
-    )
+/// A ticket row, sent twice: in the query of a handshake to `query_host` (the row's HTTP
+/// status) and as the first message on `fm_host` (its close code). `None`: no ticket at all
+/// (the FirstMessage route then closes when its 1 s `firstMessageTimeout` is up).
+fn ticket_row(
+    condition: &'static str,
+    token: Option<String>,
+    query_host: &str,
+    fm_host: &str,
+) -> Case {
+    let path = match &token {
+        Some(t) => format!("/ws?ticket={t}"),
+        None => "/ws".into(),
+    };
+    let frames = token
+        .map(|t| masked(0x81, t.as_bytes()))
+        .unwrap_or_default();
+    Case {
+        condition,
+        before: Before::Nothing,
+        input: Input::Http(ws(query_host, &path, "")),
+        first_message: Some(Input::Frames(ws(fm_host, "/ws", ""), frames)),
+    }
 }
 
 fn good_claims() -> serde_json::Value {
@@ -92,7 +110,8 @@ fn with(mut claims: serde_json::Value, key: &str, value: serde_json::Value) -> s
 /// Every row's input.
 pub fn cases(env: &Env) -> Vec<Case> {
     let key = env.key.as_str();
-    let replayed = ticket(key, good_claims());
+    let t = |key: &str, claims| mint("HS256", key, claims, None);
+    let replayed = t(key, good_claims());
     // FirstMessage: 156 legal 125-byte pings fit in the 16 KiB + 4 KiB before a ticket; the
     // header of the 157th does not (only its header is sent: nothing is left unread).
     let ping = masked(0x89, &[b'p'; 125]);
@@ -101,6 +120,10 @@ pub fn cases(env: &Env) -> Vec<Case> {
     let mut big_ping = vec![0x89, 0x80 | 126];
     big_ping.extend_from_slice(&126u16.to_be_bytes());
     big_ping.extend_from_slice(&[1, 2, 3, 4]);
+    // "caf" and the first byte of a two-byte sequence, then a continuation frame whose
+    // first byte cannot continue it: invalid only across the two frames.
+    let mut not_utf8 = masked(0x01, b"caf\xC3");
+    not_utf8.extend(masked(0x80, b"("));
     let big_head = format!(
         "GET / HTTP/1.1\r\nHost: open.test\r\nX-Big: {}\r\n\r\n",
         "a".repeat(5000)
@@ -139,6 +162,7 @@ pub fn cases(env: &Env) -> Vec<Case> {
             condition: "request rate",
             before: Before::Requests(vec![get("rate.test", "/")]),
             input: Input::Http(get("rate.test", "/")),
+            first_message: None,
         },
         case(
             "plain-HTTP body",
@@ -151,70 +175,92 @@ pub fn cases(env: &Env) -> Vec<Case> {
             condition: "too many open WebSockets from",
             before: Before::Hold("perip.test"),
             input: Input::Http(ws("perip.test", "/ws", "")),
+            first_message: None,
         },
         Case {
             condition: "too many open WebSockets on",
             before: Before::Hold("perroute.test"),
             input: Input::Http(ws("perroute.test", "/ws", "")),
+            first_message: None,
         },
         Case {
             condition: "handshake rate",
             before: Before::Requests(vec![ws("hsrate.test", "/ws", "")]),
             input: Input::Http(ws("hsrate.test", "/ws", "")),
+            first_message: None,
         },
         case("no Origin", Input::Http(ws("origin.test", "/ws", ""))),
         case(
             "Origin not allowed",
             Input::Http(ws("origin.test", "/ws", "Origin: https://evil.test\r\n")),
         ),
-        case("no ticket", Input::Http(ws("tickets.test", "/ws", ""))),
-        case(
+        ticket_row("no ticket", None, "tickets.test", "fm.test"),
+        ticket_row(
             "not a JWT",
-            Input::Http(ws("tickets.test", "/ws?ticket=not.a.jwt", "")),
+            Some("not.a.jwt".into()),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "bad signature",
-            Input::Http(ticket(&env.other_key, good_claims())),
+            Some(t(&env.other_key, good_claims())),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "`exp` passed",
-            Input::Http(ticket(key, with(good_claims(), "exp", json!(now() - 100)))),
+            Some(t(key, with(good_claims(), "exp", json!(now() - 100)))),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "`nbf` in the future",
-            Input::Http(ticket(key, with(good_claims(), "nbf", json!(now() + 1000)))),
+            Some(t(key, with(good_claims(), "nbf", json!(now() + 1000)))),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "`iat` older",
-            Input::Http(ticket(key, with(good_claims(), "iat", json!(now() - 1000)))),
+            Some(t(key, with(good_claims(), "iat", json!(now() - 1000)))),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "required claim missing",
-            Input::Http(ticket(key, with(good_claims(), "jti", json!(null)))),
+            Some(t(key, with(good_claims(), "jti", json!(null)))),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "`aud` is another",
-            Input::Http(ticket(
-                key,
-                with(good_claims(), "aud", json!("default/other")),
-            )),
+            Some(t(key, with(good_claims(), "aud", json!("default/other")))),
+            "tickets.test",
+            "fm.test",
         ),
-        case(
+        ticket_row(
             "`ip` is another",
-            Input::Http(ticket(key, with(good_claims(), "ip", json!("10.9.9.9")))),
+            Some(t(key, with(good_claims(), "ip", json!("10.9.9.9")))),
+            "tickets.test",
+            "fm.test",
         ),
         Case {
-            condition: "`jti` already used",
-            before: Before::Requests(vec![replayed.clone()]),
-            input: Input::Http(replayed),
-        },
-        case(
-            "replay store unreachable",
-            Input::Http(ws(
-                "store.test",
-                &format!("/ws?ticket={}", mint("HS256", key, good_claims(), None)),
+            before: Before::Requests(vec![ws(
+                "tickets.test",
+                &format!("/ws?ticket={replayed}"),
                 "",
-            )),
+            )]),
+            ..ticket_row(
+                "`jti` already used",
+                Some(replayed),
+                "tickets.test",
+                "fm.test",
+            )
+        },
+        ticket_row(
+            "replay store unreachable",
+            Some(t(key, good_claims())),
+            "store.test",
+            "fmstore.test",
         ),
         case(
             "auth service answered",
@@ -239,6 +285,10 @@ pub fn cases(env: &Env) -> Vec<Case> {
                 ws("strict.test", "/ws", ""),
                 frame(0x81, b"unmasked", false),
             ),
+        ),
+        case(
+            "`protocol: Strict` (default), after `101`: a text message",
+            Input::Frames(ws("strict.test", "/ws", ""), not_utf8),
         ),
     ]
 }
