@@ -5,6 +5,9 @@ use crate::translate::annotations::nginx::{CATALOG, Verdict};
 use crate::translate::annotations::{NGINX_PREFIX, WSGATE_PREFIX};
 use crate::translate::ingress::LEGACY_CLASS_ANNOTATION;
 
+/// Prefix of cert-manager's annotations.
+pub const CERT_MANAGER: &str = "cert-manager.io/";
+
 /// What became of one annotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Outcome {
@@ -63,10 +66,10 @@ pub fn judge(key: &str) -> (Outcome, String) {
     if key.starts_with(WSGATE_PREFIX) {
         return (Outcome::Mapped, "a WebSocketRoute spec field".into());
     }
-    if key.starts_with("cert-manager.io/") {
+    if key.starts_with(CERT_MANAGER) {
         return (
             Outcome::NotMapped,
-            "cert-manager renews the spec.tls Secrets of Ingresses only: create a cert-manager Certificate for them before the Ingress goes".into(),
+            "cert-manager renews the spec.tls Secrets of Ingresses and Gateways only: create a cert-manager Certificate for them (or use --gateway) before the Ingress goes".into(),
         );
     }
     let Some(name) = key.strip_prefix(NGINX_PREFIX) else {

@@ -12,8 +12,14 @@ use crate::crd::WebSocketRoute;
 use crate::gateway_api::{CONTROLLER_NAME, GROUP};
 use crate::policy_crd::{PolicyFields, PolicyTimeouts};
 
-/// HTTPS listeners of the Gateway of one namespace: (listener name, host, Secret).
-pub type Listeners = BTreeMap<String, Vec<(String, String, String)>>;
+/// The Gateway of each namespace, as the routes need it.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// HTTPS listeners by namespace: (listener name, host, Secret).
+    pub listeners: BTreeMap<String, Vec<(String, String, String)>>,
+    /// Annotations for the Gateway (cert-manager's) by namespace.
+    pub annotations: BTreeMap<String, BTreeMap<String, String>>,
+}
 
 /// Documents of one route, and what they cannot carry: (field, why).
 pub struct Converted {
@@ -25,7 +31,7 @@ pub struct Converted {
 
 /// `route` as an HTTPRoute (and WebSocketPolicy) attached to Gateway `gateway` of its
 /// namespace; its certificate becomes a listener in `listeners`.
-pub fn convert(route: &WebSocketRoute, gateway: &str, listeners: &mut Listeners) -> Converted {
+pub fn convert(route: &WebSocketRoute, gateway: &str, plan: &mut Plan) -> Converted {
     let ns = route.metadata.namespace.clone().unwrap_or_default();
     let name = route.metadata.name.clone().unwrap_or_default();
     let spec = &route.spec.route;
@@ -36,7 +42,7 @@ pub fn convert(route: &WebSocketRoute, gateway: &str, listeners: &mut Listeners)
     if let Some(secret) = &secret {
         for host in &spec.hostnames {
             let listener = format!("https-{}", host.replace('*', "any").replace('.', "-"));
-            let entry = listeners.entry(ns.clone()).or_default();
+            let entry = plan.listeners.entry(ns.clone()).or_default();
             if !entry.iter().any(|(l, _, _)| *l == listener) {
                 entry.push((listener.clone(), host.clone(), secret.clone()));
             }
@@ -147,8 +153,9 @@ fn policy_fields(spec: &RouteSpec) -> PolicyFields {
 }
 
 /// The GatewayClass, and one Gateway `name` per namespace with an `http` listener and the
-/// `https-<host>` listeners the routes need (their Secrets are in the same namespace).
-pub fn gateways(name: &str, namespaces: &[String], listeners: &Listeners) -> Vec<Value> {
+/// `https-<host>` listeners the routes need (their Secrets are in the same namespace), with
+/// the Ingresses' cert-manager annotations (its gateway-shim issues listener certificates).
+pub fn gateways(name: &str, namespaces: &[String], plan: &Plan) -> Vec<Value> {
     let mut out = vec![json!({
         "apiVersion": format!("{GROUP}/v1"), "kind": "GatewayClass",
         "metadata": {"name": "wsgate"},
@@ -156,17 +163,21 @@ pub fn gateways(name: &str, namespaces: &[String], listeners: &Listeners) -> Vec
     })];
     for ns in namespaces {
         let mut list = vec![json!({"name": "http", "protocol": "HTTP", "port": 80})];
-        for (listener, host, secret) in listeners.get(ns).into_iter().flatten() {
+        for (listener, host, secret) in plan.listeners.get(ns).into_iter().flatten() {
             list.push(json!({
                 "name": listener, "protocol": "HTTPS", "port": 443, "hostname": host,
                 "tls": {"mode": "Terminate", "certificateRefs": [{"name": secret}]},
             }));
         }
-        out.push(json!({
+        let mut gateway = json!({
             "apiVersion": format!("{GROUP}/v1"), "kind": "Gateway",
             "metadata": {"name": name, "namespace": ns},
             "spec": {"gatewayClassName": "wsgate", "listeners": list},
-        }));
+        });
+        if let Some(a) = plan.annotations.get(ns).filter(|a| !a.is_empty()) {
+            gateway["metadata"]["annotations"] = json!(a);
+        }
+        out.push(gateway);
     }
     out
 }

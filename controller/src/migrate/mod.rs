@@ -13,6 +13,7 @@
 mod findings;
 mod gateway;
 
+use findings::CERT_MANAGER;
 pub use findings::{Finding, Outcome};
 
 use std::collections::BTreeMap;
@@ -74,7 +75,7 @@ pub enum Form {
 pub fn migrate(text: &str, form: &Form) -> Result<Migration, MigrateError> {
     let docs = crate::yaml::documents(text).map_err(|e| MigrateError::Yaml(e.to_string()))?;
     let mut out = Migration::default();
-    let mut listeners = gateway::Listeners::new();
+    let mut plan = gateway::Plan::default();
     let mut namespaces: Vec<String> = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         let is_ingress = doc["kind"] == "Ingress" && doc["apiVersion"] == "networking.k8s.io/v1";
@@ -91,7 +92,7 @@ pub fn migrate(text: &str, form: &Form) -> Result<Migration, MigrateError> {
         if !namespaces.contains(&ns) {
             namespaces.push(ns);
         }
-        let (yaml, findings) = convert(ingress, form, &mut listeners);
+        let (yaml, findings) = convert(ingress, form, &mut plan);
         out.yaml.push_str(&yaml);
         out.findings.extend(findings);
         out.ingresses += 1;
@@ -101,18 +102,14 @@ pub fn migrate(text: &str, form: &Form) -> Result<Migration, MigrateError> {
     {
         out.yaml
             .push_str("# The Gateway of each namespace, and its class\n");
-        let docs = gateway::gateways(name, &namespaces, &listeners);
+        let docs = gateway::gateways(name, &namespaces, &plan);
         out.yaml.push_str(&findings::documents(&docs));
     }
     Ok(out)
 }
 
 /// One Ingress as YAML (report comments, then its routes) and its findings.
-fn convert(
-    mut ingress: Ingress,
-    form: &Form,
-    listeners: &mut gateway::Listeners,
-) -> (String, Vec<Finding>) {
+fn convert(mut ingress: Ingress, form: &Form, plan: &mut gateway::Plan) -> (String, Vec<Finding>) {
     let ns = ingress
         .metadata
         .namespace
@@ -147,7 +144,19 @@ fn convert(
     let yaml = match form {
         Form::Routes => findings::render(&label, &found, &routes),
         Form::Gateway(name) => {
-            let docs = gateway_docs(&label, &routes, name, listeners, &mut found);
+            for f in found
+                .iter_mut()
+                .filter(|f| f.annotation.starts_with(CERT_MANAGER))
+            {
+                f.outcome = Outcome::Mapped;
+                f.note = format!(
+                    "on the Gateway {name}, whose listener certificates cert-manager's gateway-shim then issues"
+                );
+                let value = annotations.get(&f.annotation).cloned().unwrap_or_default();
+                let gw = plan.annotations.entry(ns.clone()).or_default();
+                gw.insert(f.annotation.clone(), value);
+            }
+            let docs = gateway_docs(&label, &routes, name, plan, &mut found);
             findings::render(&label, &found, &docs)
         }
     };
@@ -159,12 +168,12 @@ fn gateway_docs(
     label: &str,
     routes: &[WebSocketRoute],
     name: &str,
-    listeners: &mut gateway::Listeners,
+    plan: &mut gateway::Plan,
     found: &mut Vec<Finding>,
 ) -> Vec<serde_json::Value> {
     let mut docs = Vec::new();
     for route in routes {
-        let converted = gateway::convert(route, name, listeners);
+        let converted = gateway::convert(route, name, plan);
         let route_name = route.metadata.name.clone().unwrap_or_default();
         found.extend(converted.lost.into_iter().map(|(field, why)| {
             let (outcome, note) = match why.strip_prefix("differs: ") {

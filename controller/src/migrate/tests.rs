@@ -326,6 +326,16 @@ fn the_gateway_form_serves_what_the_websocketroute_form_serves() {
     assert_eq!(pb.listeners, wsgate_core::table::Listeners::Tls);
     pb.listeners = wsgate_core::table::Listeners::Both;
     assert_eq!(*ra.policy, pb, "the same WebSocket policy");
-    let (outcome, note) = outcome(&gateway, "tls.redirectUpgrades");
-    assert_eq!(outcome, Outcome::Differs, "{note}");
+    let (outcome_, note) = outcome(&gateway, "tls.redirectUpgrades");
+    assert_eq!(outcome_, Outcome::Differs, "{note}");
+    // cert-manager goes on the Gateway, which it issues listener certificates for.
+    let (issuer, note) = outcome(&gateway, "cert-manager.io/cluster-issuer");
+    assert_eq!(issuer, Outcome::Mapped, "{note}");
+    assert!(
+        gateway
+            .yaml
+            .contains("cert-manager.io/cluster-issuer: letsencrypt"),
+        "{}",
+        gateway.yaml
+    );
 }
