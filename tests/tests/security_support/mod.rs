@@ -133,7 +133,7 @@ pub async fn raw_handshake(
     path: &str,
     headers: &[(&str, &str)],
 ) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut req = format!(
         "GET {path} HTTP/1.1\r\nHost: chat.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
     );
@@ -148,19 +148,8 @@ pub async fn raw_handshake(
     )
     .await
     .expect("write");
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        // A reset counts as the end: a dropped connection has no response.
-        let n = within(IO_TIMEOUT, "the response head", stream.read(&mut byte))
-            .await
-            .unwrap_or(0);
-        if n == 0 {
-            break;
-        }
-        head.push(byte[0]);
-    }
-    String::from_utf8_lossy(&head).into_owned()
+    // A reset counts as the end: a dropped connection has no response.
+    wsgate_tests::raw::read_head(stream).await
 }
 
 /// The request headers of the backend's last handshake.
