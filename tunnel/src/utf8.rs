@@ -31,11 +31,31 @@ impl Utf8 {
     /// Feeds `bytes`, unmasked with `mask` from mask offset `at`; false on invalid UTF-8.
     pub fn feed(&mut self, bytes: &[u8], mask: Option<[u8; 4]>, at: usize) -> bool {
         match mask {
-            None => bytes.iter().all(|b| self.byte(*b)),
+            None => self.feed_plain(bytes),
             Some(m) => bytes
                 .iter()
                 .enumerate()
                 .all(|(i, b)| self.byte(b ^ m[(at + i) & 3])),
+        }
+    }
+
+    /// Unmasked bytes: the code point left open by the previous read is finished byte by
+    /// byte, the rest checked by the standard library's vectorised validator.
+    fn feed_plain(&mut self, mut bytes: &[u8]) -> bool {
+        while self.need > 0 {
+            let Some((b, rest)) = bytes.split_first() else {
+                return true;
+            };
+            if !self.byte(*b) {
+                return false;
+            }
+            bytes = rest;
+        }
+        match std::str::from_utf8(bytes) {
+            Ok(_) => true,
+            Err(e) if e.error_len().is_some() => false,
+            // Cut short at the end: remember where the last code point stands.
+            Err(e) => bytes[e.valid_up_to()..].iter().all(|b| self.byte(*b)),
         }
     }
 
