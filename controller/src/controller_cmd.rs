@@ -43,6 +43,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::default());
     let webhook = crate::webhook_cmd::bind(&args, snapshot_rx).await?;
     let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
+    let tables_server = crate::tables_server::TablesServer::bind(&args.tables).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
@@ -76,6 +77,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    if let Some(server) = tables_server {
+        server.spawn(tables_rx.clone(), &shutdown);
+    }
     let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
     if let Some(webhook) = webhook {
         webhook.spawn(&shutdown);
