@@ -8,7 +8,7 @@ import subprocess
 
 import yaml
 
-from conftest import NAMESPACE, find, helm_template, one, render
+from conftest import NAMESPACE, ROOT, find, helm_template, one, render
 
 ON = ["--set", "split.enabled=true"]
 
@@ -165,3 +165,15 @@ def test_the_proxies_settings_follow_the_controller_values():
     mounts = {m["mountPath"] for m in proxy["containers"][0]["volumeMounts"]}
     assert "/etc/wsgate/redis-password" in mounts
     assert arg(proxy["containers"][0], "--config") == "/etc/wsgate/proxy/proxy.yaml"
+
+
+def test_the_readme_split_values_render(tmp_path):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("### Split mode"):]
+    block = section[section.index("```yaml\n") + len("```yaml\n"):]
+    values = tmp_path / "values-split.yaml"
+    values.write_text(block[: block.index("```")])
+    objects = render("-f", str(values))
+    proxy = workload(objects, "wsgate-proxy")
+    assert proxy["kind"] == "DaemonSet"
+    assert one(objects, "Service", "wsgate-tables")["spec"]["ports"][0]["port"] == 9443
