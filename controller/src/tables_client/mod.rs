@@ -182,3 +182,69 @@ fn receive(
         ..table
     }));
 }
+
+#[cfg(test)]
+mod tests {
+    use wsgate_core::config::load_str;
+    use wsgate_core::table::wire::encode;
+
+    use super::*;
+    use crate::tables_event::table_line;
+
+    const ROUTES: &str = "apiVersion: wsgate.dev/v1alpha1\nkind: WebSocketRoute\nmetadata: {name: chat}\nspec:\n  sourceRanges: {allow: [10.0.0.0/8]}\n  rules: [{backend: {addresses: [\"127.0.0.1:9000\"]}}]\n";
+
+    fn feed(line: &[u8], have: &mut Have, tx: &watch::Sender<Arc<RouteTable>>, m: &StreamMetrics) {
+        let event: Event<'_> = serde_json::from_slice(line).expect("event");
+        let json = event.table.expect("a table").get().as_bytes();
+        receive(&event, json, have, tx, m);
+    }
+
+    #[test]
+    fn tables_are_applied_once_and_a_bad_one_leaves_the_last_in_force() {
+        let registry = Registry::new();
+        let metrics = StreamMetrics::new(&registry).expect("metrics");
+        let count = |result: &str| metrics.received.with_label_values(&[result]).get();
+        let (tx, rx) = watch::channel(Arc::new(RouteTable::default()));
+        let mut have = Have {
+            resume: None,
+            local: 0,
+            warned_version: false,
+        };
+        let table = RouteTable {
+            version: 5,
+            ..load_str(ROUTES).expect("valid").table
+        };
+        let json = encode(&table).expect("encodes");
+        feed(&table_line("first", 5, &json), &mut have, &tx, &metrics);
+        assert_eq!(rx.borrow().version, 1, "numbered by the proxy");
+        assert_eq!(rx.borrow().routes, table.routes);
+        assert_eq!(have.resume.as_deref(), Some("first.5"));
+
+        // A restarted controller sends the same routes as its version 1: nothing to apply.
+        feed(&table_line("second", 1, &json), &mut have, &tx, &metrics);
+        assert_eq!((rx.borrow().version, count("unchanged")), (1, 1));
+        assert_eq!(have.resume.as_deref(), Some("second.1"));
+
+        let text = String::from_utf8(json).expect("utf-8");
+        let bad = text.replace("10.0.0.0/8", "10.0.0.0/99");
+        assert_ne!(bad, text);
+        feed(
+            &table_line("second", 2, bad.as_bytes()),
+            &mut have,
+            &tx,
+            &metrics,
+        );
+        assert_eq!((rx.borrow().version, count("refused")), (1, 1));
+        assert_eq!(
+            rx.borrow().routes,
+            table.routes,
+            "the last good table stays"
+        );
+        assert_eq!(
+            have.resume.as_deref(),
+            Some("second.1"),
+            "resume from the last good"
+        );
+        assert_eq!(count("applied"), 1);
+    }
+}

@@ -134,3 +134,37 @@ impl Subscriber {
         self.feed.tables.borrow().version
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+
+    use super::*;
+
+    async fn first_line(feed: &Feed, has: Option<u64>) -> String {
+        let events = events(feed.clone(), has, SocketAddr::from(([127, 0, 0, 1], 1)));
+        let mut events = std::pin::pin!(events);
+        let frame = events.next().await.expect("a line").expect("infallible");
+        let data = frame.into_data().expect("data");
+        String::from_utf8(data.to_vec()).expect("utf-8")
+    }
+
+    #[tokio::test]
+    async fn a_stream_starts_with_the_table_unless_the_client_has_it() {
+        let (tx, rx) = watch::channel(Arc::new(Encoded {
+            version: 3,
+            line: Bytes::from_static(b"{\"type\":\"table\"}\n"),
+        }));
+        let feed = Feed {
+            instance: Arc::from("i"),
+            tables: rx,
+        };
+        assert!(first_line(&feed, None).await.contains("\"table\""));
+        assert!(first_line(&feed, Some(2)).await.contains("\"table\""));
+        let resumed = first_line(&feed, Some(3)).await;
+        assert!(resumed.contains("\"heartbeat\"") && resumed.contains("\"version\":3"));
+        // A controller that has not synced yet sends heartbeats, never an empty table.
+        tx.send_replace(Arc::new(Encoded::default()));
+        assert!(first_line(&feed, None).await.contains("\"heartbeat\""));
+    }
+}
