@@ -43,10 +43,10 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let (snapshot_tx, snapshot_rx) = watch::channel(Arc::default());
     let webhook = crate::webhook_cmd::bind(&args, snapshot_rx).await?;
     let listeners = bind(&args, webhook.as_ref().map(|w| w.addr)).await?;
-    let tables_server = crate::tables_server::TablesServer::bind(&args.tables).await?;
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
+    let tables_server = crate::tables_server::TablesServer::bind(&args.tables, &registry).await?;
     let shutdown = CancellationToken::new();
 
     // Version 0 is "no table yet": the proxy is not ready until every watch has synced.

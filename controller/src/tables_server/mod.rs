@@ -37,6 +37,8 @@ use crate::webhook::certs::CertFiles;
 
 /// Time a client has for the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Interval of HTTP/2 pings to a proxy, and the time its answer may take.
+const KEEPALIVE: Duration = Duration::from_secs(20);
 /// How often the serving certificate files are checked for a rotation.
 const CERT_CHECK_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -73,11 +75,16 @@ pub struct TablesServer {
     listener: TcpListener,
     certs: Arc<CertFiles>,
     tls: Arc<rustls::ServerConfig>,
+    streams: prometheus::IntGauge,
 }
 
 impl TablesServer {
-    /// Binds `--serve-tables` and loads the certificates; `None` when it is not set.
-    pub async fn bind(args: &ServeTablesArgs) -> anyhow::Result<Option<Self>> {
+    /// Binds `--serve-tables`, loads the certificates and registers
+    /// `wsgate_tables_streams`; `None` when it is not set.
+    pub async fn bind(
+        args: &ServeTablesArgs,
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Option<Self>> {
         let Some(addr) = args.serve_tables else {
             return Ok(None);
         };
@@ -87,11 +94,17 @@ impl TablesServer {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding the table server {addr}"))?;
+        let streams = prometheus::IntGauge::new(
+            "wsgate_tables_streams",
+            "Proxies following this controller's route tables (open streams)",
+        )?;
+        registry.register(Box::new(streams.clone()))?;
         Ok(Some(Self {
             addr: listener.local_addr()?,
             listener,
             certs,
             tls,
+            streams,
         }))
     }
 
@@ -105,6 +118,7 @@ impl TablesServer {
         let feed = stream::Feed {
             instance,
             tables: encoded_rx,
+            streams: self.streams,
         };
         tokio::spawn(serve(self.listener, self.tls, feed, stop.clone()));
     }
@@ -192,8 +206,11 @@ async fn serve(
                 Err(_) => return,
             };
             let service = service_fn(move |req| stream::handle(feed.clone(), peer, req));
+            // HTTP/2 pings find a proxy that vanished without closing its connection.
             let conn = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
+                .keep_alive_interval(Some(KEEPALIVE))
+                .keep_alive_timeout(KEEPALIVE)
                 .serve_connection(TokioIo::new(tls), service);
             tokio::select! {
                 _ = conn => {}

@@ -30,6 +30,8 @@ pub(super) struct Feed {
     pub instance: Arc<str>,
     /// The current table, encoded.
     pub tables: watch::Receiver<Arc<Encoded>>,
+    /// Open streams.
+    pub streams: prometheus::IntGauge,
 }
 
 type Body = BoxBody<Bytes, Infallible>;
@@ -88,6 +90,7 @@ fn events(
     has: Option<u64>,
     peer: SocketAddr,
 ) -> impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>> {
+    feed.streams.inc();
     let start = Subscriber {
         feed,
         sent: has,
@@ -98,6 +101,12 @@ fn events(
         let line = s.next_line().await?;
         Some((Ok(Frame::data(line)), s))
     })
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.feed.streams.dec();
+    }
 }
 
 impl Subscriber {
@@ -155,9 +164,11 @@ mod tests {
             version: 3,
             line: Bytes::from_static(b"{\"type\":\"table\"}\n"),
         }));
+        let streams = prometheus::IntGauge::new("streams", "open").expect("gauge");
         let feed = Feed {
             instance: Arc::from("i"),
             tables: rx,
+            streams: streams.clone(),
         };
         assert!(first_line(&feed, None).await.contains("\"table\""));
         assert!(first_line(&feed, Some(2)).await.contains("\"table\""));
@@ -166,5 +177,6 @@ mod tests {
         // A controller that has not synced yet sends heartbeats, never an empty table.
         tx.send_replace(Arc::new(Encoded::default()));
         assert!(first_line(&feed, None).await.contains("\"heartbeat\""));
+        assert_eq!(streams.get(), 0, "every ended stream is counted out");
     }
 }
