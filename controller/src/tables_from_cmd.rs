@@ -21,6 +21,7 @@ use crate::tables_client::{StreamMetrics, Target, follow};
 /// Runs the proxy fed by the controller at `url` until a shutdown signal has been handled.
 pub async fn run(args: &ProxyArgs, url: &str) -> Result<(), StartError> {
     let target = Target::new(url, &args.tables)?;
+    target.check_files()?;
     let settings = settings(args)?;
     let listeners = bind(args, &settings).await?;
     check_shared_files(&settings.shared_state)?;

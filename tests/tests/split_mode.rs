@@ -233,3 +233,27 @@ async fn a_client_certificate_from_another_ca_is_refused() {
     let served = Wsgate::launch_with(PROXY_CONFIG, &strs(&client)).await;
     served.wait_ready().await;
 }
+
+#[wsgate_tests::e2e(limit = 60)]
+fn a_missing_client_certificate_stops_the_start_naming_the_flag() {
+    let pki = Pki::new();
+    let mut flags = pki.client_flags(free_port(), "client");
+    let at = flags
+        .iter()
+        .position(|f| f == "--tables-tls-key")
+        .expect("flag");
+    flags[at + 1] = pki.file("absent.key");
+    let out = wsgate_tests::process::output_within(
+        std::process::Command::new(wsgate_tests::wsgate::binary())
+            .arg("proxy")
+            .args(&flags),
+        "wsgate proxy",
+        Duration::from_secs(30),
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("--tables-tls-key") && stderr.contains("absent.key"),
+        "{stderr}"
+    );
+}

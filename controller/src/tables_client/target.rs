@@ -73,4 +73,17 @@ impl Target {
             ca: args.tables_ca.clone(),
         })
     }
+
+    /// Reads the certificate, key and CA files once, so a wrong path stops the start with a
+    /// clear message instead of a reconnect loop.
+    pub fn check_files(&self) -> anyhow::Result<()> {
+        for (path, flag) in [
+            (&self.cert, "--tables-tls-cert"),
+            (&self.key, "--tables-tls-key"),
+            (&self.ca, "--tables-ca"),
+        ] {
+            std::fs::read(path).with_context(|| format!("{flag} {}", path.display()))?;
+        }
+        Ok(())
+    }
 }
