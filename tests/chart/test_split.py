@@ -61,6 +61,8 @@ def test_proxies_follow_the_controllers_table_service_and_take_the_traffic():
     assert not matches(traffic, pod(objects, "wsgate")["metadata"]["labels"])
     selector = workload(objects, "wsgate")["spec"]["selector"]["matchLabels"]
     assert not matches(selector, proxy_pod["metadata"]["labels"])
+    budget = one(objects, "PodDisruptionBudget", "wsgate-proxy")["spec"]["selector"]["matchLabels"]
+    assert matches(budget, proxy_pod["metadata"]["labels"])
 
 
 def test_proxies_get_no_api_credentials_and_no_rbac(default_objects):
@@ -127,6 +129,7 @@ def test_proxies_can_run_as_a_daemonset():
     proxy = workload(objects, "wsgate-proxy")
     assert proxy["kind"] == "DaemonSet"
     assert "replicas" not in proxy["spec"]
+    assert find(objects, "PodDisruptionBudget", "wsgate-proxy") == []
     bad = helm_template(*ON, "--set", "split.proxy.kind=StatefulSet")
     assert bad.returncode != 0 and "kind" in bad.stderr
 
