@@ -17,6 +17,7 @@ use controller_support::{Controller, eventually};
 use serde_json::{Value, json};
 use support::certs::{Alg, Ca};
 use wsgate_tests::backend::Backend;
+use wsgate_tests::client::Ws;
 use wsgate_tests::kube_standin::KubeApi;
 use wsgate_tests::wsgate::{Scratch, Wsgate};
 
@@ -124,6 +125,23 @@ async fn stream_up(proxy: &Wsgate, up: f64) -> bool {
     .await
 }
 
+/// With the controller gone: the stream is down, `open` still echoes, a new WebSocket (which
+/// is returned) is served, and the proxy stays ready.
+async fn serves_while_away(proxy: &Wsgate, open: &mut Ws) -> Ws {
+    assert!(
+        stream_up(proxy, 0.0).await,
+        "loss not noticed: {}",
+        proxy.log()
+    );
+    assert_eq!(ask(open, "two").await.expect("echo while away"), "two");
+    let mut during = ws(proxy.http, "chat.example.test", "/chat", &[])
+        .await
+        .expect("new connections are served while the controller is away");
+    assert_eq!(ask(&mut during, "three").await.expect("echo"), "three");
+    assert_eq!(proxy.admin_get("/readyz").await.0, 200, "still ready");
+    during
+}
+
 #[wsgate_tests::e2e(multi_thread, heavy, limit = 240)]
 async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_takes_a_change() {
     let backend = Backend::start("echo").await;
@@ -149,17 +167,7 @@ async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_tak
 
     // The controller goes away: the proxy notices, keeps its table and its connections.
     drop(controller);
-    assert!(
-        stream_up(&proxy, 0.0).await,
-        "loss not noticed: {}",
-        proxy.log()
-    );
-    assert_eq!(ask(&mut open, "two").await.expect("echo while away"), "two");
-    let mut during = ws(proxy.http, "chat.example.test", "/chat", &[])
-        .await
-        .expect("new connections are served while the controller is away");
-    assert_eq!(ask(&mut during, "three").await.expect("echo"), "three");
-    assert_eq!(proxy.admin_get("/readyz").await.0, 200, "still ready");
+    let mut during = serves_while_away(&proxy, &mut open).await;
 
     // Back on the same address: the proxy reconnects; then a change reaches it.
     let controller = start_controller(&api, &pki, port).await;
