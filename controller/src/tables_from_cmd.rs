@@ -33,6 +33,7 @@ pub async fn run(args: &ProxyArgs, url: &str) -> Result<(), StartError> {
     let (tx, tables) = watch::channel(Arc::new(RouteTable::default()));
     tokio::spawn(follow(target, tx, stream_metrics, shutdown.clone()));
     tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    tokio::spawn(ignore_hangup());
     tracing::info!(
         tables_from = url,
         "wsgate proxy listening; route tables from the controller"
@@ -67,4 +68,16 @@ fn settings(args: &ProxyArgs) -> Result<ProxySettings, StartError> {
         .into());
     }
     Ok(loaded.settings)
+}
+
+/// SIGHUP reloads a routes file; here the routes come from the controller, so it is logged
+/// and ignored rather than left to its default action (ending the process).
+async fn ignore_hangup() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut hup) = signal(SignalKind::hangup()) else {
+        return;
+    };
+    while hup.recv().await.is_some() {
+        tracing::info!("SIGHUP ignored: route tables come from the controller");
+    }
 }

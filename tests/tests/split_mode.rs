@@ -142,6 +142,24 @@ async fn serves_while_away(proxy: &Wsgate, open: &mut Ws) -> Ws {
     during
 }
 
+/// A route created now (no such route before) is served by the proxy.
+async fn takes_a_new_route(api: &KubeApi, proxy: &Wsgate) {
+    let before = ws(proxy.http, "news.example.test", "/news", &[]).await;
+    assert_eq!(refused_status(&before), Some(404), "no such route yet");
+    api.create(route("news", "news.example.test", "/news"));
+    let changed = eventually(SETTLE, || async {
+        ws(proxy.http, "news.example.test", "/news", &[])
+            .await
+            .is_ok()
+    })
+    .await;
+    assert!(
+        changed,
+        "route added after the restart not served: {}",
+        proxy.log()
+    );
+}
+
 #[wsgate_tests::e2e(multi_thread, heavy, limit = 240)]
 async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_takes_a_change() {
     let backend = Backend::start("echo").await;
@@ -160,6 +178,9 @@ async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_tak
         "stream not up: {}",
         proxy.log()
     );
+    // SIGHUP (a routes-file reload elsewhere) neither ends nor disturbs it.
+    proxy.signal("HUP");
+    proxy.wait_log("SIGHUP ignored").await;
     let mut open = ws(proxy.http, "chat.example.test", "/chat", &[])
         .await
         .expect("the controller's route is served by the proxy");
@@ -176,20 +197,7 @@ async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_tak
         "no reconnect: {}",
         proxy.log()
     );
-    let before = ws(proxy.http, "news.example.test", "/news", &[]).await;
-    assert_eq!(refused_status(&before), Some(404), "no such route yet");
-    api.create(route("news", "news.example.test", "/news"));
-    let changed = eventually(SETTLE, || async {
-        ws(proxy.http, "news.example.test", "/news", &[])
-            .await
-            .is_ok()
-    })
-    .await;
-    assert!(
-        changed,
-        "route added after the restart not served: {}",
-        proxy.log()
-    );
+    takes_a_new_route(&api, &proxy).await;
     for (socket, text) in [(&mut open, "four"), (&mut during, "five")] {
         assert_eq!(ask(socket, text).await.expect("echo after restart"), text);
     }
