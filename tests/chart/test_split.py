@@ -180,3 +180,13 @@ def test_the_readme_split_values_render(tmp_path):
     proxy = workload(objects, "wsgate-proxy")
     assert proxy["kind"] == "DaemonSet"
     assert one(objects, "Service", "wsgate-tables")["spec"]["ports"][0]["port"] == 9443
+
+
+def test_the_service_monitor_scrapes_the_proxies_too():
+    objects = render(*ON, "--set", "metrics.serviceMonitor.enabled=true")
+    monitor = one(objects, "ServiceMonitor")["spec"]["selector"]["matchLabels"]
+    service = one(objects, "Service", "wsgate-proxy-metrics")
+    assert matches(monitor, service["metadata"]["labels"])
+    assert matches(service["spec"]["selector"], pod(objects, "wsgate-proxy")["metadata"]["labels"])
+    assert service["spec"]["ports"][0]["targetPort"] == "admin"
+    assert matches(monitor, one(objects, "Service", "wsgate-metrics")["metadata"]["labels"])
