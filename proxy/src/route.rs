@@ -24,6 +24,8 @@ pub struct RouteRuntime {
     pub policy: Arc<RoutePolicy>,
     /// The part of the policy a tunnel enforces.
     pub tunnel: TunnelPolicy,
+    /// Close code of a route whose connections rebalancing may move.
+    pub rebalance_code: Option<u16>,
     /// Rules in table order.
     pub rules: Vec<Arc<RuleRuntime>>,
     /// Metric handles, resolved on the first upgrade.
@@ -126,6 +128,7 @@ impl Router {
                     .collect();
                 Arc::new(RouteRuntime {
                     tunnel: tunnel_policy(&route.policy),
+                    rebalance_code: route.policy.rebalance_close_code(),
                     label: label.into(),
                     policy: route.policy.clone(),
                     rules,

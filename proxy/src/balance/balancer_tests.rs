@@ -33,6 +33,7 @@ fn policy(algorithm: Algorithm, affinity: Affinity) -> RoutePolicy {
         balancing: Balancing {
             algorithm,
             slow_start: Duration::ZERO,
+            rebalance: None,
         },
         affinity,
         ..RoutePolicy::default()

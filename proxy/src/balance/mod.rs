@@ -14,6 +14,8 @@
 pub(crate) mod balancer;
 pub(crate) mod endpoint;
 pub(crate) mod learn;
+pub(crate) mod movable;
+pub(crate) mod rebalance;
 pub(crate) mod select;
 pub(crate) mod sessions;
 mod sessions_shared;
