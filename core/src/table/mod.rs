@@ -222,17 +222,19 @@ pub struct RoutePolicy {
 }
 
 impl RoutePolicy {
-    /// The close code of a route whose connections rebalancing may move: it rebalances, and
-    /// its affinity is not sticky or the policy moves sticky sessions. Socket.IO sessions
-    /// are not sticky here: a client whose WebSocket closes reconnects with a new Engine.IO
-    /// session, which is balanced afresh.
-    pub fn rebalance_close_code(&self) -> Option<u16> {
-        let r = self.balancing.rebalance?;
+    /// Rebalancing may close connections of this route: it rebalances, and its affinity is
+    /// not sticky or the policy moves sticky sessions. Socket.IO sessions are not sticky
+    /// here: a client whose WebSocket closes reconnects with a new Engine.IO session, which
+    /// is balanced afresh.
+    pub fn rebalance_moves(&self) -> bool {
+        let Some(r) = self.balancing.rebalance else {
+            return false;
+        };
         let sticky = matches!(
             self.affinity,
             Affinity::Cookie { .. } | Affinity::Hash { .. }
         );
-        (!sticky || r.move_sticky_sessions).then_some(r.close_code)
+        !sticky || r.move_sticky_sessions
     }
 }
 

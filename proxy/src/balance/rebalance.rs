@@ -169,7 +169,7 @@ fn look_at_route(
     metrics: &RebalanceMetrics,
     now: Instant,
 ) -> f64 {
-    let may_close = route.policy.rebalance_close_code().is_some();
+    let may_close = route.policy.rebalance_moves();
     let mut worst: f64 = 1.0;
     for (rule, runtime) in route.rules.iter().enumerate() {
         let BackendRuntime::Endpoints(balancer) = &runtime.backend else {
