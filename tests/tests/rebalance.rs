@@ -10,9 +10,11 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use rebalance_support::sio::{SioClients, sessions_on};
 use rebalance_support::{Close, Fleet};
 use wsgate_tests::backend::Backend;
 use wsgate_tests::e2e;
+use wsgate_tests::node::SocketIoServer;
 use wsgate_tests::open_files;
 use wsgate_tests::wait::{eventually, until};
 use wsgate_tests::wsgate::{Wsgate, routes};
@@ -196,4 +198,56 @@ async fn sticky_sessions_stay_unless_the_policy_moves_them_and_then_land_elsewhe
         );
     }
     fleet.stop().await;
+}
+
+#[e2e(multi_thread, heavy, limit = 240)]
+async fn socketio_sessions_are_moved_as_new_engine_io_sessions_on_another_server() {
+    let servers = ["sio-a", "sio-b", "sio-c"].map(SocketIoServer::start);
+    let addrs: Vec<SocketAddr> = servers.iter().map(SocketIoServer::addr).collect();
+    let policy = format!("  sessionAffinity: {{type: SocketIO}}\n{}", rebalance(""));
+    let gw = Wsgate::launch(&routes("chat", &addrs[..2], &policy)).await;
+    gw.wait_ready().await;
+    // No cookies: polling first, then the upgrade, pinned by `sid`.
+    let clients = SioClients::start(&gw.http_url(""), 150);
+    assert_eq!(
+        sessions_on(&clients.status()).len(),
+        2,
+        "{}",
+        clients.status()
+    );
+
+    gw.rewrite(&routes("chat", &addrs, &policy));
+    gw.wait_version(2.0).await;
+    let even = |s: &serde_json::Value| {
+        let on = sessions_on(s);
+        let max = on.iter().copied().max().unwrap_or(0);
+        on.len() == 3
+            && on.iter().sum::<u64>() == 150
+            && max as f64 <= MAX_IMBALANCE * 50.0 + 1e-9
+            && s["closes"]
+                .as_array()
+                .is_some_and(|c| c.iter().all(|c| !c["to"].is_null()))
+    };
+    let limit = Duration::from_secs(WINDOW_SECS + 34);
+    let converged = eventually(limit, || async { even(&clients.status()) }).await;
+    let status = clients.status();
+    let closes = status["closes"].as_array().cloned().unwrap_or_default();
+    eprintln!("Socket.IO: on {}, {} closes", status["on"], closes.len());
+    assert!(converged, "{status}\n{}", gw.log());
+    assert_eq!(status["errors"], serde_json::json!([]), "{status}");
+    assert!(!closes.is_empty());
+    for c in &closes {
+        assert_eq!(c["code"], 1012, "{c}");
+        assert_ne!(
+            c["to"], c["from"],
+            "the session moved to another server: {c}"
+        );
+        assert_eq!(c["newSession"], true, "a new Engine.IO session: {c}");
+    }
+    let unknown: usize = servers.iter().map(SocketIoServer::unknown_sessions).sum();
+    assert_eq!(unknown, 0, "no server saw a session it did not know");
+    let counted = gw
+        .wait_metric("wsgate_rebalance_closes_total{", closes.len() as f64)
+        .await;
+    assert_eq!(counted, closes.len() as f64);
 }

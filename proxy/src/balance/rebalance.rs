@@ -16,7 +16,7 @@
 //! - Sticky routes (cookie, hashing) are left alone unless `moveStickySessions`; then the
 //!   endpoint is marked overloaded and affinity stops holding to it while it is.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -132,12 +132,12 @@ pub async fn run(state: Arc<State>) {
 fn tick(state: &State, routes: &mut HashMap<Arc<str>, RouteState>, now: Instant) -> Instant {
     let router = state.router.load();
     let mut wake = now + TICK;
-    let mut seen = Vec::new();
+    let mut seen = HashSet::new();
     for route in router.routes() {
         let Some(policy) = route.policy.balancing.rebalance else {
             continue;
         };
-        seen.push(route.label.clone());
+        seen.insert(route.label.clone());
         let rs = routes
             .entry(route.label.clone())
             .or_insert_with(|| RouteState {
@@ -156,7 +156,20 @@ fn tick(state: &State, routes: &mut HashMap<Arc<str>, RouteState>, now: Instant)
             wake = wake.min(rs.next_close.max(now + Duration::from_millis(1)));
         }
     }
-    routes.retain(|label, _| seen.contains(label));
+    // A route that no longer rebalances loses its state and its gauge (one that left the
+    // table loses its series when the table is applied).
+    routes.retain(|label, _| {
+        let keep = seen.contains(label);
+        if !keep {
+            let [ns, name] = route_labels(label);
+            let _ = state
+                .metrics
+                .rebalance
+                .imbalance
+                .remove_label_values(&[ns, name]);
+        }
+        keep
+    });
     wake
 }
 

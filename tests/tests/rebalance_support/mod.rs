@@ -4,6 +4,8 @@
 //! where each client is, every close (when, which code, from and to which backend) and every
 //! error.
 
+pub mod sio;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
