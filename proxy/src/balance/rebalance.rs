@@ -99,6 +99,13 @@ pub fn assess(loads: &[Load], floor: u64, max_imbalance: f64) -> Verdict {
     v
 }
 
+/// Closes per second of a rebalancing that found `excess` connections: spread over the
+/// window, at least one a second, never above the cap.
+pub fn pace(excess: u64, policy: Rebalance) -> f64 {
+    let spread = excess as f64 / policy.window.as_secs_f64().max(0.001);
+    spread.clamp(1.0, f64::from(policy.max_closes_per_second))
+}
+
 /// A rebalancing under way on one backend.
 #[derive(Clone, Copy, Debug)]
 struct Episode {
@@ -204,8 +211,7 @@ fn look_at_route(
             ready[i].0.mark_overloaded(OVERLOAD_MARK);
         }
         let episode = *rs.episodes.entry(rule).or_insert_with(|| {
-            let spread = v.excess as f64 / policy.window.as_secs_f64().max(0.001);
-            let rate = spread.clamp(1.0, f64::from(policy.max_closes_per_second));
+            let rate = pace(v.excess, policy);
             tracing::info!(route = %route.label, imbalance = v.imbalance, excess = v.excess, closes_per_second = rate, "rebalancing: closing connections of overloaded endpoints");
             Episode {
                 total: loads.iter().map(|l| l.count).sum(),

@@ -127,3 +127,17 @@ fn an_endpoint_drain_reaches_enlisted_connections() {
     );
     assert_eq!(e.movable.pending(), 0);
 }
+
+#[test]
+fn the_excess_is_spread_over_the_window_and_capped() {
+    let policy = Rebalance {
+        max_imbalance: 1.2,
+        window: Duration::from_secs(60),
+        close_code: 1012,
+        max_closes_per_second: 50,
+        move_sticky_sessions: false,
+    };
+    assert_eq!(pace(1200, policy), 20.0, "1200 over 60 s");
+    assert_eq!(pace(6000, policy), 50.0, "the cap wins over the window");
+    assert_eq!(pace(3, policy), 1.0, "at least one a second");
+}
