@@ -41,7 +41,7 @@ pub struct Relay {
     pub client: IpAddr,
     /// How the client authenticated, when the access log should say (`first_message`).
     pub auth: Option<&'static str>,
-    /// Close code when rebalancing may move the connection.
+    /// Close code of a route with rebalancing (the tunnel is then movable).
     pub rebalance: Option<u16>,
 }
 
