@@ -268,7 +268,7 @@ pub struct Balancing {
 }
 
 /// Rebalancing settings, every default applied.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rebalance {
     /// Tolerated ratio of an endpoint's load to its fair share (> 1).
     pub max_imbalance: f64,
