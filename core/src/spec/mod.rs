@@ -12,7 +12,9 @@ mod shared;
 mod tls;
 
 pub use access_log::{AccessLogConfigSpec, AccessLogSpec};
-pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
+pub use balancing::{
+    AffinityType, Algorithm, LoadBalancingSpec, RebalanceSpec, SameSite, SessionAffinitySpec,
+};
 pub use duration::{HumanDuration, parse_duration};
 pub use http::{
     FiltersSpec, HeaderModifierSpec, NameValueSpec, PathModifierSpec, PathModifierType,
