@@ -315,3 +315,66 @@ async fn scope_replica_counts_on_each_replica_alone() {
         "scope: Replica keeps nothing in Redis"
     );
 }
+
+/// This replica's and the others' counts of `127.0.0.1` on route `default/chat`, as Redis
+/// holds them.
+fn counted_in_redis(redis: &Redis) -> u64 {
+    redis
+        .cli(&["HVALS", "{wsgate:limits:default/chat}:ip:127.0.0.1"])
+        .lines()
+        .filter_map(|v| v.trim().parse::<u64>().ok())
+        .sum()
+}
+
+#[e2e(multi_thread, heavy, limit = 180)]
+async fn with_redis_away_replicas_judge_alone_and_counts_return_after_a_restart() {
+    let mut c = Cluster::start("    maxConnectionsPerIP: 3\n    scope: Cluster\n").await;
+    let mut held = c.open(3).await;
+    c.wait_open(3.0).await;
+    assert_eq!(counted_in_redis(&c.redis), 3);
+
+    // Redis away: the next handshake is judged by its replica's own count (at most 3 there).
+    c.redis.stop();
+    held.extend(c.open(1).await);
+    let mut fallbacks = 0.0;
+    for r in &c.replicas {
+        fallbacks += r.metric("wsgate_shared_limit_fallbacks_total").await;
+    }
+    assert_eq!(fallbacks, 1.0, "one handshake judged without Redis");
+
+    // Redis back, empty: every replica finds its lease gone and writes its counts again.
+    c.redis.restart();
+    let redis = &c.redis;
+    until(
+        || format!("Redis never got the 4 connections back\n{}", c.logs()),
+        || async move { counted_in_redis(redis) == 4 },
+    )
+    .await;
+    c.refused_on_every_replica(
+        "connections_per_ip",
+        "too many connections from this client address (limit 3)",
+    )
+    .await;
+    drop(held);
+}
+
+#[e2e]
+async fn scope_cluster_without_shared_state_counts_per_replica_with_a_warning() {
+    let backend = Backend::start("app").await;
+    let gw = Wsgate::launch(&routes(
+        "chat",
+        &[backend.addr],
+        "  limits:\n    maxConnectionsPerIP: 1\n    scope: Cluster\n",
+    ))
+    .await;
+    gw.wait_ready().await;
+    gw.wait_log("limits.scope: Cluster without spec.sharedState.redis")
+        .await;
+    let url = gw.ws_url("/chat");
+    let _first = ws_connect(&url).await.expect("first connection");
+    match ws_connect(&url).await {
+        Err(WsError::Http(resp)) => assert_eq!(resp.status().as_u16(), 429),
+        Err(e) => panic!("second connection failed: {e}"),
+        Ok(_) => panic!("a second connection from one address was admitted"),
+    }
+}
