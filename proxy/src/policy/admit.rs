@@ -63,9 +63,16 @@ impl Security {
     /// State for listeners that believe `X-Forwarded-For` from `trusted_proxies`; single use
     /// of tickets goes through `shared` when it has a store.
     pub fn new(trusted_proxies: Arc<[Cidr]>, shared: Shared) -> Self {
-        let counts = shared.redis().map(|store| SharedLimits {
-            counts: Arc::new(SharedCounts::new(store.clone())),
-            fallbacks: shared.metrics().limit_fallbacks.clone(),
+        let counts = shared.redis().map(|store| {
+            let counts = SharedCounts::new(store.clone());
+            tracing::info!(
+                replica = counts.replica(),
+                "scope: Cluster limits count in the shared store"
+            );
+            SharedLimits {
+                counts: Arc::new(counts),
+                fallbacks: shared.metrics().limit_fallbacks.clone(),
+            }
         });
         Self {
             trusted_proxies,

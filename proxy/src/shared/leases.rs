@@ -141,6 +141,11 @@ impl SharedCounts {
         }
     }
 
+    /// This replica's field name in the shared counts.
+    pub fn replica(&self) -> &str {
+        &self.replica
+    }
+
     /// Admits one more connection on `route` from `ip` (already reduced to its limit key)
     /// if the live counts of every replica leave room under the limits; also says whether
     /// this replica had no lease on the route (then its other counts there must be
