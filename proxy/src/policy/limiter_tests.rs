@@ -107,3 +107,49 @@ fn the_bucket_allows_a_burst_then_refuses() {
         Some(LimitRefusal::Rate(1))
     );
 }
+
+#[test]
+fn reassertion_covers_dirty_keys_and_whole_routes_to_resync() {
+    let route = |s: &str| -> Arc<str> { s.into() };
+    let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
+    let (chat, game) = (route("default/chat"), route("default/game"));
+    let mut s = State::default();
+    for (r, a) in [
+        (&chat, "10.0.0.1"),
+        (&chat, "10.0.0.1"),
+        (&chat, "10.0.0.2"),
+    ] {
+        s.add(r, ip(a));
+    }
+    s.add(&game, ip("10.0.0.3"));
+    s.shared_routes
+        .extend([chat.clone(), game.clone(), route("default/idle")]);
+    // game: one client's release failed after its last connection closed (count 0 now).
+    s.dirty.insert((game.clone(), ip("10.0.0.9")));
+    s.resync.insert(chat.clone());
+
+    let mut held = s.reassert();
+    held.sort_by(|a, b| a.route.cmp(&b.route));
+    assert_eq!(held.len(), 2, "only routes with something to re-assert");
+    let mut clients = held[0].clients.clone();
+    clients.sort();
+    assert_eq!(
+        (held[0].conns, clients),
+        (3, vec![(ip("10.0.0.1"), 2), (ip("10.0.0.2"), 1)]),
+        "chat: every count"
+    );
+    assert_eq!(
+        (held[1].conns, held[1].clients.clone()),
+        (1, vec![(ip("10.0.0.9"), 0)]),
+        "game: the dirty key alone (0 removes it), with the route's count"
+    );
+    assert!(s.dirty.is_empty() && s.resync.is_empty(), "taken");
+
+    s.forget_idle();
+    assert_eq!(
+        s.shared_routes.len(),
+        2,
+        "idle routes are no longer renewed"
+    );
+    assert!(!s.shared_routes.contains("default/idle"));
+}
