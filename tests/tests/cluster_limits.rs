@@ -368,7 +368,7 @@ async fn scope_cluster_without_shared_state_counts_per_replica_with_a_warning() 
     ))
     .await;
     gw.wait_ready().await;
-    gw.wait_log("limits.scope: Cluster without spec.sharedState.redis")
+    gw.wait_log("limits.scope: Cluster without shared state")
         .await;
     let url = gw.ws_url("/chat");
     let _first = ws_connect(&url).await.expect("first connection");

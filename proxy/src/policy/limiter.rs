@@ -257,7 +257,7 @@ impl Limiter {
             .collect();
         let mut s = lock(&self.state);
         if routes != s.warned && !routes.is_empty() {
-            tracing::warn!(routes = ?routes, "limits.scope: Cluster without spec.sharedState.redis: these routes count connections per replica");
+            tracing::warn!(routes = ?routes, "limits.scope: Cluster without shared state (spec.sharedState.redis, --shared-state-redis-url): these routes count connections per replica");
         }
         s.warned = routes;
     }
