@@ -47,8 +47,18 @@ pub struct ConnPermit {
     limiter: Arc<Limiter>,
     route: Arc<str>,
     ip: IpAddr,
-    /// Also counted in the shared store.
-    shared: bool,
+    counted: Counted,
+}
+
+/// Where a permit is counted besides this replica's own counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Counted {
+    /// Here only (`scope: Replica`).
+    Here,
+    /// Also in the shared store.
+    Shared,
+    /// A reservation the store refused: nowhere once dropped.
+    Refused,
 }
 
 impl std::fmt::Debug for ConnPermit {
@@ -56,7 +66,7 @@ impl std::fmt::Debug for ConnPermit {
         f.debug_struct("ConnPermit")
             .field("route", &self.route)
             .field("ip", &self.ip)
-            .field("shared", &self.shared)
+            .field("counted", &self.counted)
             .finish()
     }
 }
@@ -113,7 +123,7 @@ impl Limiter {
         let (ip_count, route_count) = s.counts(route, ip);
         check(limits, ip_count, route_count)?;
         s.add(route, ip);
-        Ok(self.permit(route, ip, false))
+        Ok(self.permit(route, ip, Counted::Here))
     }
 
     async fn admit_shared(
@@ -131,7 +141,7 @@ impl Limiter {
             let mut s = lock(&self.state);
             s.take_token(route, ip, limits)?;
             s.add(route, ip);
-            self.permit(route, ip, true)
+            self.permit(route, ip, Counted::Shared)
         };
         let verdict = match guard {
             Ok(_) => {
@@ -170,16 +180,16 @@ impl Limiter {
                 }
             }
         };
-        permit.shared = false;
+        permit.counted = Counted::Refused;
         Err(refusal)
     }
 
-    fn permit(self: &Arc<Self>, route: &Arc<str>, ip: IpAddr, shared: bool) -> ConnPermit {
+    fn permit(self: &Arc<Self>, route: &Arc<str>, ip: IpAddr, counted: Counted) -> ConnPermit {
         ConnPermit {
             limiter: self.clone(),
             route: route.clone(),
             ip,
-            shared,
+            counted,
         }
     }
 
@@ -243,18 +253,33 @@ impl Limiter {
 }
 
 impl Limiter {
-    /// Warns about `scope: Cluster` routes of `table` while the process shares no state
-    /// (they count per replica); once per change of that list.
-    pub fn check_table(&self, table: &RouteTable) {
-        if self.shared.is_some() {
-            return;
-        }
+    /// Prepares for `table`'s `scope: Cluster` routes: connections already open on one (it
+    /// was `scope: Replica` before) are written to the store at the next renewal. Without a
+    /// store, warns that they count per replica (once per change of that list).
+    pub fn check_table(self: &Arc<Self>, table: &RouteTable) {
         let routes: Vec<String> = table
             .routes
             .iter()
             .filter(|r| r.policy.security.limits.cluster)
             .map(|r| r.id.to_string())
             .collect();
+        if let Some(shared) = &self.shared {
+            let mut joined = false;
+            {
+                let mut s = lock(&self.state);
+                for route in routes {
+                    let route: Arc<str> = route.into();
+                    if s.per_route.contains_key(&route) && s.shared_routes.insert(route.clone()) {
+                        s.resync.insert(route);
+                        joined = true;
+                    }
+                }
+            }
+            if joined {
+                self.start_renewal(shared);
+            }
+            return;
+        }
         let mut s = lock(&self.state);
         if routes != s.warned && !routes.is_empty() {
             tracing::warn!(routes = ?routes, "limits.scope: Cluster without shared state (spec.sharedState.redis, --shared-state-redis-url): these routes count connections per replica");
@@ -262,11 +287,17 @@ impl Limiter {
         s.warned = routes;
     }
 
-    /// Starts the task that renews this replica's leases and counts, once.
+    /// Starts the task that renews this replica's leases and counts, once (on a runtime).
     fn start_renewal(self: &Arc<Self>, shared: &SharedLimits) {
+        if self.renewal.get().is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
         self.renewal.get_or_init(|| {
             let limiter = Arc::downgrade(self);
-            tokio::spawn(renew(limiter, shared.counts.clone()));
+            runtime.spawn(renew(limiter, shared.counts.clone()));
         });
     }
 }
@@ -329,11 +360,18 @@ impl Limiter {
 
 impl Drop for ConnPermit {
     fn drop(&mut self) {
-        let shared = self.limiter.shared.as_ref().filter(|_| self.shared);
+        let shared = self.limiter.shared.as_ref();
+        let shared = shared.filter(|_| self.counted == Counted::Shared);
         let runtime = tokio::runtime::Handle::try_current();
         let (Some(shared), Ok(runtime)) = (shared, runtime) else {
-            lock(&self.limiter.state).remove(&self.route, self.ip);
-            if self.shared {
+            let mut s = lock(&self.limiter.state);
+            s.remove(&self.route, self.ip);
+            // The store may hold this one: counted there, or re-asserted with the rest of a
+            // route that turned `scope: Cluster` while it was open.
+            let counted = self.counted == Counted::Shared
+                || (self.counted == Counted::Here && s.shared_routes.contains(&self.route));
+            drop(s);
+            if counted {
                 self.limiter.mark_dirty(&self.route, self.ip);
             }
             return;
