@@ -17,11 +17,12 @@ use prometheus::IntCounter;
 use wsgate_core::table::RouteTable;
 use wsgate_core::table::security::ConnLimits;
 
-use super::limiter_state::{Bucket, State, check};
+pub use super::limiter_state::limit_key;
+use super::limiter_state::{Bucket, Counted, State, check};
 use crate::error::LimitRefusal;
 use crate::lock::lock;
 use crate::shared::StoreError;
-use crate::shared::leases::{ADMIT_TIMEOUT, RENEW_EVERY, SharedCounts, Verdict};
+use crate::shared::leases::{ADMIT_TIMEOUT, RENEW_EVERY, SharedCounts, TOUCH_EVERY, Verdict};
 
 /// The shared store's side of the limiter.
 pub struct SharedLimits {
@@ -50,17 +51,6 @@ pub struct ConnPermit {
     counted: Counted,
 }
 
-/// Where a permit is counted besides this replica's own counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Counted {
-    /// Here only (`scope: Replica`).
-    Here,
-    /// Also in the shared store.
-    Shared,
-    /// A reservation the store refused: nowhere once dropped.
-    Refused,
-}
-
 impl std::fmt::Debug for ConnPermit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnPermit")
@@ -68,19 +58,6 @@ impl std::fmt::Debug for ConnPermit {
             .field("ip", &self.ip)
             .field("counted", &self.counted)
             .finish()
-    }
-}
-
-/// The address a per-client limit counts: an IPv4 address (or an IPv4-mapped IPv6 one) as
-/// it is, an IPv6 address by its /64, the prefix one subscriber is usually given; counting
-/// single IPv6 addresses would let one client take 2^64 quotas (L10).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
     }
 }
 
@@ -308,6 +285,7 @@ async fn renew(limiter: Weak<Limiter>, counts: Arc<SharedCounts>) {
     let start = tokio::time::Instant::now() + RENEW_EVERY;
     let mut tick = tokio::time::interval_at(start, RENEW_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut touched = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         let Some(limiter) = limiter.upgrade() else {
@@ -326,6 +304,14 @@ async fn renew(limiter: Weak<Limiter>, counts: Arc<SharedCounts>) {
         }
         if answered {
             limiter.reassert(&counts).await;
+        }
+        if answered && touched.elapsed() >= TOUCH_EVERY {
+            touched = tokio::time::Instant::now();
+            let held = lock(&limiter.state).clients_by_route();
+            for (route, clients) in held {
+                // A failure is retried at the next touch, long before the keys expire.
+                let _ = counts.touch(&route, &clients).await;
+            }
         }
         lock(&limiter.state).forget_idle();
     }

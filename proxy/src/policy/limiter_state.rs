@@ -42,6 +42,30 @@ pub(super) struct Held {
     pub(super) clients: Vec<(IpAddr, u32)>,
 }
 
+/// The address a per-client limit counts: an IPv4 address (or an IPv4-mapped IPv6 one) as
+/// it is, an IPv6 address by its /64, the prefix one subscriber is usually given; counting
+/// single IPv6 addresses would let one client take 2^64 quotas (L10).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip.to_canonical() {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
+/// Where a permit is counted besides this replica's own counts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Counted {
+    /// Here only (`scope: Replica`).
+    Here,
+    /// Also in the shared store.
+    Shared,
+    /// A reservation the store refused: nowhere once dropped.
+    Refused,
+}
+
 /// Within limits when `ip_count` and `route_count` other connections are open.
 pub(super) fn check(
     limits: &ConnLimits,
@@ -161,6 +185,20 @@ impl State {
             }
         }
         held.into_values().collect()
+    }
+
+    /// The client keys this replica counts on each shared route.
+    pub(super) fn clients_by_route(&self) -> Vec<(Arc<str>, Vec<IpAddr>)> {
+        let mut held: HashMap<Arc<str>, Vec<IpAddr>> = HashMap::new();
+        for route in &self.shared_routes {
+            held.insert(route.clone(), Vec::new());
+        }
+        for (route, ip) in self.per_ip.keys() {
+            if let Some(clients) = held.get_mut(route) {
+                clients.push(*ip);
+            }
+        }
+        held.into_iter().collect()
     }
 
     /// Routes with nothing of this replica's left in the store are no longer renewed (their

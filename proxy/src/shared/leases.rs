@@ -16,7 +16,9 @@
 //! lease on each route it counts on. Its true counts are re-asserted where they may be
 //! wrong: the keys of a call that failed (a lost decrement), and every key of a route
 //! whose lease the replica found gone (it was paused past the lease, or Redis restarted
-//! empty). Keys untouched for [`KEY_TTL`] expire.
+//! empty) or that turned `scope: Cluster` with connections open. Every [`TOUCH_EVERY`] it
+//! pushes out the expiry of the keys it holds counts in; keys nobody holds (only dead
+//! replicas counted there) expire after [`KEY_TTL`].
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -28,10 +30,12 @@ use super::redis::{RedisStore, StoreError};
 
 /// How long a replica's counts outlive its last renewal.
 pub const LEASE: Duration = Duration::from_secs(10);
-/// How often a replica renews its leases and re-asserts its counts.
+/// How often a replica renews its leases (and re-asserts the counts that may be wrong).
 pub const RENEW_EVERY: Duration = Duration::from_millis(3_333);
-/// Keys nobody touched for this long expire.
-const KEY_TTL: Duration = Duration::from_secs(30);
+/// Count keys nobody touched for this long expire.
+const KEY_TTL: Duration = Duration::from_secs(300);
+/// How often a replica pushes out the expiry of the keys it holds counts in.
+pub const TOUCH_EVERY: Duration = Duration::from_secs(90);
 /// The handshake waits on admission: a store that does not answer within this falls back.
 pub const ADMIT_TIMEOUT: Duration = Duration::from_millis(500);
 /// Deadline of a release or a renewal (nobody waits on them).
@@ -107,6 +111,12 @@ end
 return lost
 ";
 
+/// KEYS: keys this replica holds counts in. ARGV: key TTL ms.
+const TOUCH: &str = r"
+for i = 1, #KEYS do redis.call('PEXPIRE', KEYS[i], ARGV[1]) end
+return 0
+";
+
 /// What the shared counts say about one more connection.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -125,6 +135,7 @@ pub struct SharedCounts {
     admit: Script,
     release: Script,
     renew: Script,
+    touch: Script,
 }
 
 impl SharedCounts {
@@ -138,6 +149,7 @@ impl SharedCounts {
             admit: Script::new(ADMIT),
             release: Script::new(RELEASE),
             renew: Script::new(RENEW),
+            touch: Script::new(TOUCH),
         }
     }
 
@@ -226,6 +238,27 @@ impl SharedCounts {
             lost |= gone == 1;
         }
         Ok(lost)
+    }
+
+    /// Pushes out the expiry of this replica's count keys on `route`: the route's and
+    /// `clients'`.
+    pub async fn touch(&self, route: &str, clients: &[IpAddr]) -> Result<(), StoreError> {
+        let tag = tag(route);
+        let mut chunks: Vec<&[IpAddr]> = clients.chunks(RENEW_CHUNK).collect();
+        if chunks.is_empty() {
+            chunks.push(&[]);
+        }
+        for chunk in chunks {
+            let mut call = self.touch.prepare_invoke();
+            call.key(format!("{tag}:conns")).arg(millis(KEY_TTL));
+            for ip in chunk {
+                call.key(format!("{tag}:ip:{ip}"));
+            }
+            self.store
+                .invoke_within::<()>("limit_touch", &call, BACKGROUND_TIMEOUT)
+                .await?;
+        }
+        Ok(())
     }
 }
 
