@@ -237,7 +237,10 @@ impl Limiter {
         let routes: Vec<String> = table
             .routes
             .iter()
-            .filter(|r| r.policy.security.limits.cluster)
+            .filter(|r| {
+                let l = &r.policy.security.limits;
+                l.cluster && (l.per_ip.is_some() || l.per_route.is_some())
+            })
             .map(|r| r.id.to_string())
             .collect();
         if let Some(shared) = &self.shared {
