@@ -230,6 +230,23 @@ pub struct RoutePolicy {
     pub strict_protocol: bool,
 }
 
+impl RoutePolicy {
+    /// Rebalancing may close connections of this route: it rebalances, and its affinity is
+    /// not sticky or the policy moves sticky sessions. Socket.IO sessions are not sticky
+    /// here: a client whose WebSocket closes reconnects with a new Engine.IO session, which
+    /// is balanced afresh.
+    pub fn rebalance_moves(&self) -> bool {
+        let Some(r) = self.balancing.rebalance else {
+            return false;
+        };
+        let sticky = matches!(
+            self.affinity,
+            Affinity::Cookie { .. } | Affinity::Hash { .. }
+        );
+        !sticky || r.move_sticky_sessions
+    }
+}
+
 /// Keepalive settings.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keepalive {
@@ -249,12 +266,30 @@ pub struct Drain {
 }
 
 /// How endpoints are chosen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Balancing {
     /// Algorithm for requests without (or with a missed) affinity.
     pub algorithm: Algorithm,
     /// Ramp-up window of a new or recovered endpoint; zero is off.
     pub slow_start: Duration,
+    /// Closing connections of overloaded endpoints after a scale-out; `None` is off.
+    pub rebalance: Option<Rebalance>,
+}
+
+/// Rebalancing settings, every default applied.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rebalance {
+    /// Tolerated ratio of an endpoint's load to its fair share (> 1).
+    pub max_imbalance: f64,
+    /// Period the closes of one rebalancing are spread over.
+    pub window: Duration,
+    /// Close code sent to moved clients.
+    pub close_code: u16,
+    /// Most closes per second on the route (> 0).
+    pub max_closes_per_second: u32,
+    /// Sessions pinned by affinity may be moved (their affinity is overridden while their
+    /// endpoint is overloaded).
+    pub move_sticky_sessions: bool,
 }
 
 pub use crate::spec::{Algorithm, SameSite};

@@ -75,6 +75,9 @@ pub struct ConnLimits {
     /// Requests of any kind per client address: tokens per second and bucket size, per
     /// second and per minute.
     pub requests: [Option<RequestRate>; 2],
+    /// `per_ip` and `per_route` count the connections of every replica sharing state
+    /// (`scope: Cluster`), not only this one's.
+    pub cluster: bool,
 }
 
 /// A token bucket of requests.
