@@ -73,6 +73,15 @@ impl Pki {
         self.dir.path(name).display().to_string()
     }
 
+    /// First 16 hex digits of the SHA-256 of the proxy's client certificate (DER).
+    fn client_fingerprint(&self) -> String {
+        use sha2::Digest;
+        let pem = std::fs::read_to_string(self.dir.path("client.crt")).expect("client.crt");
+        let der = wsgate_tests::tls::pem_to_der(&pem);
+        let digest = sha2::Sha256::digest(&der);
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
     fn server_flags(&self, port: u16) -> Vec<String> {
         vec![
             "--serve-tables".into(),
@@ -129,6 +138,14 @@ async fn stream_up(proxy: &Wsgate, up: f64) -> bool {
     .await
 }
 
+/// The controller counts one following proxy and logged which certificate it presented.
+async fn counts_and_names_the_proxy(controller: &Controller, pki: &Pki) {
+    let streams = controller.metric("wsgate_tables_streams").await;
+    assert_eq!(streams, Some(1.0), "the controller counts the proxy");
+    let logged = format!("client_cert_sha256={}", pki.client_fingerprint());
+    assert!(controller.log().contains(&logged), "{}", controller.log());
+}
+
 /// With the controller gone: the stream is down, `open` still echoes, a new WebSocket (which
 /// is returned) is served, and the proxy stays ready.
 async fn serves_while_away(proxy: &Wsgate, open: &mut Ws) -> Ws {
@@ -182,6 +199,7 @@ async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_tak
         "stream not up: {}",
         proxy.log()
     );
+    counts_and_names_the_proxy(&controller, &pki).await;
     // SIGHUP (a routes-file reload elsewhere) neither ends nor disturbs it.
     proxy.signal("HUP");
     proxy.wait_log("SIGHUP ignored").await;
