@@ -17,6 +17,8 @@ EXPECTED = {
     "WsgateRouteTableReloadFailures",
     "WsgateRoutesRefused",
     "WsgateNearFileLimit",
+    "WsgateTablesStreamDown",
+    "WsgateTablesRefused",
 }
 
 

@@ -2,6 +2,7 @@
 //! HTTP/2 with mutual TLS (certificates made here), the controller against the API stand-in.
 //! The proxy serves the controller's routes, keeps its connections and keeps serving while
 //! the controller is killed and restarted, and picks up a change made after the restart.
+//! A route's certificate from a Secret reaches the proxy's TLS listener through the stream.
 //! A client whose certificate comes from another CA is refused.
 
 #[path = "controller_support/mod.rs"]
@@ -12,13 +13,16 @@ mod support;
 use std::time::Duration;
 
 use controller_support::http::{ask, refused_status, ws};
-use controller_support::objects::{NS, endpoint_slice, service};
+use controller_support::objects::{NS, endpoint_slice, service, tls_secret};
 use controller_support::{Controller, eventually};
 use serde_json::{Value, json};
 use support::certs::{Alg, Ca};
+use tokio_tungstenite::tungstenite::Message;
 use wsgate_tests::backend::Backend;
 use wsgate_tests::client::Ws;
+use wsgate_tests::client::{next_data, send_msg};
 use wsgate_tests::kube_standin::KubeApi;
+use wsgate_tests::tls::{Versions, client_config, wss_connect};
 use wsgate_tests::wsgate::{Scratch, Wsgate};
 
 const SETTLE: Duration = Duration::from_secs(20);
@@ -67,6 +71,15 @@ impl Pki {
 
     fn file(&self, name: &str) -> String {
         self.dir.path(name).display().to_string()
+    }
+
+    /// First 16 hex digits of the SHA-256 of the proxy's client certificate (DER).
+    fn client_fingerprint(&self) -> String {
+        use sha2::Digest;
+        let pem = std::fs::read_to_string(self.dir.path("client.crt")).expect("client.crt");
+        let der = wsgate_tests::tls::pem_to_der(&pem);
+        let digest = sha2::Sha256::digest(&der);
+        digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
     }
 
     fn server_flags(&self, port: u16) -> Vec<String> {
@@ -125,6 +138,14 @@ async fn stream_up(proxy: &Wsgate, up: f64) -> bool {
     .await
 }
 
+/// The controller counts one following proxy and logged which certificate it presented.
+async fn counts_and_names_the_proxy(controller: &Controller, pki: &Pki) {
+    let streams = controller.metric("wsgate_tables_streams").await;
+    assert_eq!(streams, Some(1.0), "the controller counts the proxy");
+    let logged = format!("client_cert_sha256={}", pki.client_fingerprint());
+    assert!(controller.log().contains(&logged), "{}", controller.log());
+}
+
 /// With the controller gone: the stream is down, `open` still echoes, a new WebSocket (which
 /// is returned) is served, and the proxy stays ready.
 async fn serves_while_away(proxy: &Wsgate, open: &mut Ws) -> Ws {
@@ -178,6 +199,7 @@ async fn a_proxy_fed_over_the_stream_serves_through_a_controller_restart_and_tak
         "stream not up: {}",
         proxy.log()
     );
+    counts_and_names_the_proxy(&controller, &pki).await;
     // SIGHUP (a routes-file reload elsewhere) neither ends nor disturbs it.
     proxy.signal("HUP");
     proxy.wait_log("SIGHUP ignored").await;
@@ -272,4 +294,36 @@ fn a_missing_client_certificate_stops_the_start_naming_the_flag() {
         stderr.contains("--tables-tls-key") && stderr.contains("absent.key"),
         "{stderr}"
     );
+}
+
+#[wsgate_tests::e2e(multi_thread, heavy, limit = 180)]
+async fn a_certificate_from_a_secret_reaches_the_proxy_through_the_stream() {
+    let backend = Backend::start("echo").await;
+    let api = KubeApi::start().await;
+    api.create(service("echo"));
+    api.create(endpoint_slice("echo", backend.addr.port()));
+    let routes_ca = Ca::root("routes CA");
+    let leaf = routes_ca.leaf(&["secure.example.test"], Alg::Ecdsa);
+    api.create(tls_secret("secure-tls", &leaf.chain_pem, &leaf.key_pem));
+    api.create(controller_support::objects::route(
+        "secure",
+        "secure.example.test",
+        "echo",
+        "secure-tls",
+    ));
+    let pki = Pki::new();
+    let port = free_port();
+    let _controller = start_controller(&api, &pki, port).await;
+    let mut flags = pki.client_flags(port, "client");
+    flags.extend(["--https-listen".to_string(), "127.0.0.1:0".to_string()]);
+    let proxy = Wsgate::launch_with(PROXY_CONFIG, &strs(&flags)).await;
+    proxy.wait_ready().await;
+    // Only the Secret's certificate chains to this CA, and only the stream carried it.
+    let trust = client_config(&routes_ca.pem, Versions::Both);
+    let https = proxy.https.expect("TLS listener");
+    let mut wss = wss_connect(https, "secure.example.test", "/", trust)
+        .await
+        .expect("wss:// with the Secret's certificate, served by the proxy");
+    send_msg(&mut wss, Message::text("sealed")).await;
+    assert_eq!(next_data(&mut wss).await, Message::text("sealed"));
 }

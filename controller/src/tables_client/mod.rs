@@ -94,7 +94,7 @@ pub async fn follow(
         } else {
             (backoff * 2).min(BACKOFF_MAX)
         };
-        // Full jitter between half and all of the backoff: proxies that lost the same
+        // A random wait between half and all of the backoff: proxies that lost the same
         // controller do not come back in step.
         let wait = backoff.mul_f64(0.5 + fastrand::f64() / 2.0);
         tokio::select! {

@@ -87,3 +87,40 @@ impl Target {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args() -> TablesFromArgs {
+        TablesFromArgs {
+            tables_from: None,
+            tables_tls_cert: "c".into(),
+            tables_tls_key: "k".into(),
+            tables_ca: "a".into(),
+        }
+    }
+
+    #[test]
+    fn urls_name_host_and_port_and_nothing_else() {
+        let t = Target::new("https://wsgate-tables.wsgate.svc:9443", &args()).expect("url");
+        assert_eq!(
+            (t.authority.as_str(), t.host.as_str()),
+            ("wsgate-tables.wsgate.svc:9443", "wsgate-tables.wsgate.svc")
+        );
+        let t = Target::new("https://[::1]", &args()).expect("url");
+        assert_eq!(
+            (t.authority.as_str(), t.host.as_str()),
+            ("[::1]:443", "::1")
+        );
+        for bad in [
+            "http://x:1",
+            "https://x:1/v1/tables",
+            "https://x:1/?a=b",
+            "x:1",
+            "",
+        ] {
+            assert!(Target::new(bad, &args()).is_err(), "{bad}");
+        }
+    }
+}

@@ -205,7 +205,9 @@ async fn serve(
                 }
                 Err(_) => return,
             };
-            let service = service_fn(move |req| stream::handle(feed.clone(), peer, req));
+            let cert = client_fingerprint(&tls);
+            let service =
+                service_fn(move |req| stream::handle(feed.clone(), peer, cert.clone(), req));
             // HTTP/2 pings find a proxy that vanished without closing its connection.
             let conn = http2::Builder::new(TokioExecutor::new())
                 .timer(TokioTimer::new())
@@ -218,4 +220,18 @@ async fn serve(
             }
         });
     }
+}
+
+/// The first 16 hex digits of the SHA-256 of the client's certificate: which proxy took the
+/// tables (and so the keys), for the log.
+fn client_fingerprint(tls: &tokio_rustls::server::TlsStream<tokio::net::TcpStream>) -> Arc<str> {
+    use sha2::Digest;
+    let leaf = tls.get_ref().1.peer_certificates().and_then(|c| c.first());
+    let digest = leaf.map(|c| sha2::Sha256::digest(c.as_ref()));
+    let hex: String = digest
+        .iter()
+        .flat_map(|d| d.iter().take(8))
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    Arc::from(hex)
 }

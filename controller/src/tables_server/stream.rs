@@ -40,6 +40,7 @@ type Body = BoxBody<Bytes, Infallible>;
 pub(super) async fn handle(
     feed: Feed,
     peer: SocketAddr,
+    cert: Arc<str>,
     req: Request<Incoming>,
 ) -> Result<Response<Body>, Infallible> {
     if req.uri().path() != PATH {
@@ -60,7 +61,7 @@ pub(super) async fn handle(
         Some((instance, version)) if instance == &*feed.instance => Some(version),
         _ => None,
     };
-    tracing::info!(client = %peer, resume = ?has, "proxy subscribed to route tables");
+    tracing::info!(client = %peer, client_cert_sha256 = %cert, resume = ?has, "proxy subscribed to route tables");
     let body = StreamBody::new(events(feed, has, peer));
     let response = Response::builder()
         .header(header::CONTENT_TYPE, "application/x-ndjson")

@@ -63,11 +63,15 @@ spec:
       filters:
         requestRedirect: {scheme: https, hostname: new.example.com, statusCode: 301}
       backend: {addresses: ["127.0.0.1:9001"]}
-  loadBalancing: {algorithm: RoundRobin, slowStart: 30s}
+  loadBalancing:
+    algorithm: RoundRobin
+    slowStart: 30s
+    rebalance: {maxImbalance: 1.3, window: 90s, closeCode: 4000, maxClosesPerSecond: 7}
   sessionAffinity: {type: Cookie, cookieName: sticky, ttl: 90m, sameSite: Strict}
   timeouts: {connect: 2s, idle: 10m, handshake: 3s}
   keepalive: {pingInterval: 20s, pongTimeout: 5s}
   limits:
+    scope: Cluster
     maxConnectionsPerIP: 10
     maxConnections: 1000
     handshakesPerSecondPerIP: 5
@@ -136,6 +140,7 @@ fn a_route_with_every_policy_round_trips_with_its_keys_and_certificate() {
     };
     let route = &table.routes[0];
     assert!(route.tls.is_some() && route.policy.security.ticket.is_some());
+    assert!(route.policy.balancing.rebalance.is_some() && route.policy.security.limits.cluster);
     assert!(table.routes[1].policy.security.ticket.is_some());
     let back = round_trip(&table);
     assert_eq!(back, table);
