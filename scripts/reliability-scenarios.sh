@@ -55,19 +55,25 @@ scenario_kill() {
   stop_wsgate
 }
 
-# SLOWLORIS unfinished request heads; a normal client's handshakes before and during.
+# SLOWLORIS unfinished request heads; a normal client's handshakes (SLOW_RATE per second, one
+# at a time) before the attack and once it is in its steady state: wsgate has timed out the
+# first round of heads and the client keeps opening new ones.
 scenario_slowloris() {
   start_wsgate slowloris 0 "$B1" "$B2"
-  local out="$RUN/slowloris.out" pid ready before during fds timeouts hold=$((SLOWLORIS / 1000 + 45))
-  before=$(taskset -c 0 timeout 600 "$WSBENCH" tries "ws://127.0.0.1:$WS/" -n "$SLOW_TRIES" -c 1 --first 30000)
+  local out="$RUN/slowloris.out" pid ready before during fds t0s t1s url="ws://127.0.0.1:$WS/"
+  local hold=$((SLOWLORIS / 1000 + 40 + SLOW_TRIES / SLOW_RATE))
+  before=$(taskset -c 0 timeout 600 "$WSBENCH" tries "$url" -n "$SLOW_TRIES" -c 1 --rate "$SLOW_RATE" --first 30000)
   taskset -c 0 "$WSBENCH" slowloris "127.0.0.1:$WS" -c "$SLOWLORIS" -d "${hold}s" > "$out" 2>&1 & pid=$!
   ALL_PIDS+=("$pid")
   ready=$(wait_ready "$out" 300)
+  $REL wait-metric "$ADMIN" wsgate_header_timeouts_total "$SLOWLORIS" 120 > /dev/null
   fds=$(ls "/proc/$GATE/fd" | wc -l)
-  during=$(taskset -c 0 timeout 600 "$WSBENCH" tries "ws://127.0.0.1:$WS/" -n "$SLOW_TRIES" -c 1 --first 40000)
-  timeouts=$($REL metric "$ADMIN" wsgate_header_timeouts_total)
+  t0s=$($REL metric "$ADMIN" wsgate_header_timeouts_total)
+  during=$(taskset -c 0 timeout 600 "$WSBENCH" tries "$url" -n "$SLOW_TRIES" -c 1 --rate "$SLOW_RATE" --first 40000)
+  t1s=$($REL metric "$ADMIN" wsgate_header_timeouts_total)
+  kill -0 "$pid" 2>/dev/null || { echo "slowloris: the attack ended before the measurement did" >&2; exit 1; }
   wait_client "$pid" $((hold + 60))
-  record "{\"test\":\"slowloris\",\"ready\":$ready,\"wsgate_fds\":$fds,\"header_timeouts\":$timeouts,\"before\":$before,\"during\":$during,\"attack\":$(tail -1 "$out")}"
+  record "{\"test\":\"slowloris\",\"ready\":$ready,\"wsgate_fds\":$fds,\"timeouts_before\":$t0s,\"timeouts_after\":$t1s,\"before\":$before,\"during\":$during,\"attack\":$(tail -1 "$out")}"
   stop_wsgate
 }
 

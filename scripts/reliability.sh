@@ -18,8 +18,9 @@
 #              endpoint is SIGKILLed; once wsgate has ejected it (wsgate_endpoint_ejections_total),
 #              KILL_TRIES new connections (connect, upgrade, echo, close): failures (target 0).
 #   slowloris  SLOWLORIS connections trickling a request head (opened again when wsgate closes
-#              them), then SLOW_TRIES handshakes of a normal client, one at a time: p99 (target
-#              < 100 ms); the same client before the attack for reference.
+#              them); once wsgate has timed out as many heads, SLOW_TRIES handshakes of a normal
+#              client, one at a time, SLOW_RATE per second: p99 (target < 100 ms); the same
+#              client before the attack for reference.
 #   soak       SOAK_CONNS connections x 1 message/s each, plus SOAK_CHURN new connections per
 #              second, for SOAK; wsgate's RSS and open files every SAMPLE seconds; growth after
 #              WARMUP (target flat: under 5 % of the RSS at the end of the warm-up).
@@ -28,18 +29,18 @@
 #   QUICK=1 bash scripts/reliability.sh              # small counts, 2-minute soak
 #   SCENARIOS="kill" QUICK=1 OUT=- bash scripts/reliability.sh
 # Settings: IDLE=9000 CHANGES=1000 DRAIN=20s ACTIVE=1000 KILL_TRIES=2000 SLOWLORIS=5000
-#   SLOW_TRIES=1000 SOAK=30m SOAK_CONNS=300 SOAK_CHURN=20 SAMPLE=30 WARMUP=5m
+#   SLOW_TRIES=1000 SLOW_RATE=50 SOAK=30m SOAK_CONNS=300 SOAK_CHURN=20 SAMPLE=30 WARMUP=5m
 #   OUT=docs (OUT=- prints only); KEEP=DIR keeps the raw results.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 if [ "${QUICK:-0}" = 1 ]; then
   : "${IDLE:=1000}" "${CHANGES:=50}" "${DRAIN:=5s}" "${ACTIVE:=200}" "${KILL_TRIES:=300}"
-  : "${SLOWLORIS:=500}" "${SLOW_TRIES:=200}" "${SOAK:=2m}" "${SOAK_CONNS:=100}"
+  : "${SLOWLORIS:=500}" "${SLOW_TRIES:=200}" "${SLOW_RATE:=20}" "${SOAK:=2m}" "${SOAK_CONNS:=100}"
   : "${SOAK_CHURN:=10}" "${SAMPLE:=10}" "${WARMUP:=30s}"
 fi
 IDLE="${IDLE:-9000}"; CHANGES="${CHANGES:-1000}"; DRAIN="${DRAIN:-20s}"
 ACTIVE="${ACTIVE:-1000}"; KILL_TRIES="${KILL_TRIES:-2000}"
-SLOWLORIS="${SLOWLORIS:-5000}"; SLOW_TRIES="${SLOW_TRIES:-1000}"
+SLOWLORIS="${SLOWLORIS:-5000}"; SLOW_TRIES="${SLOW_TRIES:-1000}"; SLOW_RATE="${SLOW_RATE:-50}"
 SOAK="${SOAK:-30m}"; SOAK_CONNS="${SOAK_CONNS:-300}"; SOAK_CHURN="${SOAK_CHURN:-20}"
 SAMPLE="${SAMPLE:-30}"; WARMUP="${WARMUP:-5m}"
 SCENARIOS="${SCENARIOS:-reload sigterm kill slowloris soak}"
@@ -118,7 +119,7 @@ source "$ROOT/scripts/reliability-scenarios.sh"
 
 machine_facts > "$RUN/machine.json"
 echo "{\"load_start\":\"$(loadavg)\",\"commit\":\"$(git -C "$ROOT" rev-parse --short HEAD)\",\"quick\":${QUICK:-0}," \
-  "\"settings\":\"IDLE=$IDLE CHANGES=$CHANGES DRAIN=$DRAIN ACTIVE=$ACTIVE KILL_TRIES=$KILL_TRIES SLOWLORIS=$SLOWLORIS SLOW_TRIES=$SLOW_TRIES SOAK=$SOAK SOAK_CONNS=$SOAK_CONNS SOAK_CHURN=$SOAK_CHURN SAMPLE=$SAMPLE WARMUP=$WARMUP\"}" > "$RUN/run.json"
+  "\"settings\":\"IDLE=$IDLE CHANGES=$CHANGES DRAIN=$DRAIN ACTIVE=$ACTIVE KILL_TRIES=$KILL_TRIES SLOWLORIS=$SLOWLORIS SLOW_TRIES=$SLOW_TRIES SLOW_RATE=$SLOW_RATE SOAK=$SOAK SOAK_CONNS=$SOAK_CONNS SOAK_CHURN=$SOAK_CHURN SAMPLE=$SAMPLE WARMUP=$WARMUP\"}" > "$RUN/run.json"
 start_backend; B1=$BACKEND; start_backend; B2=$BACKEND; start_backend; B3=$BACKEND
 for s in $SCENARIOS; do
   echo "$(date -u +%H:%M:%S) $s (load $(loadavg))" >&2

@@ -129,6 +129,9 @@ enum Cmd {
         count: usize,
         #[arg(short, long, default_value_t = 8)]
         concurrency: usize,
+        /// Tries per second in all (paced); as fast as they complete when absent.
+        #[arg(long)]
+        rate: Option<f64>,
         #[arg(long, default_value_t = 0)]
         first: usize,
     },
@@ -275,10 +278,11 @@ fn main() -> anyhow::Result<()> {
                 urls,
                 count,
                 concurrency,
+                rate,
                 first,
             } => println!(
                 "{}",
-                tries::tries(targets(&urls)?, count, concurrency, first).await?
+                tries::tries(targets(&urls)?, count, concurrency, rate, first).await?
             ),
             Cmd::Steady {
                 urls,

@@ -103,15 +103,18 @@ impl Tally {
     }
 }
 
-/// `count` tries, `concurrency` at a time, spread over `targets` and source addresses from
-/// `first`.
+/// `count` tries, `concurrency` at a time (paced to `rate` per second in all when given),
+/// spread over `targets` and source addresses from `first`.
 pub async fn tries(
     targets: Vec<Target>,
     count: usize,
     concurrency: usize,
+    rate: Option<f64>,
     first: usize,
 ) -> anyhow::Result<serde_json::Value> {
     let targets: Rc<[Target]> = targets.into();
+    let started = tokio::time::Instant::now();
+    let gap = rate.map(|r| Duration::from_secs_f64(1.0 / r.max(0.001)));
     let tally = Rc::new(std::cell::RefCell::new(Tally::new()?));
     let workers: Vec<_> = (0..concurrency.max(1))
         .map(|w| {
@@ -119,6 +122,9 @@ pub async fn tries(
             tokio::task::spawn_local(async move {
                 let mut i = w;
                 while i < count {
+                    if let Some(gap) = gap {
+                        tokio::time::sleep_until(started + gap * i as u32).await;
+                    }
                     let r = try_one(&targets[i % targets.len()], first + i).await;
                     tally.borrow_mut().record(r);
                     i += step;
@@ -132,5 +138,6 @@ pub async fn tries(
     let mut out = tally.borrow().json();
     out["mode"] = "tries".into();
     out["count"] = count.into();
+    out["seconds"] = started.elapsed().as_secs_f64().into();
     Ok(out)
 }
