@@ -129,6 +129,42 @@ def soak_row(r, run_dir):
             verdict(ok), detail)
 
 
+def details(rows):
+    """The figures behind the table, scenario by scenario."""
+    out = ["## Details", ""]
+    for name, _, _, _, d in rows:
+        out.append(f"**{name}**")
+        out.append("")
+        if "per_tenth" in d:
+            out.append("Closes with 1001 per tenth of the drain period: "
+                       + ", ".join(str(n) for n in d["per_tenth"]) + f"; close codes {d['close_codes']}.")
+        elif "tries" in d:
+            t, s = d["tries"], d["steady"]
+            out.append(f"New handshakes after the ejection: p50 {t['handshake_p50_ms']:.2f} ms, p99 "
+                       f"{t['handshake_p99_ms']:.2f} ms; failures {t['failures'] or 'none'}. Steady load: "
+                       f"{s['echoed']} echoes (p99 {s['echo_p99_ms']:.2f} ms); how the broken connections "
+                       f"ended: {s['first_break']}.")
+        elif "during" in d:
+            a = d["attack"]
+            out.append(f"Attack client: {a['opened']} slow connections opened in all, "
+                       f"{a['closed_by_server']} closed by wsgate, {a['connect_failed']} failed to connect.")
+        elif "samples" in d:
+            out.append("| minute | RSS (MiB) | open files | WebSockets open |")
+            out.append("|---|---|---|---|")
+            t0 = d["samples"][0][0]
+            last = None
+            for t, rss, fds, active in d["samples"]:
+                minute = int((t - t0) // 60)
+                if minute != last and (minute % 5 == 0 or (t, rss, fds, active) == tuple(d["samples"][-1])):
+                    out.append(f"| {minute} | {rss / 1024:.1f} | {fds:.0f} | {active:.0f} |")
+                    last = minute
+        elif "changes" in d:
+            out.append(f"Closed while idle: {d['closed_while_idle'] or 'none'}; no echo at the end: "
+                       f"{d['no_echo']}.")
+        out.append("")
+    return "\n".join(out)
+
+
 def report(run_dir, out_dir=None):
     results = [json.loads(line) for line in open(os.path.join(run_dir, "results.jsonl"))]
     machine = json.load(open(os.path.join(run_dir, "machine.json")))
@@ -149,7 +185,7 @@ def report(run_dir, out_dir=None):
             f"Load averages (1, 5, 15 min) at the start {run['load_start']}, at the end "
             f"{run.get('load_end', '?')} (other builds shared the machine).\n\n")
     notes = ("wsgate ran alone on CPU 1 with one worker thread; clients (`wsbench`) and echo "
-             "backends on CPU 0. Every scenario started a fresh wsgate.\n")
+             "backends on CPU 0. Every scenario started a fresh wsgate.\n\n" + details(rows))
     with open(os.path.join(out_dir, "reliability.md"), "w") as f:
         f.write(head + table + "\n\n" + notes)
     with open(os.path.join(out_dir, "reliability.json"), "w") as f:
