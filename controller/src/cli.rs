@@ -50,9 +50,15 @@ pub enum Command {
 /// Options of `wsgate proxy`.
 #[derive(Debug, Args)]
 pub struct ProxyArgs {
-    /// Routes file (multi-document YAML of WebSocketRoute and an optional ProxyConfig).
-    #[arg(long, short = 'c', env = "WSGATE_CONFIG")]
-    pub config: PathBuf,
+    /// Routes file (multi-document YAML of WebSocketRoute and an optional ProxyConfig); with
+    /// `--tables-from`, an optional file holding only a ProxyConfig.
+    #[arg(
+        long,
+        short = 'c',
+        env = "WSGATE_CONFIG",
+        required_unless_present = "tables_from"
+    )]
+    pub config: Option<PathBuf>,
     /// Plaintext listener; overrides ProxyConfig spec.listen.http.
     #[arg(long)]
     pub listen: Option<SocketAddr>,
@@ -70,6 +76,9 @@ pub struct ProxyArgs {
     /// that listen on port 0).
     #[arg(long)]
     pub addresses_file: Option<PathBuf>,
+    /// Split mode: route tables from a controller instead of the routes file.
+    #[command(flatten)]
+    pub tables: crate::tables_client::TablesFromArgs,
 }
 
 /// Options of `wsgate controller`. The API connection comes from `KUBECONFIG` or the
@@ -180,6 +189,9 @@ pub struct ControllerArgs {
     /// CA bundle for `rediss://`; `sharedState.redis.caFile`.
     #[arg(long, value_name = "PATH")]
     pub shared_state_redis_ca_file: Option<String>,
+    /// Split mode: route tables served to `wsgate proxy --tables-from`.
+    #[command(flatten)]
+    pub tables: crate::tables_server::ServeTablesArgs,
 }
 
 fn parse_object_ref(text: &str) -> Result<(String, String), String> {

@@ -46,6 +46,7 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
     let registry = prometheus::Registry::new();
     let metrics = Metrics::new(&registry).context("registering metrics")?;
     let cm = ControllerMetrics::new(&registry).context("registering controller metrics")?;
+    let tables_server = crate::tables_server::TablesServer::bind(&args.tables, &registry).await?;
     let shutdown = CancellationToken::new();
 
     // Version 0 is "no table yet": the proxy is not ready until every watch has synced.
@@ -76,6 +77,9 @@ pub async fn run(args: ControllerArgs) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    if let Some(server) = tables_server {
+        server.spawn(tables_rx.clone(), &shutdown);
+    }
     let elector = spawn_leader_and_writer(&args, client, status_rx, cm, &shutdown)?;
     if let Some(webhook) = webhook {
         webhook.spawn(&shutdown);

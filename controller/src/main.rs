@@ -22,7 +22,12 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Proxy(args) => match runtime.block_on(proxy_cmd::run(args)) {
+        Command::Proxy(args) => match runtime.block_on(async {
+            match args.tables.tables_from.clone() {
+                Some(url) => wsgate::tables_from_cmd::run(&args, &url).await,
+                None => proxy_cmd::run(args).await,
+            }
+        }) {
             Ok(()) => ExitCode::SUCCESS,
             Err(StartError::Config(e)) => {
                 eprintln!("wsgate: invalid routes file: {e}");

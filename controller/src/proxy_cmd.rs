@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
-use wsgate_core::config::{LoadError, base_dir, load_in};
+use wsgate_core::config::{LoadError, ProxySettings, base_dir, load_in};
 use wsgate_core::table::shared::SharedState;
 use wsgate_proxy::{FileSource, ListenAddrs, Listeners, Metrics};
 
@@ -28,14 +28,56 @@ pub enum StartError {
 
 /// Runs the proxy until a shutdown signal has been handled.
 pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
+    let Some(config) = args.config.clone() else {
+        return Err(anyhow::anyhow!("give a routes file (-c) or --tables-from").into());
+    };
     // One read: the text loaded is the text the reloader compares later changes with.
-    let text = std::fs::read_to_string(&args.config).map_err(|source| LoadError::Read {
-        path: args.config.clone(),
+    let text = std::fs::read_to_string(&config).map_err(|source| LoadError::Read {
+        path: config.clone(),
         source,
     })?;
-    let (loaded, _) = load_in(&text, base_dir(&args.config));
+    let (loaded, _) = load_in(&text, base_dir(&config));
     let loaded = loaded?;
     let settings = &loaded.settings;
+    let listeners = bind(&args, settings).await?;
+    let tls_routes = loaded
+        .table
+        .routes
+        .iter()
+        .filter(|r| r.tls.is_some())
+        .count();
+    if listeners.https.is_none() && tls_routes > 0 {
+        tracing::warn!(
+            routes = tls_routes,
+            "routes have certificates but no TLS listener is configured (--https-listen or spec.listen.https)"
+        );
+    }
+    tracing::info!(routes = loaded.table.routes.len(), config = %config.display(), "wsgate proxy listening");
+
+    let shutdown_timeout = settings.shutdown_timeout.max(Duration::from_secs(1));
+    let shared = settings.shared_state.clone();
+    check_shared_files(&shared)?;
+    let registry = prometheus::Registry::new();
+    let metrics = Metrics::new(&registry).context("registering metrics")?;
+    let shutdown = CancellationToken::new();
+    let (source, tables) = FileSource::start(config, &text, loaded, metrics.clone());
+    tokio::spawn(source.run(args.watch_interval, shutdown.clone()));
+    tokio::spawn(shutdown_on_signal(shutdown.clone()));
+    wsgate_proxy::run(
+        listeners,
+        tables,
+        metrics,
+        shutdown,
+        shutdown_timeout,
+        shared,
+    )
+    .await;
+    tracing::info!("wsgate proxy stopped");
+    Ok(())
+}
+
+/// Binds the listeners of `settings`, with the flags' addresses first, and announces them.
+pub async fn bind(args: &ProxyArgs, settings: &ProxySettings) -> anyhow::Result<Listeners> {
     let addrs = ListenAddrs {
         http: args.listen.unwrap_or(settings.http_listen),
         https: args.https_listen.or(settings.https_listen),
@@ -51,40 +93,7 @@ pub async fn run(args: ProxyArgs) -> Result<(), StartError> {
             .write_addresses(path)
             .context("announcing the listeners")?;
     }
-    let tls_routes = loaded
-        .table
-        .routes
-        .iter()
-        .filter(|r| r.tls.is_some())
-        .count();
-    if listeners.https.is_none() && tls_routes > 0 {
-        tracing::warn!(
-            routes = tls_routes,
-            "routes have certificates but no TLS listener is configured (--https-listen or spec.listen.https)"
-        );
-    }
-    tracing::info!(routes = loaded.table.routes.len(), config = %args.config.display(), "wsgate proxy listening");
-
-    let shutdown_timeout = settings.shutdown_timeout.max(Duration::from_secs(1));
-    let shared = settings.shared_state.clone();
-    check_shared_files(&shared)?;
-    let registry = prometheus::Registry::new();
-    let metrics = Metrics::new(&registry).context("registering metrics")?;
-    let shutdown = CancellationToken::new();
-    let (source, tables) = FileSource::start(args.config.clone(), &text, loaded, metrics.clone());
-    tokio::spawn(source.run(args.watch_interval, shutdown.clone()));
-    tokio::spawn(shutdown_on_signal(shutdown.clone()));
-    wsgate_proxy::run(
-        listeners,
-        tables,
-        metrics,
-        shutdown,
-        shutdown_timeout,
-        shared,
-    )
-    .await;
-    tracing::info!("wsgate proxy stopped");
-    Ok(())
+    Ok(listeners)
 }
 
 /// Reads the shared-state password and CA files once, so a wrong path stops the start with

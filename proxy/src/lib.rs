@@ -76,6 +76,7 @@ pub async fn run(
         shutdown_timeout,
     ));
     tokio::spawn(state.clone().follow(tables));
+    tokio::spawn(balance::rebalance::run(state.clone()));
     let admin_stop = CancellationToken::new();
     let admin = tokio::spawn(admin::serve_admin(
         state.clone(),

@@ -15,7 +15,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use wsgate_tunnel::{TunnelConfig, TunnelPolicy, TunnelSummary};
+use wsgate_tunnel::{CloseRequest, TunnelConfig, TunnelPolicy, TunnelSummary};
 
 use crate::access::Access;
 use crate::balance::endpoint::EndpointGuard;
@@ -41,6 +41,8 @@ pub struct Relay {
     pub client: IpAddr,
     /// How the client authenticated, when the access log should say (`first_message`).
     pub auth: Option<&'static str>,
+    /// Close code of a route with rebalancing (the tunnel is then movable).
+    pub rebalance: Option<u16>,
 }
 
 /// The tunnels of the process: spawned here, drained and waited for on shutdown.
@@ -104,10 +106,18 @@ impl Tunnels {
         C: AsyncRead + AsyncWrite + Unpin + 'a,
         B: AsyncRead + AsyncWrite + Unpin + 'a,
     {
+        // Enlisted from now on, so a handshake is never moved; leaves when the tunnel ends.
+        let enlisted = relay
+            .rebalance
+            .map(|code| (relay.endpoint.endpoint().enlist(relay.label.clone()), code));
         let cfg = TunnelConfig {
             policy: relay.policy,
             meter: relay.metrics.clone(),
             drain: relay.endpoint.endpoint().drain.clone(),
+            close_request: enlisted.as_ref().map(|(e, code)| CloseRequest {
+                token: e.token.clone(),
+                code: *code,
+            }),
             shutdown: self.shutdown.clone(),
             shutdown_spread: self.shutdown_spread,
         };
@@ -122,6 +132,7 @@ impl Tunnels {
         let opened = Instant::now();
         async move {
             let summary = (&mut tunnel).await;
+            drop(enlisted);
             active.dec();
             self.record(relay, opened, &summary);
         }

@@ -24,6 +24,9 @@ pub struct RouteRuntime {
     pub policy: Arc<RoutePolicy>,
     /// The part of the policy a tunnel enforces.
     pub tunnel: TunnelPolicy,
+    /// Close code of a route with rebalancing: its tunnels are enlisted as movable (whether
+    /// they may be moved is decided when it comes to it, under the policy then in force).
+    pub rebalance_code: Option<u16>,
     /// Rules in table order.
     pub rules: Vec<Arc<RuleRuntime>>,
     /// Metric handles, resolved on the first upgrade.
@@ -126,6 +129,7 @@ impl Router {
                     .collect();
                 Arc::new(RouteRuntime {
                     tunnel: tunnel_policy(&route.policy),
+                    rebalance_code: route.policy.balancing.rebalance.map(|r| r.close_code),
                     label: label.into(),
                     policy: route.policy.clone(),
                     rules,

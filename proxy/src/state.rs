@@ -119,6 +119,7 @@ impl State {
         }
         let started = Instant::now();
         let router = Router::build(table, &self.endpoints, &self.listener.cookie_secret);
+        self.security.check_table(table);
         let live = endpoints_of(table);
         self.endpoints.retain(&live);
         self.sessions.forget_endpoints_not_in(&live);

@@ -49,6 +49,7 @@ async fn main() -> std::io::Result<()> {
         policy,
         meter: (),
         drain: CancellationToken::new(),
+        close_request: None,
         shutdown: CancellationToken::new(),
         shutdown_spread: Duration::from_secs(1),
     };

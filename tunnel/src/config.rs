@@ -87,8 +87,21 @@ pub struct TunnelConfig<M> {
     pub meter: M,
     /// Fires when the endpoint is removed or wsgate shuts down.
     pub drain: CancellationToken,
+    /// A close asked for this connection alone (rebalancing); its token must be a child of
+    /// `drain`, which it then replaces as the signal the tunnel watches.
+    pub close_request: Option<CloseRequest>,
     /// The process-wide shutdown token (tells a shutdown from an endpoint removal).
     pub shutdown: CancellationToken,
     /// Upper bound for spreading closes during a shutdown.
     pub shutdown_spread: Duration,
+}
+
+/// A close asked for one connection: when `token` fires (and the endpoint's drain did not),
+/// the tunnel closes at once with `code`.
+#[derive(Clone, Debug)]
+pub struct CloseRequest {
+    /// Cancelled to ask for the close (a child of the endpoint's drain token).
+    pub token: CancellationToken,
+    /// Close code sent both ways.
+    pub code: u16,
 }

@@ -23,7 +23,7 @@ mod summary;
 mod tunnel;
 mod utf8;
 
-pub use config::{Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
+pub use config::{CloseRequest, Drain, Keepalive, Meter, Traffic, TunnelConfig, TunnelPolicy};
 pub use pool::buffers_in_use;
 pub use prefixed::Prefixed;
 pub use rules::Rules;

@@ -21,6 +21,8 @@ pub enum CloseReason {
     EndpointRemoved,
     /// wsgate is shutting down.
     Shutdown,
+    /// wsgate moved the connection off an overloaded endpoint (rebalancing).
+    Rebalanced,
     /// A peer broke the WebSocket framing rules.
     ProtocolError,
     /// A peer sent a text message that is not UTF-8 (strict protocol).
@@ -40,6 +42,7 @@ impl CloseReason {
             Self::KeepaliveTimeout => "keepalive_timeout",
             Self::EndpointRemoved => "endpoint_removed",
             Self::Shutdown => "shutdown",
+            Self::Rebalanced => "rebalanced",
             Self::ProtocolError => "protocol_error",
             Self::InvalidPayload => "invalid_payload",
         }

@@ -84,7 +84,12 @@ where
             up: Half::new(Side::Up, max, rules(true)),
             down: Half::new(Side::Down, max, rules(false)),
             sig: Signals::default(),
-            drain: Some(CancelWatch::new(cfg.drain.clone())),
+            drain: Some(CancelWatch::new(
+                cfg.close_request
+                    .as_ref()
+                    .map_or(&cfg.drain, |r| &r.token)
+                    .clone(),
+            )),
             timer: Box::pin(tokio::time::sleep_until(far)),
             timer_at: far,
             last_activity: now,
@@ -126,7 +131,14 @@ where
             && drain.poll(cx).is_ready()
         {
             self.drain = None;
-            self.schedule_drain();
+            match &self.cfg.close_request {
+                // Asked for this connection alone: the rebalancer already spread the closes.
+                Some(r) if !self.cfg.drain.is_cancelled() => {
+                    let code = r.code;
+                    self.begin_close(Instant::now(), CloseReason::Rebalanced, code, "rebalancing");
+                }
+                _ => self.schedule_drain(),
+            }
         }
         loop {
             let now = Instant::now();

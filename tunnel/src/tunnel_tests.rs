@@ -28,6 +28,7 @@ fn config(strict: bool) -> TunnelConfig<()> {
         },
         meter: (),
         drain: CancellationToken::new(),
+        close_request: None,
         shutdown: CancellationToken::new(),
         shutdown_spread: Duration::ZERO,
     }
@@ -124,4 +125,57 @@ async fn l12_passthrough_tunnel_forwards_an_unmasked_client_frame() {
         .await
         .expect("write");
     assert_eq!(read_n(&mut backend, 4).await, [0x81, 2, b'h', b'i']);
+}
+
+/// A tunnel whose close can be asked for alone, with `code`; returns the endpoint's drain
+/// token and the request's token too.
+fn start_movable(
+    code: u16,
+) -> (
+    DuplexStream,
+    DuplexStream,
+    CancellationToken,
+    CancellationToken,
+    tokio::task::JoinHandle<TunnelSummary>,
+) {
+    let (client, client_end) = tokio::io::duplex(64 * 1024);
+    let (backend, backend_end) = tokio::io::duplex(64 * 1024);
+    let mut cfg = config(true);
+    let drain = cfg.drain.clone();
+    let token = drain.child_token();
+    cfg.close_request = Some(crate::config::CloseRequest {
+        token: token.clone(),
+        code,
+    });
+    let task = tokio::spawn(run(client_end, backend_end, cfg));
+    (client, backend, drain, token, task)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_close_request_closes_at_once_with_its_code() {
+    let (mut client, mut backend, _drain, token, task) = start_movable(1012);
+    token.cancel();
+    let close = read_n(&mut client, 4).await;
+    assert_eq!((close[0], &close[2..4]), (0x88, &1012u16.to_be_bytes()[..]));
+    let to_backend = read_n(&mut backend, 8).await;
+    assert_eq!(to_backend[0], 0x88, "the backend gets the close too");
+    drop((client, backend));
+    let summary = task.await.expect("tunnel");
+    assert_eq!(summary.reason, CloseReason::Rebalanced);
+    assert_eq!(summary.close, Some((CloseSide::Wsgate, 1012)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_endpoint_drain_still_drains_a_movable_tunnel() {
+    let (mut client, backend, drain, _token, task) = start_movable(1012);
+    drain.cancel();
+    let close = read_n(&mut client, 4).await;
+    assert_eq!(
+        (close[0], &close[2..4]),
+        (0x88, &1001u16.to_be_bytes()[..]),
+        "the drain's code, not the rebalancing one"
+    );
+    drop((client, backend));
+    let summary = task.await.expect("tunnel");
+    assert_eq!(summary.reason, CloseReason::EndpointRemoved);
 }

@@ -101,10 +101,10 @@ impl CertFiles {
                 Ok(parsed) => {
                     self.current.store(parsed);
                     *loaded = (cert_pem, key_pem);
-                    tracing::info!(cert = %self.cert.display(), "webhook certificate reloaded");
+                    tracing::info!(cert = %self.cert.display(), "serving certificate reloaded");
                 }
                 // A Secret update may land one file before the other: try again next time.
-                Err(e) => tracing::warn!(error = %e, "webhook certificate not reloaded"),
+                Err(e) => tracing::warn!(error = %e, "serving certificate not reloaded"),
             }
         }
     }

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::spec::{AffinityType, Algorithm, RouteSpec, SessionAffinitySpec};
-use crate::table::{Affinity, Balancing, HashKey};
+use crate::spec::{AffinityType, Algorithm, RebalanceSpec, RouteSpec, SessionAffinitySpec};
+use crate::table::{Affinity, Balancing, HashKey, Rebalance};
 
 /// Cookie name used when `cookieName` is not given.
 pub const DEFAULT_COOKIE_NAME: &str = "wsgate-affinity";
@@ -11,16 +11,65 @@ pub const DEFAULT_COOKIE_NAME: &str = "wsgate-affinity";
 const DEFAULT_COOKIE_TTL: Duration = Duration::from_secs(3600);
 /// Bounded-load factor used when `boundedLoadFactor` is not given.
 pub const DEFAULT_BOUNDED_LOAD: f64 = 1.25;
+/// Rebalancing defaults: tolerated imbalance, window, close code (service restart) and
+/// rate cap.
+const DEFAULT_REBALANCE: Rebalance = Rebalance {
+    max_imbalance: 1.2,
+    window: Duration::from_secs(60),
+    close_code: 1012,
+    max_closes_per_second: 50,
+    move_sticky_sessions: false,
+};
 
 type FieldResult<T> = Result<T, (String, String)>;
 
-/// The route's balancing settings with defaults applied.
-pub fn compile_balancing(spec: &RouteSpec) -> Balancing {
+/// The route's balancing settings with defaults applied; errors name the offending field.
+pub fn compile_balancing(spec: &RouteSpec) -> FieldResult<Balancing> {
     let lb = spec.load_balancing.clone().unwrap_or_default();
-    Balancing {
+    Ok(Balancing {
         algorithm: lb.algorithm,
         slow_start: lb.slow_start.map_or(Duration::ZERO, |d| d.0),
+        rebalance: lb.rebalance.as_ref().map(compile_rebalance).transpose()?,
+    })
+}
+
+fn compile_rebalance(r: &RebalanceSpec) -> FieldResult<Rebalance> {
+    let field =
+        |name: &str, why: String| Err((format!("spec.loadBalancing.rebalance.{name}"), why));
+    let d = DEFAULT_REBALANCE;
+    let max_imbalance = r.max_imbalance.unwrap_or(d.max_imbalance);
+    if !(max_imbalance.is_finite() && max_imbalance > 1.0) {
+        return field(
+            "maxImbalance",
+            format!(
+                "{max_imbalance} must be greater than 1 (1.2 tolerates 20 % above the fair share)"
+            ),
+        );
     }
+    let window = r.window.map_or(d.window, |w| w.0);
+    if window.is_zero() {
+        return field("window", "must be greater than 0".into());
+    }
+    let close_code = r.close_code.unwrap_or(d.close_code);
+    if !matches!(close_code, 1000 | 1001 | 1012 | 1013 | 3000..=4999) {
+        return field(
+            "closeCode",
+            format!(
+                "{close_code} does not ask a client to reconnect (use 1000, 1001, 1012, 1013 or 3000-4999)"
+            ),
+        );
+    }
+    let max_closes_per_second = r.max_closes_per_second.unwrap_or(d.max_closes_per_second);
+    if max_closes_per_second == 0 {
+        return field("maxClosesPerSecond", "must be greater than 0".into());
+    }
+    Ok(Rebalance {
+        max_imbalance,
+        window,
+        close_code,
+        max_closes_per_second,
+        move_sticky_sessions: r.move_sticky_sessions.unwrap_or(false),
+    })
 }
 
 /// The route's affinity with defaults applied; errors name the offending field.

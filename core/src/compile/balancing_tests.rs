@@ -71,10 +71,13 @@ fn defaults_and_every_type_compile() {
     );
     let lb = compile_balancing(&spec(
         r#""loadBalancing": {"algorithm": "RoundRobin", "slowStart": "30s"}"#,
-    ));
+    ))
+    .expect("balancing");
     assert_eq!(lb.algorithm, Algorithm::RoundRobin);
     assert_eq!(lb.slow_start, Duration::from_secs(30));
-    let hashed = compile_balancing(&spec(r#""loadBalancing": {"algorithm": "ConsistentHash"}"#));
+    assert_eq!(lb.rebalance, None, "rebalancing is off unless asked for");
+    let hashed = compile_balancing(&spec(r#""loadBalancing": {"algorithm": "ConsistentHash"}"#))
+        .expect("hash");
     assert!(matches!(
         default_hash_affinity(&hashed, Affinity::None),
         Affinity::Hash {
@@ -134,5 +137,64 @@ fn mistakes_name_their_field() {
             f.ends_with(field) && m.contains(message),
             "{yaml}: {f}: {m}"
         );
+    }
+}
+
+#[test]
+fn rebalance_defaults_and_values() {
+    let lb = compile_balancing(&spec(r#""loadBalancing": {"rebalance": {}}"#)).expect("defaults");
+    assert_eq!(
+        lb.rebalance,
+        Some(Rebalance {
+            max_imbalance: 1.2,
+            window: Duration::from_secs(60),
+            close_code: 1012,
+            max_closes_per_second: 50,
+            move_sticky_sessions: false,
+        })
+    );
+    let lb = compile_balancing(&spec(
+        r#""loadBalancing": {"rebalance": {"maxImbalance": 1.5, "window": "6s", "closeCode": 4001,
+            "maxClosesPerSecond": 20, "moveStickySessions": true}}"#,
+    ))
+    .expect("values");
+    assert_eq!(
+        lb.rebalance,
+        Some(Rebalance {
+            max_imbalance: 1.5,
+            window: Duration::from_secs(6),
+            close_code: 4001,
+            max_closes_per_second: 20,
+            move_sticky_sessions: true,
+        })
+    );
+}
+
+#[test]
+fn rebalance_mistakes_name_their_field() {
+    let cases = [
+        (r#"{"maxImbalance": 1}"#, "maxImbalance", "greater than 1"),
+        (r#"{"maxImbalance": 0.8}"#, "maxImbalance", "greater than 1"),
+        (r#"{"window": "0s"}"#, "window", "greater than 0"),
+        (r#"{"closeCode": 1006}"#, "closeCode", "1012"),
+        (r#"{"closeCode": 1011}"#, "closeCode", "1012"),
+        (r#"{"closeCode": 5000}"#, "closeCode", "1012"),
+        (
+            r#"{"maxClosesPerSecond": 0}"#,
+            "maxClosesPerSecond",
+            "greater than 0",
+        ),
+    ];
+    for (rebalance, field, message) in cases {
+        let text = format!(r#""loadBalancing": {{"rebalance": {rebalance}}}"#);
+        let (f, m) = compile_balancing(&spec(&text)).expect_err(rebalance);
+        assert!(
+            f == format!("spec.loadBalancing.rebalance.{field}") && m.contains(message),
+            "{rebalance}: {f}: {m}"
+        );
+    }
+    for ok in [1000, 1001, 1012, 1013, 3000, 4999] {
+        let text = format!(r#""loadBalancing": {{"rebalance": {{"closeCode": {ok}}}}}"#);
+        assert!(compile_balancing(&spec(&text)).is_ok(), "{ok}");
     }
 }

@@ -49,6 +49,7 @@ pub fn assert_documented_route_defaults(p: &RoutePolicy) {
         (None, None, None),
         "no limits"
     );
+    assert!(!l.cluster, "limits.scope: Replica");
 }
 
 const ROUTES: &str = r#"
@@ -70,6 +71,13 @@ spec:
 ---
 apiVersion: wsgate.dev/v1alpha1
 kind: WebSocketRoute
+metadata: {name: counted}
+spec:
+  rules: [{backend: {addresses: ["127.0.0.1:3000"]}}]
+  limits: {maxConnectionsPerIP: 5, maxConnections: 100, scope: Cluster}
+---
+apiVersion: wsgate.dev/v1alpha1
+kind: WebSocketRoute
 metadata: {name: hashed}
 spec:
   rules: [{backend: {addresses: ["127.0.0.1:3000"]}}]
@@ -79,7 +87,7 @@ spec:
 #[test]
 fn a_route_that_sets_nothing_gets_the_documented_defaults() {
     let loaded = load_str(ROUTES).expect("valid");
-    let hashed = &loaded.table.routes[1];
+    let hashed = &loaded.table.routes[2];
     let mut plain = (*hashed.policy).clone();
     plain.affinity = Affinity::None;
     assert_documented_route_defaults(&plain);
@@ -105,13 +113,19 @@ fn optional_blocks_get_their_documented_defaults() {
         bound: Some(1.25),
     };
     assert_eq!(
-        loaded.table.routes[1].policy.affinity, hash,
+        loaded.table.routes[2].policy.affinity, hash,
         "boundedLoadFactor 1.25"
     );
     assert_eq!(
         chat.security.limits.rate,
         Some((20, 20)),
         "handshakeBurst: the rate"
+    );
+    let counted = loaded.table.routes[1].policy.security.limits;
+    assert_eq!(
+        (counted.per_ip, counted.per_route, counted.cluster),
+        (Some(5), Some(100), true),
+        "scope: Cluster"
     );
 
     let t = chat.security.ticket.as_deref().expect("ticket");

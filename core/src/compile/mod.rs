@@ -155,7 +155,7 @@ fn compile_policy(spec: &RouteSpec) -> Result<RoutePolicy, (String, String)> {
     }
     policy.access_log_percent = access_log::compile_route_access_log(spec.access_log.as_ref())?;
     policy.strict_protocol = spec.protocol != Some(WebSocketProtocol::Passthrough);
-    policy.balancing = balancing::compile_balancing(spec);
+    policy.balancing = balancing::compile_balancing(spec)?;
     policy.affinity =
         balancing::default_hash_affinity(&policy.balancing, balancing::compile_affinity(spec)?);
     Ok(policy)

@@ -10,8 +10,8 @@ use http::Uri;
 
 use crate::compile::shared::check_replay_store;
 use crate::spec::{
-    ExternalAuthSpec, LimitsSpec, OriginsSpec, ProxyConfigSpec, RouteSpec, TicketPlacement,
-    TicketSpec,
+    ExternalAuthSpec, LimitScope, LimitsSpec, OriginsSpec, ProxyConfigSpec, RouteSpec,
+    TicketPlacement, TicketSpec,
 };
 use crate::table::RouteId;
 use crate::table::cidr::Cidr;
@@ -107,6 +107,7 @@ fn compile_limits(l: &LimitsSpec) -> FieldResult<ConnLimits> {
             rps.map(|n| bucket(n, 1.0, 's')),
             rpm.map(|n| bucket(n, 60.0, 'm')),
         ],
+        cluster: l.scope == Some(LimitScope::Cluster),
     })
 }
 

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::duration::HumanDuration;
 
 /// Load-balancing algorithm selection.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoadBalancingSpec {
     /// Algorithm; `LeastConnections` picks the less loaded of two random endpoints.
@@ -17,6 +17,37 @@ pub struct LoadBalancingSpec {
     /// reconnect storm does not flood a fresh pod (default `0s`: off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow_start: Option<HumanDuration>,
+    /// After a scale-out, close the excess connections of overloaded endpoints so their
+    /// clients reconnect to the new ones (absent: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebalance: Option<RebalanceSpec>,
+}
+
+/// Rebalancing of long-lived connections when the live counts of a backend's endpoints
+/// drift apart (typically after endpoints were added).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RebalanceSpec {
+    /// Tolerated imbalance: the most loaded endpoint may hold this factor times its fair
+    /// share (by weight and slow-start ramp) before connections are closed (default 1.2;
+    /// must be greater than 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_imbalance: Option<f64>,
+    /// Period the closes of one rebalancing are spread over (default `60s`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<HumanDuration>,
+    /// Close code sent to the moved clients (default 1012, service restart; 1000, 1001,
+    /// 1012, 1013 or 3000-4999).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub close_code: Option<u16>,
+    /// Most closes per second on this route, whatever the window (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_closes_per_second: Option<u32>,
+    /// Also move sessions pinned by affinity (`Cookie`, `Header`, `Query`, `ClientIP`,
+    /// `ConsistentHash`) off an overloaded endpoint; their affinity is overridden while it
+    /// is overloaded (default false: such routes are never rebalanced).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub move_sticky_sessions: Option<bool>,
 }
 
 /// Balancing algorithms.

@@ -12,15 +12,17 @@ mod shared;
 mod tls;
 
 pub use access_log::{AccessLogConfigSpec, AccessLogSpec};
-pub use balancing::{AffinityType, Algorithm, LoadBalancingSpec, SameSite, SessionAffinitySpec};
+pub use balancing::{
+    AffinityType, Algorithm, LoadBalancingSpec, RebalanceSpec, SameSite, SessionAffinitySpec,
+};
 pub use duration::{HumanDuration, parse_duration};
 pub use http::{
     FiltersSpec, HeaderModifierSpec, NameValueSpec, PathModifierSpec, PathModifierType,
     RedirectSpec, UrlRewriteSpec,
 };
 pub use security::{
-    AuthSpec, ExternalAuthSpec, HeadLimitsSpec, OriginsSpec, SecretKeyRef, TicketAlgorithm,
-    TicketPlacement, TicketSpec,
+    AuthSpec, ExternalAuthSpec, HeadLimitsSpec, LimitScope, OriginsSpec, SecretKeyRef,
+    TicketAlgorithm, TicketPlacement, TicketSpec,
 };
 pub use shared::{RedisSpec, SharedStateSpec};
 pub use tls::{BackendTlsSpec, TlsMinVersion, TlsSpec};
@@ -293,6 +295,11 @@ pub struct LimitsSpec {
     /// Largest plain-HTTP request body in bytes; larger ones get 413 (`0`: no limit).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_request_body_bytes: Option<u64>,
+    /// Where `maxConnectionsPerIP` and `maxConnections` are counted: `Replica` (default) or
+    /// `Cluster` (all replicas together, through `sharedState`, with leases that expire
+    /// when a replica dies).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<LimitScope>,
 }
 
 /// Draining of connections.

@@ -22,6 +22,20 @@ pub struct OriginsSpec {
     pub allow_missing_origin: bool,
 }
 
+/// Where a route's connection limits (`maxConnectionsPerIP`, `maxConnections`) are counted:
+/// `Replica` (default) by each replica alone; `Cluster` by every replica sharing the
+/// process's `sharedState` together, with leases that expire when a replica dies (without
+/// `sharedState`: per replica, with a warning).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum LimitScope {
+    /// Each replica counts its own connections (a limit of N admits up to N per replica).
+    #[default]
+    Replica,
+    /// Every replica sharing the process's `sharedState` counts together; without
+    /// `sharedState` the route counts per replica and a warning says so.
+    Cluster,
+}
+
 /// Authentication of a route's WebSocket handshakes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -4,7 +4,9 @@ use std::net::IpAddr;
 use std::str::FromStr;
 
 /// An IPv4 or IPv6 network (`10.0.0.0/8`, `fd00::/8`, or a bare address).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Sent over the wire as its text, so a decoded one is checked like a parsed one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "String", try_from = "String")]
 pub struct Cidr {
     net: IpAddr,
     prefix: u8,
@@ -31,6 +33,20 @@ impl FromStr for Cidr {
                 .ok_or_else(|| format!("{text:?}: prefix length must be 0-{max}"))?,
         };
         Ok(Cidr { net, prefix })
+    }
+}
+
+impl TryFrom<String> for Cidr {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        text.parse()
+    }
+}
+
+impl From<Cidr> for String {
+    fn from(cidr: Cidr) -> String {
+        format!("{}/{}", cidr.net, cidr.prefix)
     }
 }
 

@@ -2,13 +2,18 @@
 //! its filters (header edits, redirect, rewrite), compiled and ready to apply.
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde::{Deserialize, Serialize};
+
+use super::remote;
 
 /// Conditions a request must meet besides host and path; the default matches everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conditions {
     /// Required method.
+    #[serde(with = "remote::via")]
     pub method: Option<Method>,
     /// Required headers with their exact values.
+    #[serde(with = "remote::via")]
     pub headers: Vec<(HeaderName, String)>,
     /// Required query parameters (case-sensitive names) with their exact values, compared
     /// with the request's after percent-decoding (`a%20b` is `a b`).
@@ -56,7 +61,7 @@ fn decoded_eq(raw: &str, want: &str) -> bool {
 }
 
 /// What a rule does to a matching request and its response.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filters {
     /// Edits of the request to the backend.
     pub request_headers: HeaderEdits,
@@ -76,13 +81,16 @@ impl Filters {
 }
 
 /// Header edits: set, then add, then remove.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderEdits {
     /// Replaced or added.
+    #[serde(with = "remote::via")]
     pub set: Vec<(HeaderName, HeaderValue)>,
     /// Appended.
+    #[serde(with = "remote::via")]
     pub add: Vec<(HeaderName, HeaderValue)>,
     /// Removed.
+    #[serde(with = "remote::via")]
     pub remove: Vec<HeaderName>,
 }
 
@@ -107,7 +115,7 @@ impl HeaderEdits {
 }
 
 /// A path replacement.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PathRewrite {
     /// The whole path becomes this.
     Full(String),
@@ -148,16 +156,17 @@ impl PathRewrite {
 }
 
 /// Host and path rewrite.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rewrite {
     /// New `Host`.
+    #[serde(with = "remote::via")]
     pub hostname: Option<HeaderValue>,
     /// New path.
     pub path: Option<PathRewrite>,
 }
 
 /// A redirect answered by wsgate.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redirect {
     /// `http` or `https`; `None` keeps the request's.
     pub scheme: Option<String>,

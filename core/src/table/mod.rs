@@ -4,17 +4,21 @@
 pub mod cidr;
 pub mod http;
 pub mod origin;
+pub mod remote;
 pub mod security;
 pub mod share;
 pub mod shared;
 pub mod ticket;
+pub mod wire;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// An immutable, versioned set of routes. Swapped atomically as a whole.
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
 pub struct RouteTable {
     /// Monotonic version, set by whoever publishes the table.
     pub version: u64,
@@ -26,7 +30,7 @@ pub struct RouteTable {
 }
 
 /// A route object left out of the table.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefusedRoute {
     /// Kind, namespace and name: `WebSocketRoute team-a/chat`.
     pub source: String,
@@ -37,7 +41,7 @@ pub struct RefusedRoute {
 }
 
 /// Identity of a route: namespace and name of its document.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RouteId {
     /// Namespace (`default` in a routes file unless given).
     pub namespace: String,
@@ -52,7 +56,7 @@ impl std::fmt::Display for RouteId {
 }
 
 /// One route: hosts, rules and the policy for their connections.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Route {
     /// Namespace and name.
     pub id: RouteId,
@@ -68,18 +72,22 @@ pub struct Route {
 }
 
 /// Certificate material of a route, as data: PEM bytes read from files or from a Secret.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TlsCert {
     /// PEM certificate chain, leaf first.
+    #[serde(with = "remote::bytes")]
     pub cert_chain_pem: Arc<[u8]>,
     /// PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+    #[serde(with = "remote::bytes")]
     pub key_pem: Arc<[u8]>,
     /// Lowest TLS version accepted for this route's hosts.
     pub min_version: TlsVersion,
 }
 
 /// TLS protocol versions wsgate speaks.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum TlsVersion {
     /// TLS 1.2 (and 1.3).
     #[default]
@@ -89,9 +97,10 @@ pub enum TlsVersion {
 }
 
 /// TLS from wsgate to a backend's endpoints.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UpstreamTls {
     /// PEM CA bundle that must have signed the endpoint's certificate.
+    #[serde(with = "remote::bytes_opt")]
     pub ca_pem: Option<Arc<[u8]>>,
     /// Accept any certificate (logged as a warning when the table is applied).
     pub insecure_skip_verify: bool,
@@ -100,7 +109,7 @@ pub struct UpstreamTls {
 }
 
 /// A host match.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum HostMatch {
     /// Exactly this (lower-case) host.
     Exact(String),
@@ -109,7 +118,7 @@ pub enum HostMatch {
 }
 
 /// A path rule.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Rule {
     /// Path match.
     pub path: PathMatch,
@@ -124,7 +133,7 @@ pub struct Rule {
 }
 
 /// A path match.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum PathMatch {
     /// Segment-aware prefix: `/chat` matches `/chat` and `/chat/x`, not `/chatroom`.
     Prefix(String),
@@ -133,7 +142,7 @@ pub enum PathMatch {
 }
 
 /// Where a rule sends requests.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Backend {
     /// A set of endpoints.
     Endpoints(Arc<[Endpoint]>),
@@ -151,7 +160,7 @@ pub enum Backend {
 }
 
 /// One endpoint of a backend.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Endpoint {
     /// Address to connect to.
     pub addr: SocketAddr,
@@ -160,7 +169,7 @@ pub struct Endpoint {
 }
 
 /// The listeners a route is matched on.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Listeners {
     /// Plaintext and TLS (WebSocketRoutes, Ingresses).
     #[default]
@@ -184,7 +193,7 @@ impl Listeners {
 }
 
 /// Per-route connection policy, with every default already applied.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RoutePolicy {
     /// Backend head timeout (handshake or request head).
     pub handshake_timeout: Duration,
@@ -221,8 +230,25 @@ pub struct RoutePolicy {
     pub strict_protocol: bool,
 }
 
+impl RoutePolicy {
+    /// Rebalancing may close connections of this route: it rebalances, and its affinity is
+    /// not sticky or the policy moves sticky sessions. Socket.IO sessions are not sticky
+    /// here: a client whose WebSocket closes reconnects with a new Engine.IO session, which
+    /// is balanced afresh.
+    pub fn rebalance_moves(&self) -> bool {
+        let Some(r) = self.balancing.rebalance else {
+            return false;
+        };
+        let sticky = matches!(
+            self.affinity,
+            Affinity::Cookie { .. } | Affinity::Hash { .. }
+        );
+        !sticky || r.move_sticky_sessions
+    }
+}
+
 /// Keepalive settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Keepalive {
     /// Interval between pings.
     pub interval: Duration,
@@ -231,7 +257,7 @@ pub struct Keepalive {
 }
 
 /// Drain settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Drain {
     /// Close code sent on drain.
     pub close_code: u16,
@@ -240,18 +266,36 @@ pub struct Drain {
 }
 
 /// How endpoints are chosen.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Balancing {
     /// Algorithm for requests without (or with a missed) affinity.
     pub algorithm: Algorithm,
     /// Ramp-up window of a new or recovered endpoint; zero is off.
     pub slow_start: Duration,
+    /// Closing connections of overloaded endpoints after a scale-out; `None` is off.
+    pub rebalance: Option<Rebalance>,
+}
+
+/// Rebalancing settings, every default applied.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rebalance {
+    /// Tolerated ratio of an endpoint's load to its fair share (> 1).
+    pub max_imbalance: f64,
+    /// Period the closes of one rebalancing are spread over.
+    pub window: Duration,
+    /// Close code sent to moved clients.
+    pub close_code: u16,
+    /// Most closes per second on the route (> 0).
+    pub max_closes_per_second: u32,
+    /// Sessions pinned by affinity may be moved (their affinity is overridden while their
+    /// endpoint is overloaded).
+    pub move_sticky_sessions: bool,
 }
 
 pub use crate::spec::{Algorithm, SameSite};
 
 /// Session affinity, with every default applied.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub enum Affinity {
     /// None.
     #[default]
@@ -284,7 +328,7 @@ pub enum Affinity {
 }
 
 /// Source of a consistent-hash key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HashKey {
     /// A request header (lower-case name).
     Header(Arc<str>),

@@ -2,8 +2,10 @@
 //! site can make a victim's browser open a cookie-authenticated WebSocket (cross-site
 //! WebSocket hijacking); the `Origin` header is the only thing that tells such pages apart.
 
+use serde::{Deserialize, Serialize};
+
 /// An allowed origin with a wildcard host label: `https://*.example.com`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Wildcard {
     pub(crate) scheme: String,
     /// `.example.com`
@@ -12,7 +14,7 @@ pub(crate) struct Wildcard {
 }
 
 /// A compiled Origin policy.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OriginPolicy {
     pub(crate) exact: Vec<String>,
     pub(crate) wildcards: Vec<Wildcard>,

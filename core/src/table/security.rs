@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::HeaderName;
+use serde::{Deserialize, Serialize};
 
 use super::cidr::Cidr;
 use super::origin::OriginPolicy;
+use super::remote;
 use super::ticket::TicketPolicy;
 
 /// A route's security policy, every default applied (part of the route table).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SecurityPolicy {
     /// Origin allow-list; `None`: Origin is not checked.
     pub origins: Option<OriginPolicy>,
@@ -45,7 +47,7 @@ impl Default for SecurityPolicy {
 }
 
 /// Which client addresses may use a route.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SourceRanges {
     /// When not empty, only these are admitted.
     pub allow: Arc<[Cidr]>,
@@ -62,7 +64,7 @@ impl SourceRanges {
 }
 
 /// Per-route limits, every default applied (`None`: unlimited).
-#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ConnLimits {
     /// Concurrent WebSockets per client address.
     pub per_ip: Option<u32>,
@@ -73,10 +75,13 @@ pub struct ConnLimits {
     /// Requests of any kind per client address: tokens per second and bucket size, per
     /// second and per minute.
     pub requests: [Option<RequestRate>; 2],
+    /// `per_ip` and `per_route` count the connections of every replica sharing state
+    /// (`scope: Cluster`), not only this one's.
+    pub cluster: bool,
 }
 
 /// A token bucket of requests.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RequestRate {
     /// Tokens added per second.
     pub per_second: f64,
@@ -87,19 +92,22 @@ pub struct RequestRate {
 }
 
 /// A compiled external-auth policy (like nginx `auth_request`).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExternalAuth {
     /// `host:port` to connect to.
     pub authority: String,
     /// Path and query of the auth URL.
     pub path: String,
     /// Request headers copied to the auth call.
+    #[serde(with = "remote::via")]
     pub forward_headers: Vec<HeaderName>,
     /// Response headers copied upstream on 2xx.
+    #[serde(with = "remote::via")]
     pub response_headers: Vec<HeaderName>,
     /// Time allowed for the answer.
     pub timeout: Duration,
     /// Method of the auth call; `None`: the original request's.
+    #[serde(with = "remote::via")]
     pub method: Option<http::Method>,
     /// Where a refused (401) page request is redirected, with the original URL in `rd`.
     pub signin_url: Option<String>,

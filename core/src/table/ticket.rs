@@ -9,14 +9,18 @@ use http::HeaderName;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::spec::{TicketAlgorithm, TicketPlacement};
 
-/// Verification keys, compared by their source material (never printed).
-#[derive(Clone)]
+/// Verification keys, compared by their source material (never printed). Sent over the
+/// wire as that material and rebuilt (checked) from it.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+#[serde(into = "KeysWire", try_from = "KeysWire")]
 pub struct TicketKeys {
     material: Arc<[u8]>,
+    source: (TicketAlgorithm, MaterialKind),
     alg: Algorithm,
     keys: Arc<[(Option<String>, DecodingKey)]>,
 }
@@ -48,10 +52,57 @@ pub enum KeyMaterial {
     Jwks(Vec<u8>),
 }
 
+/// Which kind of [`KeyMaterial`] the bytes are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+enum MaterialKind {
+    Secret,
+    Pem,
+    Jwks,
+}
+
+/// [`TicketKeys`] as written: the algorithm and the material the keys are built from.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct KeysWire {
+    alg: TicketAlgorithm,
+    kind: MaterialKind,
+    #[serde(with = "super::remote::bytes")]
+    material: Arc<[u8]>,
+}
+
+impl From<TicketKeys> for KeysWire {
+    fn from(keys: TicketKeys) -> Self {
+        let (alg, kind) = keys.source;
+        KeysWire {
+            alg,
+            kind,
+            material: keys.material,
+        }
+    }
+}
+
+impl TryFrom<KeysWire> for TicketKeys {
+    type Error = String;
+
+    fn try_from(wire: KeysWire) -> Result<Self, String> {
+        let bytes = wire.material.to_vec();
+        let material = match wire.kind {
+            MaterialKind::Secret => KeyMaterial::Secret(bytes),
+            MaterialKind::Pem => KeyMaterial::Pem(bytes),
+            MaterialKind::Jwks => KeyMaterial::Jwks(bytes),
+        };
+        TicketKeys::new(wire.alg, material)
+    }
+}
+
 impl TicketKeys {
     /// Builds the verification keys; the error says what is wrong with the material.
-    pub fn new(alg: TicketAlgorithm, material: KeyMaterial) -> Result<Self, String> {
-        let alg = match alg {
+    pub fn new(spec_alg: TicketAlgorithm, material: KeyMaterial) -> Result<Self, String> {
+        let kind = match &material {
+            KeyMaterial::Secret(_) => MaterialKind::Secret,
+            KeyMaterial::Pem(_) => MaterialKind::Pem,
+            KeyMaterial::Jwks(_) => MaterialKind::Jwks,
+        };
+        let alg = match spec_alg {
             TicketAlgorithm::HS256 => Algorithm::HS256,
             TicketAlgorithm::RS256 => Algorithm::RS256,
             TicketAlgorithm::ES256 => Algorithm::ES256,
@@ -93,6 +144,7 @@ impl TicketKeys {
         };
         Ok(Self {
             material: bytes.into(),
+            source: (spec_alg, kind),
             alg,
             keys: keys.into(),
         })
@@ -100,7 +152,7 @@ impl TicketKeys {
 }
 
 /// A route's ticket policy, every default applied.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TicketPolicy {
     /// Verification keys.
     pub keys: TicketKeys,
@@ -125,6 +177,7 @@ pub struct TicketPolicy {
     /// Shared replay store (`redis://...`); `None`: this process's memory.
     pub replay_store: Option<String>,
     /// Claims passed upstream and their header names (`sub` first).
+    #[serde(with = "super::remote::via")]
     pub claim_headers: Vec<(String, HeaderName)>,
     /// Forward the FirstMessage ticket message to the backend.
     pub forward_first_message: bool,

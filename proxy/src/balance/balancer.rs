@@ -39,6 +39,9 @@ pub struct Balancer {
     ring: Option<Ring>,
     bound: Option<f64>,
     tokens: Box<[u64]>,
+    /// Rebalancing may move sticky sessions: affinity does not hold to an endpoint it
+    /// found overloaded.
+    move_sticky: bool,
 }
 
 impl Balancer {
@@ -72,7 +75,17 @@ impl Balancer {
             ring,
             bound,
             tokens,
+            move_sticky: policy
+                .balancing
+                .rebalance
+                .is_some_and(|r| r.move_sticky_sessions),
         }
+    }
+
+    /// Affinity may still pin a session to `c`: it is healthy, and not an endpoint that
+    /// rebalancing is moving sticky sessions off.
+    pub fn holds_affinity(&self, c: &Candidate) -> bool {
+        c.state.is_healthy() && !(self.move_sticky && c.state.is_overloaded())
     }
 
     /// Picks an endpoint by the route's algorithm; `key` (a hashed affinity key) goes to the
@@ -82,7 +95,11 @@ impl Balancer {
         let usable =
             |c: &Candidate| skip.is_none_or(|s| !Arc::ptr_eq(s, &c.state)) && c.state.is_healthy();
         match (&self.ring, key) {
-            (Some(ring), Some(key)) => self.pick_hash(ring, key, &usable),
+            (Some(ring), Some(key)) => {
+                let holds = |c: &Candidate| usable(c) && self.holds_affinity(c);
+                self.pick_hash(ring, key, &holds)
+                    .or_else(|| self.pick_hash(ring, key, &usable))
+            }
             _ if self.algorithm == Algorithm::RoundRobin => self.pick_round_robin(&usable),
             _ => self.pick_least_connections(&usable),
         }
@@ -118,7 +135,9 @@ impl Balancer {
             .unwrap_or_default()
     }
 
-    fn effective_weight(&self, c: &Candidate) -> f64 {
+    /// The candidate's weight scaled by its slow-start ramp (what least connections and
+    /// rebalancing compare loads by).
+    pub fn effective_weight(&self, c: &Candidate) -> f64 {
         f64::from(c.weight.max(1)) * c.state.ramp(self.slow_start)
     }
 

@@ -33,6 +33,7 @@ fn policy(algorithm: Algorithm, affinity: Affinity) -> RoutePolicy {
         balancing: Balancing {
             algorithm,
             slow_start: Duration::ZERO,
+            rebalance: None,
         },
         affinity,
         ..RoutePolicy::default()
@@ -285,4 +286,42 @@ fn cookie_tokens_name_endpoints() {
     assert_eq!(t, cookie::token(&[42; 32], addr(1)));
     assert_eq!(b.by_token(t), Some(1));
     assert_eq!(b.by_token(t ^ 1), None);
+}
+
+#[test]
+fn affinity_lets_go_of_an_overloaded_endpoint_only_when_sessions_may_move() {
+    let reg = registry();
+    let c = candidates(&reg, &[1, 1, 1]);
+    let key = hash64(0, b"203.0.113.9");
+    let mut policy = hash_policy(None);
+    let stays = Balancer::new(c.clone(), &policy, [0; 32]);
+    let home = stays.pick(Some(key), None).expect("pick").state.clone();
+    policy.balancing.rebalance = Some(wsgate_core::table::Rebalance {
+        max_imbalance: 1.2,
+        window: Duration::from_secs(60),
+        close_code: 1012,
+        max_closes_per_second: 50,
+        move_sticky_sessions: true,
+    });
+    let moves = Balancer::new(c, &policy, [0; 32]);
+    assert!(Arc::ptr_eq(
+        &moves.pick(Some(key), None).expect("pick").state,
+        &home
+    ));
+    home.mark_overloaded(Duration::from_secs(60));
+    let picked = moves.pick(Some(key), None).expect("pick").state.clone();
+    assert!(
+        !Arc::ptr_eq(&picked, &home),
+        "moved off the overloaded endpoint"
+    );
+    let kept = stays.pick(Some(key), None).expect("pick").state.clone();
+    assert!(
+        Arc::ptr_eq(&kept, &home),
+        "without moveStickySessions it stays"
+    );
+    let i = moves.position(home.addr).expect("position");
+    assert!(
+        !moves.holds_affinity(&moves.candidates[i]),
+        "a cookie naming it is not honoured"
+    );
 }

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use prometheus::{IntCounter, IntGauge};
 use tokio_util::sync::CancellationToken;
 
+use super::movable::{Enlisted, Movable};
 use crate::lock::lock;
 use crate::metrics::EndpointMetrics;
 
@@ -41,6 +42,11 @@ pub struct EndpointState {
     epoch: Instant,
     /// Cancelled when the endpoint is removed (and, as a child, on shutdown).
     pub drain: CancellationToken,
+    /// Its connections that rebalancing may move.
+    pub movable: Arc<Movable>,
+    /// Milliseconds since `epoch` until which rebalancing found the endpoint overloaded
+    /// (sticky sessions that may move are then balanced elsewhere).
+    overloaded_until: AtomicU64,
 }
 
 impl EndpointState {
@@ -124,6 +130,24 @@ impl EndpointState {
             self.ramp_from.store(self.now_ms(), Ordering::Relaxed);
             tracing::info!(endpoint = %self.addr, "endpoint healthy again");
         }
+    }
+
+    /// Enlists a running tunnel of `route` among the connections rebalancing may move.
+    pub fn enlist(&self, route: Arc<str>) -> Enlisted {
+        Movable::enlist(&self.movable, &self.drain, route)
+    }
+
+    /// Records that rebalancing found the endpoint overloaded, for the next `period`.
+    pub fn mark_overloaded(&self, period: Duration) {
+        let until = self
+            .now_ms()
+            .saturating_add(u64::try_from(period.as_millis()).unwrap_or(u64::MAX));
+        self.overloaded_until.store(until, Ordering::Relaxed);
+    }
+
+    /// Rebalancing found the endpoint overloaded within the last period it gave.
+    pub fn is_overloaded(&self) -> bool {
+        self.now_ms() < self.overloaded_until.load(Ordering::Relaxed)
     }
 
     /// Share of its weight the endpoint gets now, in `RAMP_FLOOR..=1`, for a slow-start
@@ -213,6 +237,8 @@ impl EndpointRegistry {
             ramp_from: AtomicU64::new(ramp_from),
             epoch: self.epoch,
             drain: self.shutdown.child_token(),
+            movable: Arc::default(),
+            overloaded_until: AtomicU64::new(0),
         });
         known.insert(addr, Arc::downgrade(&state));
         state

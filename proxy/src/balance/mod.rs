@@ -9,11 +9,15 @@
 //! ```
 //!
 //! `balancer` is derived once per table; `endpoint` holds live state (counts, ejection,
-//! slow start, drain) that survives table swaps; `select` is the per-request choice.
+//! slow start, drain, the `movable` tunnels) that survives table swaps; `select` is the
+//! per-request choice; `rebalance` is the one task that moves connections off overloaded
+//! endpoints after a scale-out.
 
 pub(crate) mod balancer;
 pub(crate) mod endpoint;
 pub(crate) mod learn;
+pub(crate) mod movable;
+pub(crate) mod rebalance;
 pub(crate) mod select;
 pub(crate) mod sessions;
 mod sessions_shared;

@@ -218,7 +218,7 @@ fn pinned(
                     balancer
                         .candidates
                         .get(*i)
-                        .is_some_and(|c| c.state.is_healthy())
+                        .is_some_and(|c| balancer.holds_affinity(c))
                 });
             count("cookie", pin.at.is_some());
         }

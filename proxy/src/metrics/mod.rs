@@ -4,6 +4,7 @@
 mod endpoints;
 mod labels;
 mod process;
+mod rebalance;
 mod register;
 mod requests;
 mod route_handles;
@@ -14,6 +15,7 @@ mod tunnels;
 
 pub use endpoints::EndpointMetrics;
 pub use labels::{LiveSeries, label_pairs, route_labels};
+pub use rebalance::RebalanceMetrics;
 pub use requests::{RequestMetrics, TableMetrics};
 pub use route_handles::RouteHandles;
 pub use security::SecurityMetrics;
@@ -40,6 +42,8 @@ pub struct Metrics {
     pub(crate) tls: TlsMetrics,
     /// Origin, auth and limit refusals, replay-store failures, connection preamble.
     pub(crate) security: SecurityMetrics,
+    /// Closes made by rebalancing and the imbalance it sees.
+    pub(crate) rebalance: RebalanceMetrics,
 }
 
 impl Metrics {
@@ -55,6 +59,7 @@ impl Metrics {
             table: TableMetrics::new(&r)?,
             tls: TlsMetrics::new(&r)?,
             security: SecurityMetrics::new(&r)?,
+            rebalance: RebalanceMetrics::new(&r)?,
         })
     }
 
@@ -64,6 +69,7 @@ impl Metrics {
         self.requests.prune(live);
         self.tunnels.prune(live);
         self.security.prune(live);
+        self.rebalance.prune(live);
     }
 
     /// The registry these metrics live on (other components register theirs there too).

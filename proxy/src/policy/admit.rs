@@ -20,11 +20,12 @@ use wsgate_core::table::ticket::{TicketPolicy, TicketRefusal};
 
 use super::auth::{self, external, redact_query, replay::ReplayGuard};
 use super::client_addr::{self, ClientAddr};
-use super::limiter::{ConnPermit, Limiter};
+use super::limiter::{ConnPermit, Limiter, SharedLimits};
 use super::signin;
 use crate::error::{ExternalRefusal, ProxyError, Refusal};
 use crate::metrics::SecurityMetrics;
 use crate::shared::Shared;
+use crate::shared::leases::SharedCounts;
 use crate::spelling::{canonical, remove_spellings};
 
 /// Process-wide security state, kept across route-table swaps.
@@ -62,11 +63,27 @@ impl Security {
     /// State for listeners that believe `X-Forwarded-For` from `trusted_proxies`; single use
     /// of tickets goes through `shared` when it has a store.
     pub fn new(trusted_proxies: Arc<[Cidr]>, shared: Shared) -> Self {
+        let counts = shared.redis().map(|store| {
+            let counts = SharedCounts::new(store.clone());
+            tracing::info!(
+                replica = counts.replica(),
+                "scope: Cluster limits count in the shared store"
+            );
+            SharedLimits {
+                counts: Arc::new(counts),
+                fallbacks: shared.metrics().limit_fallbacks.clone(),
+            }
+        });
         Self {
             trusted_proxies,
+            limiter: Arc::new(Limiter::new(counts)),
             replay: ReplayGuard::new(shared),
-            ..Self::default()
         }
+    }
+
+    /// Warns about what `table` asks of shared state that this process does not have.
+    pub fn check_table(&self, table: &wsgate_core::table::RouteTable) {
+        self.limiter.check_table(table);
     }
 
     /// True when `peer` is a trusted proxy that says the client used https
@@ -162,7 +179,10 @@ impl Security {
         req: &mut Request<B>,
         (client, scheme): (ClientAddr, &str),
     ) -> Result<Admission, Refusal> {
-        let permit = self.limiter.admit(label, client.client, &policy.limits)?;
+        let permit = self
+            .limiter
+            .admit_connection(label, client.client, &policy.limits)
+            .await?;
         if let Some(origins) = &policy.origins {
             check_origin(origins, req.headers(), scheme)?;
         }

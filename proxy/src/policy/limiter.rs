@@ -1,106 +1,180 @@
 //! Connection limits: concurrent WebSockets per client address and per route, and a token
 //! bucket of handshakes per second per client address. State outlives route-table swaps.
+//! Routes with `scope: Cluster` also count in the shared store, with every replica
+//! ([`crate::shared::leases`]); this replica's own counts stay here, are re-asserted there
+//! by a renewal task, and judge alone while the store does not answer.
 //!
 //! ```text
 //!   handshake ─> bucket(route, ip) ─> count(route, ip) ─> count(route) ─> ConnPermit (held by the tunnel)
+//!                                     └─ scope: Cluster: + shared counts (one script call) ─┘
 //! ```
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::time::Instant;
 
-use wsgate_core::table::security::{ConnLimits, RequestRate};
+use prometheus::IntCounter;
+use wsgate_core::table::RouteTable;
+use wsgate_core::table::security::ConnLimits;
 
+pub use super::limiter_state::limit_key;
+use super::limiter_state::{Bucket, Counted, State, check};
 use crate::error::LimitRefusal;
 use crate::lock::lock;
+use crate::shared::StoreError;
+use crate::shared::leases::{ADMIT_TIMEOUT, RENEW_EVERY, SharedCounts, TOUCH_EVERY, Verdict};
 
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
-#[derive(Debug, Default)]
-struct State {
-    per_ip: HashMap<(Arc<str>, IpAddr), u32>,
-    per_route: HashMap<Arc<str>, u32>,
-    buckets: HashMap<(Arc<str>, IpAddr), Bucket>,
-    requests: HashMap<(Arc<str>, IpAddr, char), (Bucket, RequestRate)>,
-    swept: Option<Instant>,
+/// The shared store's side of the limiter.
+pub struct SharedLimits {
+    /// Counts of every replica.
+    pub counts: Arc<SharedCounts>,
+    /// Handshakes judged by this replica's own counts because the store did not answer.
+    pub fallbacks: IntCounter,
 }
 
 /// Live counters and buckets of every route.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Limiter {
     state: Mutex<State>,
+    shared: Option<SharedLimits>,
+    renewal: OnceLock<()>,
+    /// Admissions and releases in the store hold it shared for their call; re-asserting
+    /// absolute counts holds it exclusively, so no increment is in flight meanwhile.
+    calls: tokio::sync::RwLock<()>,
 }
 
 /// One admitted WebSocket; releases its counts when dropped.
-#[derive(Debug)]
 pub struct ConnPermit {
     limiter: Arc<Limiter>,
     route: Arc<str>,
     ip: IpAddr,
+    counted: Counted,
 }
 
-/// The address a per-client limit counts: an IPv4 address (or an IPv4-mapped IPv6 one) as
-/// it is, an IPv6 address by its /64, the prefix one subscriber is usually given; counting
-/// single IPv6 addresses would let one client take 2^64 quotas (L10).
-pub fn limit_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let bits = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(bits.into())
-        }
-        v4 => v4,
+impl std::fmt::Debug for ConnPermit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnPermit")
+            .field("route", &self.route)
+            .field("ip", &self.ip)
+            .field("counted", &self.counted)
+            .finish()
     }
 }
 
-/// Buckets idle this long are full again and can be forgotten.
-const BUCKET_IDLE: Duration = Duration::from_secs(60);
-
 impl Limiter {
-    /// Admits one handshake on `route` from `ip`, or says which limit refuses it.
+    /// A limiter that counts `scope: Cluster` routes through `shared` when there is one.
+    pub fn new(shared: Option<SharedLimits>) -> Self {
+        Self {
+            shared,
+            ..Self::default()
+        }
+    }
+
+    /// Admits one handshake on `route` from `ip`, or says which limit refuses it. Routes with
+    /// `scope: Cluster` count with every replica when the process shares state.
+    pub async fn admit_connection(
+        self: &Arc<Self>,
+        route: &Arc<str>,
+        ip: IpAddr,
+        limits: &ConnLimits,
+    ) -> Result<ConnPermit, LimitRefusal> {
+        let counted = limits.per_ip.is_some() || limits.per_route.is_some();
+        match &self.shared {
+            Some(shared) if limits.cluster && counted => {
+                self.admit_shared(shared, route, ip, limits).await
+            }
+            _ => self.admit(route, ip, limits),
+        }
+    }
+
+    /// Admits one handshake on `route` from `ip` by this replica's counts alone.
     pub fn admit(
         self: &Arc<Self>,
         route: &Arc<str>,
         ip: IpAddr,
         limits: &ConnLimits,
     ) -> Result<ConnPermit, LimitRefusal> {
-        let now = Instant::now();
         let ip = limit_key(ip);
         let mut s = lock(&self.state);
-        s.sweep(now);
-        let key = (route.clone(), ip);
-        if let Some((rate, burst)) = limits.rate {
-            let b = s.buckets.entry(key.clone()).or_insert(Bucket {
-                tokens: f64::from(burst),
-                at: now,
-            });
-            let refill = now.duration_since(b.at).as_secs_f64() * f64::from(rate);
-            b.tokens = (b.tokens + refill).min(f64::from(burst));
-            b.at = now;
-            if b.tokens < 1.0 {
-                return Err(LimitRefusal::Rate(rate));
+        s.take_token(route, ip, limits)?;
+        let (ip_count, route_count) = s.counts(route, ip);
+        check(limits, ip_count, route_count)?;
+        s.add(route, ip);
+        Ok(self.permit(route, ip, Counted::Here))
+    }
+
+    async fn admit_shared(
+        self: &Arc<Self>,
+        shared: &SharedLimits,
+        route: &Arc<str>,
+        ip: IpAddr,
+        limits: &ConnLimits,
+    ) -> Result<ConnPermit, LimitRefusal> {
+        self.start_renewal(shared);
+        let ip = limit_key(ip);
+        // Waits out a re-assertion in progress (bounded: past it, this replica judges alone).
+        let guard = tokio::time::timeout(ADMIT_TIMEOUT, self.calls.read()).await;
+        let mut permit = {
+            let mut s = lock(&self.state);
+            s.take_token(route, ip, limits)?;
+            s.add(route, ip);
+            self.permit(route, ip, Counted::Shared)
+        };
+        let verdict = match guard {
+            Ok(_) => {
+                let known = !lock(&self.state).shared_routes.insert(route.clone());
+                let verdict = shared
+                    .counts
+                    .admit(route, ip, limits.per_ip, limits.per_route)
+                    .await;
+                if let Ok((_, true)) = verdict
+                    && known
+                {
+                    // The lease was gone: the store lost or dropped this replica's counts.
+                    lock(&self.state).resync.insert(route.clone());
+                }
+                verdict.map(|(v, _)| v)
             }
-            b.tokens -= 1.0;
-        }
-        let ip_count = s.per_ip.get(&key).copied().unwrap_or(0);
-        if let Some(max) = limits.per_ip.filter(|max| ip_count >= *max) {
-            return Err(LimitRefusal::PerIp(max));
-        }
-        let route_count = s.per_route.get(route).copied().unwrap_or(0);
-        if let Some(max) = limits.per_route.filter(|max| route_count >= *max) {
-            return Err(LimitRefusal::PerRoute(max));
-        }
-        *s.per_ip.entry(key).or_insert(0) += 1;
-        *s.per_route.entry(route.clone()).or_insert(0) += 1;
-        Ok(ConnPermit {
+            Err(_) => Err(StoreError::Timeout),
+        };
+        let refusal = match verdict {
+            Ok(Verdict::Admitted) => return Ok(permit),
+            Ok(Verdict::PerIp) => LimitRefusal::PerIp(limits.per_ip.unwrap_or(0)),
+            Ok(Verdict::PerRoute) => LimitRefusal::PerRoute(limits.per_route.unwrap_or(0)),
+            Err(_) => {
+                // The store may or may not have counted it: the next renewal says what is true.
+                shared.fallbacks.inc();
+                self.mark_dirty(route, ip);
+                let (ip_count, route_count) = lock(&self.state).counts(route, ip);
+                // The counts include this connection.
+                match check(
+                    limits,
+                    ip_count.saturating_sub(1),
+                    route_count.saturating_sub(1),
+                ) {
+                    Ok(()) => return Ok(permit),
+                    Err(refusal) => refusal,
+                }
+            }
+        };
+        permit.counted = Counted::Refused;
+        Err(refusal)
+    }
+
+    fn permit(self: &Arc<Self>, route: &Arc<str>, ip: IpAddr, counted: Counted) -> ConnPermit {
+        ConnPermit {
             limiter: self.clone(),
             route: route.clone(),
             ip,
-        })
+            counted,
+        }
+    }
+
+    /// `ip`'s count on `route` must be re-asserted in the store at the next renewal.
+    fn mark_dirty(&self, route: &Arc<str>, ip: IpAddr) {
+        let mut s = lock(&self.state);
+        s.dirty.insert((route.clone(), ip));
+        s.shared_routes.insert(route.clone());
     }
 
     /// Counts one request of any kind on `route` from `ip` against the request buckets.
@@ -155,149 +229,153 @@ impl Limiter {
     }
 }
 
-impl State {
-    fn sweep(&mut self, now: Instant) {
-        if self
-            .swept
-            .is_some_and(|at| now.duration_since(at) < BUCKET_IDLE)
-        {
+impl Limiter {
+    /// Prepares for `table`'s `scope: Cluster` routes: connections already open on one (it
+    /// was `scope: Replica` before) are written to the store at the next renewal. Without a
+    /// store, warns that they count per replica (once per change of that list).
+    pub fn check_table(self: &Arc<Self>, table: &RouteTable) {
+        let routes: Vec<String> = table
+            .routes
+            .iter()
+            .filter(|r| r.policy.security.limits.cluster)
+            .map(|r| r.id.to_string())
+            .collect();
+        if let Some(shared) = &self.shared {
+            let mut joined = false;
+            {
+                let mut s = lock(&self.state);
+                for route in routes {
+                    let route: Arc<str> = route.into();
+                    if s.per_route.contains_key(&route) && s.shared_routes.insert(route.clone()) {
+                        s.resync.insert(route);
+                        joined = true;
+                    }
+                }
+            }
+            if joined {
+                self.start_renewal(shared);
+            }
             return;
         }
-        self.swept = Some(now);
-        self.buckets
-            .retain(|_, b| now.duration_since(b.at) < BUCKET_IDLE);
-        // A request bucket idle long enough to be full again is the same as none.
-        self.requests.retain(|_, (b, rate)| {
-            now.duration_since(b.at).as_secs_f64() * rate.per_second < f64::from(rate.burst)
+        let mut s = lock(&self.state);
+        if routes != s.warned && !routes.is_empty() {
+            tracing::warn!(routes = ?routes, "limits.scope: Cluster without shared state (spec.sharedState.redis, --shared-state-redis-url): these routes count connections per replica");
+        }
+        s.warned = routes;
+    }
+
+    /// Starts the task that renews this replica's leases and counts, once (on a runtime).
+    fn start_renewal(self: &Arc<Self>, shared: &SharedLimits) {
+        if self.renewal.get().is_some() {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        self.renewal.get_or_init(|| {
+            let limiter = Arc::downgrade(self);
+            runtime.spawn(renew(limiter, shared.counts.clone()));
         });
+    }
+}
+
+/// Every [`RENEW_EVERY`], renews this replica's leases on every shared route and
+/// re-asserts the counts that may be wrong; ends with the limiter.
+async fn renew(limiter: Weak<Limiter>, counts: Arc<SharedCounts>) {
+    let start = tokio::time::Instant::now() + RENEW_EVERY;
+    let mut tick = tokio::time::interval_at(start, RENEW_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut touched = tokio::time::Instant::now();
+    loop {
+        tick.tick().await;
+        let Some(limiter) = limiter.upgrade() else {
+            return;
+        };
+        let routes: Vec<Arc<str>> = lock(&limiter.state).shared_routes.iter().cloned().collect();
+        let mut answered = true;
+        for route in routes {
+            match counts.renew(&route, None, &[]).await {
+                Ok(false) => {}
+                Ok(true) => {
+                    lock(&limiter.state).resync.insert(route);
+                }
+                Err(_) => answered = false,
+            }
+        }
+        if answered {
+            limiter.reassert(&counts).await;
+        }
+        if answered && touched.elapsed() >= TOUCH_EVERY {
+            touched = tokio::time::Instant::now();
+            let held = lock(&limiter.state).clients_by_route();
+            for (route, clients) in held {
+                // A failure is retried at the next touch, long before the keys expire.
+                let _ = counts.touch(&route, &clients).await;
+            }
+        }
+        lock(&limiter.state).forget_idle();
+    }
+}
+
+impl Limiter {
+    /// Sets the counts that may be wrong in the store to this replica's own, with no
+    /// admission or release in flight.
+    async fn reassert(&self, counts: &SharedCounts) {
+        {
+            let s = lock(&self.state);
+            if s.dirty.is_empty() && s.resync.is_empty() {
+                return;
+            }
+        }
+        let _exclusive = self.calls.write().await;
+        let held = lock(&self.state).reassert();
+        for h in held {
+            if counts
+                .renew(&h.route, Some(h.conns), &h.clients)
+                .await
+                .is_err()
+            {
+                let mut s = lock(&self.state);
+                s.resync.insert(h.route.clone());
+                let keys = h.clients.iter().map(|(ip, _)| (h.route.clone(), *ip));
+                s.dirty.extend(keys);
+            }
+        }
     }
 }
 
 impl Drop for ConnPermit {
     fn drop(&mut self) {
-        let mut s = lock(&self.limiter.state);
-        let key = (self.route.clone(), self.ip);
-        if let Some(n) = s.per_ip.get_mut(&key) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.per_ip.remove(&key);
+        let shared = self.limiter.shared.as_ref();
+        let shared = shared.filter(|_| self.counted == Counted::Shared);
+        let runtime = tokio::runtime::Handle::try_current();
+        let (Some(shared), Ok(runtime)) = (shared, runtime) else {
+            let mut s = lock(&self.limiter.state);
+            s.remove(&self.route, self.ip);
+            // The store may hold this one: counted there, or re-asserted with the rest of a
+            // route that turned `scope: Cluster` while it was open.
+            let counted = self.counted == Counted::Shared
+                || (self.counted == Counted::Here && s.shared_routes.contains(&self.route));
+            drop(s);
+            if counted {
+                self.limiter.mark_dirty(&self.route, self.ip);
             }
-        }
-        if let Some(n) = s.per_route.get_mut(&self.route) {
-            *n = n.saturating_sub(1);
-            if *n == 0 {
-                s.per_route.remove(&self.route);
+            return;
+        };
+        let (limiter, route, ip) = (self.limiter.clone(), self.route.clone(), self.ip);
+        let counts = shared.counts.clone();
+        runtime.spawn(async move {
+            // Counted down here and in the store under one shared hold, so that a
+            // re-assertion never sees one without the other.
+            let _shared = limiter.calls.read().await;
+            lock(&limiter.state).remove(&route, ip);
+            if counts.release(&route, ip).await.is_err() {
+                limiter.mark_dirty(&route, ip);
             }
-        }
+        });
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn l10_ipv6_clients_are_limited_by_their_64_prefix() {
-        let limiter = Arc::new(Limiter::default());
-        let route: Arc<str> = Arc::from("default/chat");
-        let limits = ConnLimits {
-            per_ip: Some(2),
-            ..ConnLimits::default()
-        };
-        let ip = |s: &str| s.parse::<IpAddr>().expect("ip");
-        // Two addresses of one /64 share the quota: the third connection is refused.
-        let a = limiter.admit(&route, ip("2001:db8:1:2::1"), &limits);
-        let b = limiter.admit(&route, ip("2001:db8:1:2:ffff::9"), &limits);
-        assert!(a.is_ok() && b.is_ok());
-        assert!(matches!(
-            limiter.admit(&route, ip("2001:db8:1:2:dead:beef:0:1"), &limits),
-            Err(LimitRefusal::PerIp(2))
-        ));
-        // Another /64 has its own; IPv4 (plain or mapped) counts each address.
-        assert!(
-            limiter
-                .admit(&route, ip("2001:db8:1:3::1"), &limits)
-                .is_ok()
-        );
-        assert_eq!(limit_key(ip("::ffff:10.0.0.1")), ip("10.0.0.1"));
-        assert_eq!(limit_key(ip("10.0.0.2")), ip("10.0.0.2"));
-        assert_eq!(limiter.count("default/chat", ip("2001:db8:1:2::77")), 2);
-        drop(a);
-        assert_eq!(limiter.count("default/chat", ip("2001:db8:1:2::77")), 1);
-    }
-
-    #[test]
-    fn request_buckets_allow_the_burst_then_refuse() {
-        let l = Limiter::default();
-        let route: Arc<str> = "default/chat".into();
-        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
-        let per_minute = RequestRate {
-            per_second: 2.0 / 60.0,
-            burst: 3,
-            shown: (2, 'm'),
-        };
-        let limits = ConnLimits {
-            requests: [None, Some(per_minute)],
-            ..ConnLimits::default()
-        };
-        for i in 0..3 {
-            assert_eq!(l.request(&route, ip, &limits), Ok(()), "request {i}");
-        }
-        assert_eq!(
-            l.request(&route, ip, &limits),
-            Err(LimitRefusal::Requests(2, 'm'))
-        );
-        let other: IpAddr = "127.0.0.3".parse().expect("ip");
-        assert_eq!(
-            l.request(&route, other, &limits),
-            Ok(()),
-            "buckets are per address"
-        );
-    }
-
-    #[test]
-    fn counts_per_ip_and_route_and_releases_on_drop() {
-        let l = Arc::new(Limiter::default());
-        let route: Arc<str> = "default/chat".into();
-        let a: IpAddr = "127.0.0.2".parse().expect("ip");
-        let b: IpAddr = "127.0.0.3".parse().expect("ip");
-        let limits = ConnLimits {
-            per_ip: Some(2),
-            per_route: Some(3),
-            rate: None,
-            requests: [None, None],
-        };
-        let p1 = l.admit(&route, a, &limits).expect("first");
-        let _p2 = l.admit(&route, a, &limits).expect("second");
-        assert_eq!(
-            l.admit(&route, a, &limits).err(),
-            Some(LimitRefusal::PerIp(2))
-        );
-        let _p3 = l.admit(&route, b, &limits).expect("other ip");
-        assert_eq!(
-            l.admit(&route, b, &limits).err(),
-            Some(LimitRefusal::PerRoute(3))
-        );
-        drop(p1);
-        assert_eq!(l.count("default/chat", a), 1);
-        assert!(l.admit(&route, a, &limits).is_ok());
-    }
-
-    #[test]
-    fn the_bucket_allows_a_burst_then_refuses() {
-        let l = Arc::new(Limiter::default());
-        let route: Arc<str> = "default/chat".into();
-        let ip: IpAddr = "127.0.0.2".parse().expect("ip");
-        let limits = ConnLimits {
-            rate: Some((1, 3)),
-            ..ConnLimits::default()
-        };
-        for _ in 0..3 {
-            drop(l.admit(&route, ip, &limits).expect("within burst"));
-        }
-        assert_eq!(
-            l.admit(&route, ip, &limits).err(),
-            Some(LimitRefusal::Rate(1))
-        );
-    }
-}
+#[path = "limiter_tests.rs"]
+mod tests;

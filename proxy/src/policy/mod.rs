@@ -8,4 +8,5 @@ pub(crate) mod admit;
 pub(crate) mod auth;
 pub(crate) mod client_addr;
 pub(crate) mod limiter;
+pub(crate) mod limiter_state;
 pub(crate) mod signin;

@@ -132,6 +132,7 @@ impl Pending {
             _permit: self.admission.permit,
             client: self.admission.client.client,
             auth: Some("first_message"),
+            rebalance: self.routed.route.rebalance_code,
         };
         let state = self.state;
         state

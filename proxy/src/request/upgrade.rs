@@ -173,6 +173,7 @@ async fn proxy<B>(
         _permit: admission.permit,
         client: admission.client.client,
         auth: None,
+        rebalance: routed.route.rebalance_code,
     };
     state.tunnels.start(relay, client_upgrade, backend_upgrade);
     Ok(client_resp)

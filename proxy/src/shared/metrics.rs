@@ -15,6 +15,9 @@ pub struct SharedMetrics {
     /// Socket.IO sessions this replica did not know, looked up in the shared table, by
     /// `result` (`found`: another replica learned it).
     pub session_lookups: IntCounterVec,
+    /// Handshakes on `scope: Cluster` routes judged by this replica's own counts because
+    /// the store did not answer.
+    pub limit_fallbacks: IntCounter,
 }
 
 impl SharedMetrics {
@@ -22,11 +25,12 @@ impl SharedMetrics {
     /// logged; the metrics then still count, unexported).
     pub fn new(registry: &Registry) -> Self {
         let m = Self::unregistered();
-        let all: [Box<dyn prometheus::core::Collector>; 4] = [
+        let all: [Box<dyn prometheus::core::Collector>; 5] = [
             Box::new(m.errors.clone()),
             Box::new(m.retries.clone()),
             Box::new(m.up.clone()),
             Box::new(m.session_lookups.clone()),
+            Box::new(m.limit_fallbacks.clone()),
         ];
         for c in all {
             if let Err(e) = registry.register(c) {
@@ -59,12 +63,18 @@ impl SharedMetrics {
             ),
             &["result"],
         );
-        match (errors, retries, up, session_lookups) {
-            (Ok(errors), Ok(retries), Ok(up), Ok(session_lookups)) => Self {
+        let limit_fallbacks = IntCounter::new(
+            "wsgate_shared_limit_fallbacks_total",
+            "Handshakes on scope: Cluster routes judged by this replica's own counts because \
+             the shared-state store did not answer",
+        );
+        match (errors, retries, up, session_lookups, limit_fallbacks) {
+            (Ok(errors), Ok(retries), Ok(up), Ok(session_lookups), Ok(limit_fallbacks)) => Self {
                 errors,
                 retries,
                 up,
                 session_lookups,
+                limit_fallbacks,
             },
             // The names and labels above are constants that prometheus accepts.
             _ => unreachable!("constant metric descriptions are valid"),

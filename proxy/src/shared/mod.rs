@@ -5,10 +5,11 @@
 //!
 //! ```text
 //!   single-use tickets ──SET NX PX──┐
-//!                                   ├──> RedisStore (redis crate, ConnectionManager) ──> Redis
-//!   Socket.IO sessions ──SET/GET────┘
+//!   Socket.IO sessions ──SET/GET────┼──> RedisStore (redis crate, ConnectionManager) ──> Redis
+//!   cluster limits ──EVALSHA (leases)┘
 //! ```
 
+pub mod leases;
 pub mod metrics;
 pub mod redis;
 
@@ -38,8 +39,9 @@ impl Shared {
         match &redis {
             Some(store) => tracing::info!(store = %store.describe(), "shared state in Redis"),
             None => tracing::warn!(
-                "no shared state configured (spec.sharedState.redis): Socket.IO sessions and \
-                 single-use tickets are per replica; run one replica or configure Redis"
+                "no shared state configured (spec.sharedState.redis): Socket.IO sessions, \
+                 single-use tickets and scope: Cluster limits are per replica; run one replica \
+                 or configure Redis"
             ),
         }
         Self { redis, metrics }

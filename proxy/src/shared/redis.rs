@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisError};
+use redis::{Client, Cmd, ErrorKind, FromRedisValue, RedisError, ScriptInvocation};
 use wsgate_core::table::shared::RedisTarget;
 
 use super::metrics::SharedMetrics;
@@ -110,7 +110,47 @@ impl RedisStore {
         let result = tokio::time::timeout(limit, self.query_retrying(cmd))
             .await
             .unwrap_or(Err(StoreError::Timeout));
-        match &result {
+        self.count(op, &result).await;
+        result
+    }
+
+    /// Runs a Lua script (EVALSHA, loading it on NOSCRIPT) within `limit`, with the retry
+    /// and metrics of [`RedisStore::query_within`].
+    pub async fn invoke_within<T: FromRedisValue>(
+        &self,
+        op: &'static str,
+        script: &ScriptInvocation<'_>,
+        limit: Duration,
+    ) -> Result<T, StoreError> {
+        let result = tokio::time::timeout(limit, self.invoke_retrying(script))
+            .await
+            .unwrap_or(Err(StoreError::Timeout));
+        self.count(op, &result).await;
+        result
+    }
+
+    async fn invoke_retrying<T: FromRedisValue>(
+        &self,
+        script: &ScriptInvocation<'_>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self.connection().await?;
+        match script.invoke_async(&mut conn).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.is_io_error() || e.is_connection_dropped() => {
+                self.metrics.retries.inc();
+                let mut conn = self.connection().await?;
+                script
+                    .invoke_async(&mut conn)
+                    .await
+                    .map_err(|e| classify(&e))
+            }
+            Err(e) => Err(classify(&e)),
+        }
+    }
+
+    /// Counts the outcome of a call in the metrics.
+    async fn count<T>(&self, op: &'static str, result: &Result<T, StoreError>) {
+        match result {
             Ok(_) => self.metrics.up.set(1),
             Err(e) => {
                 self.metrics.up.set(0);
@@ -124,7 +164,6 @@ impl RedisStore {
                 }
             }
         }
-        result
     }
 
     async fn query_retrying<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T, StoreError> {

@@ -7,7 +7,7 @@ use crate::translate::gateway_reports::GatewayReports;
 const README: &str = include_str!("../../../../README.md");
 
 /// The first ```yaml block after `heading`.
-fn yaml_after(heading: &str) -> &'static str {
+pub(super) fn yaml_after(heading: &str) -> &'static str {
     let at = README
         .find(heading)
         .unwrap_or_else(|| panic!("README has no {heading:?}"));
@@ -17,7 +17,7 @@ fn yaml_after(heading: &str) -> &'static str {
     &rest[start..start + len]
 }
 
-fn objects(yaml: &str) -> Vec<Object> {
+pub(super) fn objects(yaml: &str) -> Vec<Object> {
     yaml.split("\n---\n")
         .map(|doc| {
             let kind: serde_json::Value = obj(doc);

@@ -340,3 +340,31 @@ fn gateway_overrides_win_over_route_policies() {
         "{v:?}"
     );
 }
+
+#[test]
+fn a_policy_carries_rebalancing_to_its_rules_and_a_bad_one_names_the_field() {
+    let rebalance = "loadBalancing: {rebalance: {maxImbalance: 1.5, window: 10s}}";
+    let t = build(vec![policy(
+        "apps",
+        "p",
+        1,
+        &to_route("chat", Some("socket"), rebalance),
+    )]);
+    let r = rule_route(&t, "/socket.io").policy.balancing.rebalance;
+    assert_eq!(
+        r.map(|r| (r.max_imbalance, r.window, r.close_code)),
+        Some((1.5, Duration::from_secs(10), 1012))
+    );
+    assert_eq!(rule_route(&t, "/api").policy.balancing.rebalance, None);
+
+    let bad = "loadBalancing: {rebalance: {closeCode: 1011}}";
+    let t = build(vec![policy("apps", "p", 1, &to_route("chat", None, bad))]);
+    let report = &t.gateway.policies[&ObjectKey::new("apps", "p")].ancestors[0].1;
+    assert!(
+        report
+            .message
+            .contains("spec.loadBalancing.rebalance.closeCode"),
+        "{report:?}"
+    );
+    assert_eq!(rule_route(&t, "/api").policy.balancing.rebalance, None);
+}

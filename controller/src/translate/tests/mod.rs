@@ -12,6 +12,7 @@ mod index;
 mod ingress_rules;
 mod secrets;
 mod tenancy;
+mod wire;
 
 use std::net::SocketAddr;
 
