@@ -39,6 +39,10 @@ struct Counts {
     broken: Cell<u64>,
     /// Opens of long-lived connections after the first (reconnects) that failed.
     reopen_failed: Cell<u64>,
+    /// First opens that failed.
+    open_failed: Cell<u64>,
+    /// Failed opens by message.
+    open_failures: RefCell<std::collections::BTreeMap<String, u64>>,
     reopened: Cell<u64>,
     first_break: RefCell<Option<String>>,
     latency_us: RefCell<Option<Histogram<u64>>>,
@@ -99,6 +103,7 @@ pub async fn steady(p: Steady) -> anyhow::Result<serde_json::Value> {
         "seconds": p.duration.as_secs_f64(),
         "echoed": counts.echoed.get(), "broken": counts.broken.get(),
         "reopened": counts.reopened.get(), "reopen_failed": counts.reopen_failed.get(),
+        "open_failed": counts.open_failed.get(), "open_failures": *counts.open_failures.borrow(),
         "first_break": *counts.first_break.borrow(),
         "echo_p50_ms": ms(0.5), "echo_p99_ms": ms(0.99), "echo_max_ms": h.max() as f64 / 1000.0,
         "churn": churn.borrow().json(),
@@ -117,10 +122,18 @@ async fn keep_one(target: &Target, at: usize, frame: &[u8], pace: Pace, counts: 
         let opened = timeout(STEP, target.open(at)).await;
         let (mut conn, mut buf) = match opened {
             Ok(Ok(c)) => c,
-            _ => {
-                if opened_before {
-                    counts.reopen_failed.set(counts.reopen_failed.get() + 1);
-                }
+            other => {
+                let failed = if opened_before {
+                    &counts.reopen_failed
+                } else {
+                    &counts.open_failed
+                };
+                failed.set(failed.get() + 1);
+                let why = match other {
+                    Ok(Err(e)) => format!("{e:#}"),
+                    _ => "no 101 within 10 s".into(),
+                };
+                *counts.open_failures.borrow_mut().entry(why).or_default() += 1;
                 // Paced retry: a failing proxy is not hammered by a tight loop.
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
