@@ -75,8 +75,8 @@ def kill_row(r):
     measured = (f"{tries['failed']} failed of {tries['ok'] + tries['failed']} new handshakes after "
                 f"the ejection ({r['detect_s'] * 1000:.0f} ms after SIGKILL); "
                 f"{r['on_victim']:.0f} connections were on the killed endpoint, "
-                f"{steady['broken']} broke, {steady['reopened']} reopened, "
-                f"{steady['reopen_failed']} reopen attempts failed")
+                f"{steady['broken']} broke and {steady['reopened']} reopened, with "
+                f"{steady['reopen_failed']} failed reopen attempt(s) on the way")
     detail = {"tries": tries, "steady": steady, "detect_s": r["detect_s"],
               "on_victim": r["on_victim"], "ejections": r["ejections"]}
     return (f"Backend SIGKILLed under {num(r['active'])} active connections: failed new "
@@ -143,7 +143,8 @@ def details(rows):
             out.append(f"New handshakes after the ejection: p50 {t['handshake_p50_ms']:.2f} ms, p99 "
                        f"{t['handshake_p99_ms']:.2f} ms; failures {t['failures'] or 'none'}. Steady load: "
                        f"{s['echoed']} echoes (p99 {s['echo_p99_ms']:.2f} ms); how the broken connections "
-                       f"ended: {s['first_break']}.")
+                       f"ended: {s['first_break']}; failed opens by message: "
+                       f"{s.get('open_failures', 'not recorded')}.")
         elif "during" in d:
             a = d["attack"]
             out.append(f"Attack client: {a['opened']} slow connections opened in all, "
