@@ -10,15 +10,28 @@
 //! - `wsbench serve 127.0.0.1:PORT`: a light echo server (the benchmark backend).
 //! - `wsbench echo URL MESSAGE`: one round trip; prints the reply.
 //!
+//! Modes of `scripts/reliability.sh`, which count failures instead of stopping at the first:
+//! - `wsbench idle URL -c 9000 --check-file F`: idle connections that record every close
+//!   (code, time) and, once `F` exists, each send one message and wait for the echo.
+//! - `wsbench tries URL... -n 2000 -c 8`: new connections (connect, upgrade, echo, close);
+//!   failures and handshake-time percentiles.
+//! - `wsbench steady URL... -c 300 --rate 300 --churn 20 -d 30m`: paced messages on
+//!   long-lived connections, reopened when they break, plus new short connections per second.
+//! - `wsbench slowloris 127.0.0.1:PORT -c 5000`: request heads that never finish.
+//!
 //! Connections spread over the URLs given and over source addresses 127.0.0.2.. so
 //! ephemeral ports never run out. `wss://` needs `--ca FILE`; every TLS connection is a full
 //! TLS 1.3 handshake (no resumption) on the key-exchange group `--kx`.
 
 mod dial;
 mod hold;
+mod idle;
 mod load;
 mod procstat;
 mod serve;
+mod slowloris;
+mod steady;
+mod tries;
 mod wire;
 
 use std::net::SocketAddr;
@@ -92,6 +105,71 @@ enum Cmd {
         #[arg(short, long, default_value = "600s", value_parser = parse_duration)]
         duration: Duration,
     },
+    /// Idle connections that record their closes, then prove they still echo.
+    Idle {
+        url: String,
+        #[arg(short, long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+        #[arg(long, default_value_t = 32)]
+        parallel: usize,
+        /// Check the open connections once this file exists, then end.
+        #[arg(long)]
+        check_file: Option<PathBuf>,
+        /// Longest run (it also ends once every connection has closed).
+        #[arg(short, long, default_value = "600s", value_parser = parse_duration)]
+        duration: Duration,
+    },
+    /// New connections, counting failures; handshake-time percentiles.
+    Tries {
+        #[arg(required = true)]
+        urls: Vec<String>,
+        #[arg(short = 'n', long, default_value_t = 1000)]
+        count: usize,
+        #[arg(short, long, default_value_t = 8)]
+        concurrency: usize,
+        /// Tries per second in all (paced); as fast as they complete when absent.
+        #[arg(long)]
+        rate: Option<f64>,
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+    },
+    /// Paced messages on long-lived connections (reopened when broken), plus churn.
+    Steady {
+        #[arg(required = true)]
+        urls: Vec<String>,
+        #[arg(short, long, default_value_t = 300)]
+        connections: usize,
+        /// Messages per second over all connections.
+        #[arg(long, default_value_t = 300.0)]
+        rate: f64,
+        /// New short connections per second.
+        #[arg(long, default_value_t = 0.0)]
+        churn: f64,
+        #[arg(short, long, default_value_t = 64)]
+        size: usize,
+        #[arg(short, long, default_value = "60s", value_parser = parse_duration)]
+        duration: Duration,
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+    },
+    /// Request heads sent a line at a time and never finished.
+    Slowloris {
+        addr: SocketAddr,
+        #[arg(short, long, default_value_t = 1000)]
+        connections: usize,
+        #[arg(long, default_value_t = 0)]
+        first: usize,
+        /// New connections per second while ramping up.
+        #[arg(long, default_value_t = 1000.0)]
+        ramp: f64,
+        /// One more header line this often.
+        #[arg(long, default_value = "2s", value_parser = parse_duration)]
+        interval: Duration,
+        #[arg(short, long, default_value = "60s", value_parser = parse_duration)]
+        duration: Duration,
+    },
     /// A light WebSocket echo server.
     Serve { addr: SocketAddr },
     /// One round trip; prints the reply.
@@ -103,6 +181,10 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
         (v, 0.001)
     } else if let Some(v) = s.strip_suffix('s') {
         (v, 1.0)
+    } else if let Some(v) = s.strip_suffix('m') {
+        (v, 60.0)
+    } else if let Some(v) = s.strip_suffix('h') {
+        (v, 3600.0)
     } else {
         (s, 1.0)
     };
@@ -173,6 +255,65 @@ fn main() -> anyhow::Result<()> {
             } => {
                 let target = Target::parse(&url, tls.as_ref())?;
                 hold::hold(target, connections, first, parallel.max(1), duration).await?;
+            }
+            Cmd::Idle {
+                url,
+                connections,
+                first,
+                parallel,
+                check_file,
+                duration,
+            } => {
+                let p = idle::Idle {
+                    target: Target::parse(&url, tls.as_ref())?,
+                    connections,
+                    first,
+                    parallel: parallel.max(1),
+                    check_file,
+                    duration,
+                };
+                println!("{}", idle::idle(p).await?);
+            }
+            Cmd::Tries {
+                urls,
+                count,
+                concurrency,
+                rate,
+                first,
+            } => println!(
+                "{}",
+                tries::tries(targets(&urls)?, count, concurrency, rate, first).await?
+            ),
+            Cmd::Steady {
+                urls,
+                connections,
+                rate,
+                churn,
+                size,
+                duration,
+                first,
+            } => {
+                let p = steady::Steady {
+                    targets: targets(&urls)?,
+                    connections,
+                    rate,
+                    churn,
+                    size,
+                    duration,
+                    first,
+                };
+                println!("{}", steady::steady(p).await?);
+            }
+            Cmd::Slowloris {
+                addr,
+                connections,
+                first,
+                ramp,
+                interval,
+                duration,
+            } => {
+                let out = slowloris::slowloris(addr, connections, first, ramp, interval, duration);
+                println!("{}", out.await?);
             }
             Cmd::Serve { addr } => serve::serve(addr).await?,
             Cmd::Echo { url, message } => {
